@@ -1,0 +1,1 @@
+"""Balladeer's machine-learning half: recurrent models for lyrics and piano music."""

@@ -1,0 +1,104 @@
+"""Command-line flags shared by the lyrics and piano commands."""
+
+from __future__ import annotations
+
+import argparse
+
+from ml.training import BPTT_MODES, TrainConfig
+
+
+def add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """Model-size and trainer flags, identical for both model families."""
+    model = parser.add_argument_group("model")
+    model.add_argument("--hidden", type=int, default=512, help="LSTM units per layer (default 512)")
+    model.add_argument("--layers", type=int, default=2, help="LSTM layers (default 2)")
+    model.add_argument(
+        "--dropout",
+        type=float,
+        default=0.2,
+        help="dropout between layers and before the output (default 0.2)",
+    )
+    train = parser.add_argument_group("training")
+    train.add_argument(
+        "--bptt",
+        choices=BPTT_MODES,
+        default="tbptt",
+        help=(
+            "full: exact BPTT over whole sequences; tbptt: chunks of --seq-len, state "
+            "carried and detached; checkpoint: exact, activations recomputed per segment "
+            "(default tbptt)"
+        ),
+    )
+    train.add_argument(
+        "--seq-len", type=int, default=128, help="tbptt chunk length in steps (default 128)"
+    )
+    train.add_argument(
+        "--checkpoint-segment",
+        type=int,
+        default=64,
+        help="steps per recomputed segment with --bptt checkpoint (default 64)",
+    )
+    train.add_argument(
+        "--batch-size", type=int, default=64, help="sequences per batch (default 64)"
+    )
+    train.add_argument(
+        "--epochs", type=int, default=20, help="passes over the training data (default 20)"
+    )
+    train.add_argument(
+        "--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)"
+    )
+    train.add_argument(
+        "--eval-every", type=int, default=250, help="validate every N steps (default 250)"
+    )
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=6,
+        help="stop after N validations without improvement (default 6)",
+    )
+    train.add_argument(
+        "--max-minutes", type=float, help="stop (saving everything) after this many minutes"
+    )
+    train.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="default: cuda when available",
+    )
+    train.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help=(
+            "autocast dtype; auto is bf16 on CUDA and fp32 on CPU "
+            "(bf16 is faster on CPUs with AVX512-BF16 or AMX)"
+        ),
+    )
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=1234,
+        help="seed for initialisation and data order (default 1234)",
+    )
+    train.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        out_dir=args.out,
+        bptt=args.bptt,
+        seq_len=args.seq_len,
+        checkpoint_segment=args.checkpoint_segment,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        lr=args.lr,
+        eval_every=args.eval_every,
+        patience=args.patience,
+        max_minutes=args.max_minutes,
+        device=args.device,
+        precision=args.precision,
+        seed=args.seed,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )

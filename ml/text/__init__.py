@@ -1,0 +1,1 @@
+"""Character-level lyrics models: data, vocabulary, model, sampling, evaluation."""

@@ -1,0 +1,219 @@
+"""`python -m ml train|sample|eval lyrics`: the lyrics commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+from ml.checkpoint import load_checkpoint
+from ml.cli_common import add_training_flags, train_config_from_args
+from ml.errors import BalladeerError
+from ml.paths import DEFAULT_LYRICS_CHECKPOINT
+from ml.splits import DEFAULT_VALIDATION_FRACTION
+from ml.text.evaluate import evaluate_lyrics
+from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.task import LyricsDataConfig, LyricsTask
+from ml.text.vocab import Vocab
+from ml.training import Trainer
+
+log = logging.getLogger(__name__)
+
+
+def _artist_list(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one artist name")
+    return names
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lyrics", help="train a character-level lyrics LSTM on a Kaggle lyrics CSV")
+    p.add_argument("--data", type=Path, required=True, help="lyrics CSV (artist,song,link,text)")
+    p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
+    p.add_argument("--artists", type=_artist_list, help='comma-separated artists, e.g. "ABBA,Cher"')
+    p.add_argument("--min-songs", type=int, default=1, help="keep artists with at least N songs")
+    p.add_argument(
+        "--unconditional", action="store_true", help="ignore artists (no style conditioning)"
+    )
+    p.add_argument(
+        "--condition-dropout",
+        type=float,
+        default=0.2,
+        help="chance a song trains as 'any artist' (default 0.2)",
+    )
+    p.add_argument(
+        "--embed-dim", type=int, default=64, help="character embedding size (default 64)"
+    )
+    p.add_argument("--artist-dim", type=int, default=32, help="artist embedding size (default 32)")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=DEFAULT_VALIDATION_FRACTION,
+        help="share of songs held out for validation",
+    )
+    add_training_flags(p)
+    p.set_defaults(run=train)
+
+
+def train(args: argparse.Namespace) -> None:
+    config = train_config_from_args(args)
+    if not 0 <= args.condition_dropout < 1:
+        raise BalladeerError("--condition-dropout must be in [0, 1).")
+    if not 0 < args.val_fraction < 1:
+        raise BalladeerError("--val-fraction must be between 0 and 1.")
+    data = LyricsDataConfig(
+        data=args.data,
+        artists=args.artists,
+        min_songs=args.min_songs,
+        conditional=not args.unconditional,
+        condition_dropout=args.condition_dropout,
+        validation_fraction=args.val_fraction,
+    )
+    last = config.out_dir / "last.pt"
+    if config.resume and last.is_file():
+        saved = load_checkpoint(last, "lyrics")
+        task = LyricsTask.from_config(data, Vocab(saved.meta["vocab"]), saved.meta["artists"])
+        model_config = CharLSTMConfig(**saved.model_config)
+    else:
+        task = LyricsTask.from_config(data)
+        model_config = CharLSTMConfig(
+            vocab_size=len(task.train.vocab),
+            n_artists=len(task.train.artists),
+            embed_dim=args.embed_dim,
+            artist_dim=args.artist_dim,
+            hidden=args.hidden,
+            layers=args.layers,
+            dropout=args.dropout,
+        )
+    s = task.summary
+    log.info(
+        "%d songs by %d artists: %d train (%s chars), %d validation (%s chars); vocabulary %d",
+        s["songs"],
+        s["artists"],
+        s["train_songs"],
+        f"{s['train_chars']:,}",
+        s["val_songs"],
+        f"{s['val_chars']:,}",
+        len(task.train.vocab),
+    )
+    torch.manual_seed(config.seed)
+    model = CharLSTM(model_config)
+    log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
+    result = Trainer(task, model, config, model_config.to_dict()).fit()
+    print(
+        f"best validation: {result.best_val_loss / 0.6931471805599453:.3f} bits/char "
+        f"after {result.steps} steps ({result.stop_reason}); checkpoints in {config.out_dir}"
+    )
+
+
+def add_sample_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lyrics", help="write lyrics with a trained model")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_LYRICS_CHECKPOINT,
+        help="default: the shipped model",
+    )
+    p.add_argument("--artist", help="write in this artist's style (default: any artist)")
+    p.add_argument("--prime", default="", help="text the lyrics start with")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=0.8,
+        help="0 = always the likeliest character; higher = wilder (default 0.8)",
+    )
+    p.add_argument(
+        "--length", type=int, default=500, help="characters to write after the prime (default 500)"
+    )
+    p.add_argument("--top-k", type=int, help="sample only among the k likeliest characters")
+    p.add_argument(
+        "--seed", type=int, help="seed for a reproducible sample (sample i uses seed + i)"
+    )
+    p.add_argument("--num", type=int, default=1, help="how many samples, written in one batch")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument(
+        "--list-artists", action="store_true", help="print the artists the model knows and exit"
+    )
+    p.set_defaults(run=sample)
+
+
+def sample(args: argparse.Namespace) -> None:
+    if args.num < 1:
+        raise BalladeerError("--num must be at least 1.")
+    generator = LyricsGenerator.from_checkpoint(args.checkpoint, args.device)
+    if args.list_artists:
+        print("\n".join(generator.artists))
+        return
+    requests = [
+        LyricsRequest(
+            artist=args.artist,
+            prime=args.prime,
+            temperature=args.temperature,
+            length=args.length,
+            seed=None if args.seed is None else args.seed + i,
+            top_k=args.top_k,
+        )
+        for i in range(args.num)
+    ]
+    samples = generator.generate(requests)
+    if samples[0].unknown_chars:
+        log.warning(
+            "the model does not know these prime characters: %s", " ".join(samples[0].unknown_chars)
+        )
+    for i, s in enumerate(samples):
+        if args.num > 1:
+            artist = s.artist or "any artist"
+            print(f"=== sample {i + 1} · {artist} · temperature {s.temperature} · seed {s.seed}")
+        else:
+            log.info("artist %s, temperature %s, seed %d", s.artist or "any", s.temperature, s.seed)
+        print(s.text)
+        if args.num > 1:
+            print()
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lyrics", help="bits per character of a model and of the baselines")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_LYRICS_CHECKPOINT,
+        help="default: the shipped model",
+    )
+    p.add_argument("--data", type=Path, required=True, help="lyrics CSV")
+    p.add_argument(
+        "--split",
+        choices=("val", "all"),
+        default="val",
+        help="the model's validation songs, or all of its artists' songs",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.set_defaults(run=evaluate)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    report = evaluate_lyrics(args.checkpoint, args.data, args.split, args.device)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+        return
+    print(f"{report['songs']} songs, {report['chars']:,} characters ({args.split} split)")
+    for name, bits in report["baselines"].items():
+        print(f"  {name:<22}{bits:6.3f} bits/char")
+    print(f"  {'LSTM':<22}{report['bits_per_char']:6.3f} bits/char")
+    if "bits_per_char_any_artist" in report:
+        print(f"  {'LSTM, any artist':<22}{report['bits_per_char_any_artist']:6.3f} bits/char")
+    print("per artist (most characters first):")
+    for name, row in list(report["per_artist"].items())[:15]:
+        extra = (
+            f"  any artist {row['bits_per_char_any_artist']:.3f}"
+            if "bits_per_char_any_artist" in row
+            else ""
+        )
+        print(f"  {name:<28}{row['songs']:4d} songs {row['bits_per_char']:6.3f}{extra}")

@@ -1,0 +1,217 @@
+"""Lyrics data: read the Kaggle CSV, normalise, pick artists, split, and batch.
+
+Two batch layouts feed the trainer. Streams (truncated BPTT): every training song,
+wrapped in <bos>/<eos>, is laid end to end and cut into B parallel streams, so an
+epoch reads each character once with no padding. Whole songs (full or checkpointed
+BPTT): songs sorted by length and grouped, so padding stays small.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ml.batch import Batch
+from ml.errors import DataError, UnknownArtistError, close_matches
+from ml.splits import is_validation
+from ml.text.vocab import BOS, EOS, Vocab
+
+ANY_ARTIST = "<any artist>"
+REQUIRED_COLUMNS = ("artist", "song", "text")
+
+_TYPOGRAPHIC = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+    }
+)
+_TRAILING_SPACES = re.compile(r"[ \t]+\n")
+_MANY_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class Song:
+    artist: str
+    title: str
+    text: str
+
+    @property
+    def identity(self) -> str:
+        return f"{self.artist}\x00{self.title}"
+
+
+def normalize_lyrics(text: str) -> str:
+    """Plain ASCII-ish lyrics: LF line ends, no trailing spaces, no control characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TYPOGRAPHIC)
+    text = "".join(
+        ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C")
+    )
+    text = _TRAILING_SPACES.sub("\n", text.replace("\t", " "))
+    return _MANY_BLANK_LINES.sub("\n\n", text).strip()
+
+
+def read_songs(path: str | Path) -> list[Song]:
+    """Songs from a Kaggle-format lyrics CSV; rows with empty text are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Lyrics file not found: {path}")
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    songs = []
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(
+                    f"{path} lacks the column(s) {', '.join(missing)}; expected the Kaggle "
+                    "lyrics header artist,song,link,text."
+                )
+            for row in reader:
+                text = normalize_lyrics(row["text"] or "")
+                artist = (row["artist"] or "").strip()
+                if text and artist:
+                    songs.append(Song(artist, (row["song"] or "").strip(), text))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text: {exc}") from exc
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a valid CSV file: {exc}") from exc
+    if not songs:
+        raise DataError(f"{path} holds no songs with lyrics.")
+    return songs
+
+
+def select_artists(
+    songs: list[Song], artists: list[str] | None = None, min_songs: int = 1
+) -> list[Song]:
+    """Songs of the named artists (case-insensitive) by artists with ≥ min_songs songs."""
+    counts = Counter(s.artist for s in songs)
+    if artists:
+        known = {a.casefold(): a for a in counts}
+        for name in artists:
+            if name.casefold() not in known:
+                raise UnknownArtistError(name, close_matches(name, list(counts)))
+        wanted = {name.casefold() for name in artists}
+        songs = [s for s in songs if s.artist.casefold() in wanted]
+    kept = [s for s in songs if counts[s.artist] >= min_songs]
+    if not kept:
+        raise DataError(f"No artist has at least {min_songs} songs in the selection.")
+    return kept
+
+
+def split_songs(songs: list[Song], fraction: float) -> tuple[list[Song], list[Song]]:
+    """(train, validation), decided per song by a stable hash of artist and title."""
+    train = [s for s in songs if not is_validation(s.identity, fraction)]
+    val = [s for s in songs if is_validation(s.identity, fraction)]
+    if not train or not val:
+        raise DataError(
+            f"The split left {len(train)} training and {len(val)} validation songs; "
+            "use more songs or another validation fraction."
+        )
+    return train, val
+
+
+@dataclass
+class LyricsCorpus:
+    """Songs encoded for one vocabulary and artist table (index 0 is 'any artist')."""
+
+    vocab: Vocab
+    artists: list[str]
+    songs: list[Song]
+    condition_dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._artist_ids = {a: i for i, a in enumerate(self.artists)}
+        self.sequences = [
+            torch.tensor([BOS, *self.vocab.encode(s.text).ids, EOS], dtype=torch.long)
+            for s in self.songs
+        ]
+        self.song_artists = torch.tensor(
+            [self._artist_ids.get(s.artist, 0) for s in self.songs], dtype=torch.long
+        )
+
+    @property
+    def characters(self) -> int:
+        """Scored positions: every character plus each song's end token."""
+        return sum(len(seq) - 1 for seq in self.sequences)
+
+    def _artist_draw(self, generator: torch.Generator | None) -> torch.Tensor:
+        """Artist ids per song, each replaced by 'any artist' with the dropout probability."""
+        if generator is None or self.condition_dropout <= 0:
+            return self.song_artists
+        drop = torch.rand(len(self.songs), generator=generator) < self.condition_dropout
+        return torch.where(drop, torch.zeros_like(self.song_artists), self.song_artists)
+
+    def streams(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
+        """All songs, shuffled when a generator is given, laid into B parallel streams."""
+        order = (
+            torch.randperm(len(self.songs), generator=generator)
+            if generator is not None
+            else torch.arange(len(self.songs))
+        )
+        artists = self._artist_draw(generator)
+        tokens = torch.cat([self.sequences[i] for i in order])
+        owners = torch.cat([artists[i].expand(len(self.sequences[i])) for i in order.tolist()])
+        length = -(-len(tokens) // batch_size)  # every token lands in some stream
+        pad = length * batch_size - len(tokens)
+        tokens = torch.cat([tokens, torch.full((pad + batch_size,), BOS)])
+        owners = torch.cat([owners, torch.zeros(pad + batch_size, dtype=torch.long)])
+        valid = torch.cat([torch.ones(length * batch_size - pad), torch.zeros(pad + batch_size)])
+        # Stream b reads tokens[b*length : (b+1)*length + 1]: inputs and shifted targets.
+        starts = torch.arange(batch_size) * length
+        index = starts[:, None] + torch.arange(length + 1)[None, :]
+        stream, owner, ok = tokens[index], owners[index], valid[index].bool()
+        targets = stream[:, 1:]
+        # A <bos> target follows <eos> with certainty; scoring it would flatter the loss.
+        mask = ok[:, 1:] & ok[:, :-1] & (targets != BOS)
+        return Batch(stream[:, :-1], targets, mask, owner[:, :-1])
+
+    def song_batches(
+        self, batch_size: int, generator: torch.Generator | None = None
+    ) -> list[Batch]:
+        """Whole songs, grouped by length and padded; batch order shuffled when training."""
+        order = sorted(range(len(self.sequences)), key=lambda i: len(self.sequences[i]))
+        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        if generator is not None:
+            groups = [groups[i] for i in torch.randperm(len(groups), generator=generator)]
+        artists = self._artist_draw(generator)
+        return [pad_songs([self.sequences[i] for i in g], artists[g]) for g in groups]
+
+
+def pad_songs(sequences: list[torch.Tensor], artists: torch.Tensor) -> Batch:
+    """Whole token sequences as one batch, padded at the end and masked."""
+    steps = max(len(s) for s in sequences) - 1
+    tokens = torch.full((len(sequences), steps + 1), EOS, dtype=torch.long)
+    mask = torch.zeros(len(sequences), steps, dtype=torch.bool)
+    for row, seq in enumerate(sequences):
+        tokens[row, : len(seq)] = seq
+        mask[row, : len(seq) - 1] = True
+    context = artists[:, None].expand(-1, steps).contiguous()
+    return Batch(tokens[:, :-1], tokens[:, 1:], mask, context)
+
+
+def artist_table(songs: list[Song], conditional: bool) -> tuple[list[str], dict[str, int]]:
+    """Artist list (index 0 = any artist) and song counts; empty list when unconditional."""
+    counts = Counter(s.artist for s in songs)
+    if not conditional:
+        return [], dict(counts)
+    return [ANY_ARTIST, *sorted(counts, key=str.casefold)], dict(counts)

@@ -1,0 +1,116 @@
+"""Score a lyrics checkpoint on songs: the bits-per-character ladder, per artist.
+
+For a conditional model it also scores every song as "any artist", which shows what
+knowing the artist buys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ml.checkpoint import load_checkpoint
+from ml.errors import BalladeerError
+from ml.splits import DEFAULT_VALIDATION_FRACTION
+from ml.text.baselines import baseline_bits_per_char
+from ml.text.data import LyricsCorpus, pad_songs, read_songs, split_songs
+from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.vocab import UNK, Vocab
+
+EVAL_BATCH_SIZE = 32
+
+
+@torch.no_grad()
+def song_nats(
+    model: CharLSTM, corpus: LyricsCorpus, any_artist: bool, device: torch.device
+) -> list[float]:
+    """Summed negative log-likelihood (nats) of each song, in the corpus's song order."""
+    order = sorted(range(len(corpus.sequences)), key=lambda i: len(corpus.sequences[i]))
+    totals = [0.0] * len(order)
+    for start in range(0, len(order), EVAL_BATCH_SIZE):
+        rows = order[start : start + EVAL_BATCH_SIZE]
+        batch = pad_songs([corpus.sequences[i] for i in rows], corpus.song_artists[rows]).to(device)
+        context = torch.zeros_like(batch.context) if any_artist else batch.context
+        logits, _ = model(batch.inputs, context)
+        nll = F.cross_entropy(logits.float().transpose(1, 2), batch.targets, reduction="none")
+        for row, value in zip(rows, (nll * batch.mask).sum(dim=1).tolist(), strict=True):
+            totals[row] = value
+    return totals
+
+
+def evaluate_lyrics(
+    checkpoint_path: str | Path, data: str | Path, split: str = "val", device: str = "cpu"
+) -> dict[str, Any]:
+    if split not in ("val", "all"):
+        raise BalladeerError(f"--split must be val or all, not {split!r}.")
+    checkpoint = load_checkpoint(checkpoint_path, "lyrics", map_location=device)
+    vocab = Vocab(checkpoint.meta["vocab"])
+    artists = checkpoint.meta.get("artists", [])
+    summary = checkpoint.meta.get("data", {})
+    model = CharLSTM(CharLSTMConfig(**checkpoint.model_config))
+    model.load_state_dict(checkpoint.state_dict)
+    model.to(device).eval()
+
+    songs = read_songs(data)
+    trained_on = set(summary.get("song_counts", {}))
+    if trained_on:
+        songs = [s for s in songs if s.artist in trained_on]
+    if not songs:
+        raise BalladeerError(f"{data} holds no songs by the artists this model was trained on.")
+    train_songs, val_songs = split_songs(
+        songs, summary.get("validation_fraction", DEFAULT_VALIDATION_FRACTION)
+    )
+    scored = val_songs if split == "val" else songs
+    corpus = LyricsCorpus(vocab, artists, scored)
+    train_corpus = LyricsCorpus(vocab, artists, train_songs)
+
+    to_bits = 1 / math.log(2)
+    lengths = [len(seq) - 1 for seq in corpus.sequences]
+    nats = song_nats(model, corpus, any_artist=False, device=torch.device(device))
+    nats_any = (
+        song_nats(model, corpus, any_artist=True, device=torch.device(device))
+        if model.conditional
+        else None
+    )
+
+    per_artist: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"songs": 0, "chars": 0, "nats": 0.0, "nats_any": 0.0}
+    )
+    for i, song in enumerate(scored):
+        entry = per_artist[song.artist]
+        entry["songs"] += 1
+        entry["chars"] += lengths[i]
+        entry["nats"] += nats[i]
+        if nats_any is not None:
+            entry["nats_any"] += nats_any[i]
+    report_artists = {}
+    for name, entry in sorted(per_artist.items(), key=lambda kv: -kv[1]["chars"]):
+        row = {
+            "songs": entry["songs"],
+            "chars": entry["chars"],
+            "bits_per_char": entry["nats"] / entry["chars"] * to_bits,
+        }
+        if nats_any is not None:
+            row["bits_per_char_any_artist"] = entry["nats_any"] / entry["chars"] * to_bits
+        report_artists[name] = row
+
+    chars = sum(lengths)
+    report: dict[str, Any] = {
+        "checkpoint": str(checkpoint_path),
+        "data": str(data),
+        "split": split,
+        "songs": len(scored),
+        "chars": chars,
+        "bits_per_char": sum(nats) / chars * to_bits,
+        "baselines": baseline_bits_per_char(train_corpus.sequences, corpus.sequences, len(vocab)),
+        "per_artist": report_artists,
+        "unknown_char_rate": sum(int((s == UNK).sum()) for s in corpus.sequences) / chars,
+    }
+    if nats_any is not None:
+        report["bits_per_char_any_artist"] = sum(nats_any) / chars * to_bits
+    return report

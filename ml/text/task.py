@@ -1,0 +1,80 @@
+"""The lyrics training task: the CSV turned into train/validation corpora for the trainer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ml.batch import Batch
+from ml.text.data import LyricsCorpus, artist_table, read_songs, select_artists, split_songs
+from ml.text.vocab import Vocab
+
+
+@dataclass
+class LyricsDataConfig:
+    data: Path
+    artists: list[str] | None = None
+    min_songs: int = 1
+    conditional: bool = True
+    condition_dropout: float = 0.2
+    validation_fraction: float = 0.1
+    min_char_count: int = 3
+
+
+class LyricsTask:
+    kind = "lyrics"
+    unit = "char"
+
+    def __init__(self, train: LyricsCorpus, val: LyricsCorpus, summary: dict[str, Any]) -> None:
+        self.train = train
+        self.val = val
+        self.summary = summary
+
+    @classmethod
+    def from_config(
+        cls, config: LyricsDataConfig, vocab: Vocab | None = None, artists: list[str] | None = None
+    ) -> LyricsTask:
+        """Read, select and split the songs; reuse `vocab`/`artists` when resuming."""
+        songs = select_artists(read_songs(config.data), config.artists, config.min_songs)
+        train_songs, val_songs = split_songs(songs, config.validation_fraction)
+        if vocab is None:
+            vocab = Vocab.build((s.text for s in train_songs), config.min_char_count)
+        table, counts = artist_table(train_songs, config.conditional)
+        artists = table if artists is None else artists
+        train = LyricsCorpus(vocab, artists, train_songs, config.condition_dropout)
+        val = LyricsCorpus(vocab, artists, val_songs)
+        summary = {
+            "source": str(config.data),
+            "songs": len(songs),
+            "train_songs": len(train_songs),
+            "val_songs": len(val_songs),
+            "artists": len(counts),
+            "train_chars": train.characters,
+            "val_chars": val.characters,
+            "min_songs": config.min_songs,
+            "validation_fraction": config.validation_fraction,
+            "song_counts": counts,
+        }
+        return cls(train, val, summary)
+
+    def train_batches(self, bptt: str, batch_size: int, generator: torch.Generator) -> list[Batch]:
+        if bptt == "tbptt":
+            return [self.train.streams(batch_size, generator)]
+        return self.train.song_batches(batch_size, generator)
+
+    def validation_batches(self, batch_size: int) -> list[Batch]:
+        return self.val.song_batches(batch_size)
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {
+            "vocab": self.train.vocab.to_list(),
+            "artists": self.train.artists,
+            "data": self.summary,
+        }
+
+    def named_metrics(self, loss_per_unit: float) -> dict[str, float]:
+        return {"bpc": loss_per_unit / math.log(2)}

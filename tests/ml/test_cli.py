@@ -1,0 +1,119 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ml.__main__ import main
+
+
+def test_every_command_has_help():
+    for action in ("train", "sample", "eval"):
+        result = subprocess.run(
+            [sys.executable, "-m", "ml", action, "lyrics", "--help"], capture_output=True, text=True
+        )
+        assert result.returncode == 0 and f"usage: python -m ml {action} lyrics" in result.stdout
+
+
+def test_train_sample_eval_through_the_cli(tmp_path, two_artist_csv, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "lyrics",
+            "--data",
+            str(two_artist_csv),
+            "--out",
+            str(out),
+            "--hidden",
+            "32",
+            "--layers",
+            "1",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--seq-len",
+            "32",
+            "--val-fraction",
+            "0.2",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "metrics.jsonl", "loss.png"}
+    capsys.readouterr()
+
+    assert (
+        main(
+            [
+                "sample",
+                "lyrics",
+                "--checkpoint",
+                str(out / "best.pt"),
+                "--artist",
+                "beta",
+                "--prime",
+                "xy",
+                "--length",
+                "30",
+                "--seed",
+                "4",
+                "--num",
+                "2",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert text.count("=== sample") == 2 and "Beta" in text and "seed 5" in text
+
+    assert (
+        main(
+            [
+                "eval",
+                "lyrics",
+                "--checkpoint",
+                str(out / "best.pt"),
+                "--data",
+                str(two_artist_csv),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["baselines"]) == {"uniform", "unigram", "bigram"}
+    assert report["chars"] > 0 and report["bits_per_char"] > 0
+    assert set(report["per_artist"]) == {"Alpha", "Beta"}
+    assert "bits_per_char_any_artist" in report
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sample", "lyrics", "--checkpoint", "nowhere.pt"], "Checkpoint not found: nowhere.pt"),
+        (["train", "lyrics", "--data", "missing.csv", "--out", "x"], "Lyrics file not found"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_unknown_artist_in_training_suggests_names(tmp_path, two_artist_csv, capsys):
+    argv = [
+        "train",
+        "lyrics",
+        "--data",
+        str(two_artist_csv),
+        "--out",
+        str(tmp_path),
+        "--artists",
+        "Alfa,Beta",
+    ]
+    assert main(argv) == 2
+    assert "Unknown artist 'Alfa'. Did you mean: Alpha?" in capsys.readouterr().err
