@@ -7,6 +7,7 @@ import logging
 import sys
 
 from ml.errors import BalladeerError
+from ml.music import cli as piano_cli
 from ml.text import cli as lyrics_cli
 
 
@@ -17,9 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     actions = parser.add_subparsers(dest="action", required=True, metavar="{train,sample,eval}")
     for action, help_text, adders in (
-        ("train", "train a model", (lyrics_cli.add_train_parser,)),
-        ("sample", "generate with a trained model", (lyrics_cli.add_sample_parser,)),
-        ("eval", "score a model on data", (lyrics_cli.add_eval_parser,)),
+        ("train", "train a model", (lyrics_cli.add_train_parser, piano_cli.add_train_parser)),
+        (
+            "sample",
+            "generate with a trained model",
+            (lyrics_cli.add_sample_parser, piano_cli.add_sample_parser),
+        ),
+        ("eval", "score a model on data", (lyrics_cli.add_eval_parser, piano_cli.add_eval_parser)),
     ):
         sub = actions.add_parser(action, help=help_text).add_subparsers(
             dest="model", required=True, metavar="{lyrics,piano}"

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from tests.lyrics_fixtures import train_tiny_lyrics, two_artist_rows, write_lyrics_csv
+from tests.music_fixtures import train_tiny_piano, write_chord_folder
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +21,28 @@ def tiny_lyrics_checkpoint(two_artist_csv, tmp_path_factory):
     """A conditional model trained on the two-artist corpus until it knows both styles."""
     torch.set_num_threads(1)
     return train_tiny_lyrics(two_artist_csv, tmp_path_factory.mktemp("lyrics-run"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _roll_cache(tmp_path_factory):
+    """Keep the MIDI roll cache out of the home folder."""
+    import os
+
+    previous = os.environ.get("BALLADEER_CACHE")
+    os.environ["BALLADEER_CACHE"] = str(tmp_path_factory.mktemp("roll-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("BALLADEER_CACHE", None)
+    else:
+        os.environ["BALLADEER_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def chord_folder(tmp_path_factory):
+    return write_chord_folder(tmp_path_factory.mktemp("midi"))
+
+
+@pytest.fixture(scope="session")
+def tiny_piano_checkpoint(chord_folder, tmp_path_factory):
+    torch.set_num_threads(1)
+    return train_tiny_piano(chord_folder, tmp_path_factory.mktemp("piano-run"))

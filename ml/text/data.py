@@ -20,6 +20,7 @@ import torch
 
 from ml.batch import Batch
 from ml.errors import DataError, UnknownArtistError, close_matches
+from ml.sequences import padded_batches, shuffled, stream_batch
 from ml.splits import is_validation
 from ml.text.vocab import BOS, EOS, Vocab
 
@@ -163,50 +164,14 @@ class LyricsCorpus:
 
     def streams(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
         """All songs, shuffled when a generator is given, laid into B parallel streams."""
-        order = (
-            torch.randperm(len(self.songs), generator=generator)
-            if generator is not None
-            else torch.arange(len(self.songs))
-        )
-        artists = self._artist_draw(generator)
-        tokens = torch.cat([self.sequences[i] for i in order])
-        owners = torch.cat([artists[i].expand(len(self.sequences[i])) for i in order.tolist()])
-        length = -(-len(tokens) // batch_size)  # every token lands in some stream
-        pad = length * batch_size - len(tokens)
-        tokens = torch.cat([tokens, torch.full((pad + batch_size,), BOS)])
-        owners = torch.cat([owners, torch.zeros(pad + batch_size, dtype=torch.long)])
-        valid = torch.cat([torch.ones(length * batch_size - pad), torch.zeros(pad + batch_size)])
-        # Stream b reads tokens[b*length : (b+1)*length + 1]: inputs and shifted targets.
-        starts = torch.arange(batch_size) * length
-        index = starts[:, None] + torch.arange(length + 1)[None, :]
-        stream, owner, ok = tokens[index], owners[index], valid[index].bool()
-        targets = stream[:, 1:]
-        # A <bos> target follows <eos> with certainty; scoring it would flatter the loss.
-        mask = ok[:, 1:] & ok[:, :-1] & (targets != BOS)
-        return Batch(stream[:, :-1], targets, mask, owner[:, :-1])
+        order = shuffled(len(self.sequences), generator)
+        return stream_batch(self.sequences, self._artist_draw(generator), batch_size, order)
 
     def song_batches(
         self, batch_size: int, generator: torch.Generator | None = None
     ) -> list[Batch]:
         """Whole songs, grouped by length and padded; batch order shuffled when training."""
-        order = sorted(range(len(self.sequences)), key=lambda i: len(self.sequences[i]))
-        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        if generator is not None:
-            groups = [groups[i] for i in torch.randperm(len(groups), generator=generator)]
-        artists = self._artist_draw(generator)
-        return [pad_songs([self.sequences[i] for i in g], artists[g]) for g in groups]
-
-
-def pad_songs(sequences: list[torch.Tensor], artists: torch.Tensor) -> Batch:
-    """Whole token sequences as one batch, padded at the end and masked."""
-    steps = max(len(s) for s in sequences) - 1
-    tokens = torch.full((len(sequences), steps + 1), EOS, dtype=torch.long)
-    mask = torch.zeros(len(sequences), steps, dtype=torch.bool)
-    for row, seq in enumerate(sequences):
-        tokens[row, : len(seq)] = seq
-        mask[row, : len(seq) - 1] = True
-    context = artists[:, None].expand(-1, steps).contiguous()
-    return Batch(tokens[:, :-1], tokens[:, 1:], mask, context)
+        return padded_batches(self.sequences, self._artist_draw(generator), batch_size, generator)
 
 
 def artist_table(songs: list[Song], conditional: bool) -> tuple[list[str], dict[str, int]]:

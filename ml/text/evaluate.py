@@ -16,9 +16,10 @@ import torch.nn.functional as F
 
 from ml.checkpoint import load_checkpoint
 from ml.errors import BalladeerError
+from ml.sequences import padded_batch
 from ml.splits import DEFAULT_VALIDATION_FRACTION
 from ml.text.baselines import baseline_bits_per_char
-from ml.text.data import LyricsCorpus, pad_songs, read_songs, split_songs
+from ml.text.data import LyricsCorpus, read_songs, split_songs
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.vocab import UNK, Vocab
 
@@ -34,7 +35,9 @@ def song_nats(
     totals = [0.0] * len(order)
     for start in range(0, len(order), EVAL_BATCH_SIZE):
         rows = order[start : start + EVAL_BATCH_SIZE]
-        batch = pad_songs([corpus.sequences[i] for i in rows], corpus.song_artists[rows]).to(device)
+        batch = padded_batch([corpus.sequences[i] for i in rows], corpus.song_artists[rows]).to(
+            device
+        )
         context = torch.zeros_like(batch.context) if any_artist else batch.context
         logits, _ = model(batch.inputs, context)
         nll = F.cross_entropy(logits.float().transpose(1, 2), batch.targets, reduction="none")

@@ -1,0 +1,1 @@
+"""Piano-roll music models: MIDI conversion, data, model, sampling, audio, evaluation."""

@@ -1,0 +1,182 @@
+"""`python -m ml train|sample|eval piano`: the piano commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+from ml.cli_common import add_training_flags, train_config_from_args
+from ml.errors import BalladeerError
+from ml.music.audio import render_wav
+from ml.music.evaluate import evaluate_piano
+from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.model import PianoLSTM, PianoLSTMConfig
+from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, save_roll_png
+from ml.music.task import PianoDataConfig, PianoTask
+from ml.paths import DEFAULT_PIANO_CHECKPOINT
+from ml.splits import DEFAULT_VALIDATION_FRACTION
+from ml.training import Trainer
+
+log = logging.getLogger(__name__)
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("piano", help="train a piano-roll LSTM on MIDI files or a benchmark set")
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="a folder of MIDI files, or a Boulanger-Lewandowski .pickle/.mat (published split)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
+    p.add_argument(
+        "--frames-per-beat",
+        type=int,
+        default=DEFAULT_FRAMES_PER_BEAT,
+        help="grid frames per quarter note (default 2: eighth notes, as the Nottingham benchmark)",
+    )
+    p.add_argument("--no-transpose", action="store_true", help="keep MIDI tunes in their own key")
+    p.add_argument(
+        "--input-dim", type=int, default=256, help="size of the frame projection (default 256)"
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=DEFAULT_VALIDATION_FRACTION,
+        help="share of MIDI files held out for validation",
+    )
+    add_training_flags(p)
+    p.set_defaults(run=train, dropout=0.3)
+
+
+def train(args: argparse.Namespace) -> None:
+    config = train_config_from_args(args)
+    if args.frames_per_beat < 1:
+        raise BalladeerError("--frames-per-beat must be at least 1.")
+    task = PianoTask(
+        PianoDataConfig(args.data, args.frames_per_beat, not args.no_transpose, args.val_fraction)
+    )
+    s = task.summary
+    log.info(
+        "%s: %d train tunes (%s frames), %d validation tunes (%s frames)",
+        s["kind"],
+        s["train_tunes"],
+        f"{s['train_frames']:,}",
+        s["val_tunes"],
+        f"{s['val_frames']:,}",
+    )
+    model_config = PianoLSTMConfig(
+        input_dim=args.input_dim, hidden=args.hidden, layers=args.layers, dropout=args.dropout
+    )
+    torch.manual_seed(config.seed)
+    model = PianoLSTM(model_config)
+    model.init_output_bias(task.train.key_frequencies())
+    log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
+    result = Trainer(task, model, config, model_config.to_dict()).fit()
+    print(
+        f"best validation: {result.best_val_loss:.3f} nats/frame after {result.steps} steps "
+        f"({result.stop_reason}); checkpoints in {config.out_dir}"
+    )
+
+
+def add_sample_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("piano", help="compose piano music with a trained model")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_PIANO_CHECKPOINT,
+        help="default: the shipped model",
+    )
+    p.add_argument("--out", type=Path, required=True, help="MIDI file to write")
+    p.add_argument("--png", type=Path, help="also write a piano-roll picture")
+    p.add_argument("--wav", type=Path, help="also write an audio preview")
+    p.add_argument(
+        "--seconds", type=float, default=30.0, help="length of the new music (default 30)"
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="0 = likeliest notes; higher = wilder (default 1.0)",
+    )
+    p.add_argument("--seed", type=int, help="seed for a reproducible piece")
+    p.add_argument("--prime", type=Path, help="MIDI file whose first bars start the piece")
+    p.add_argument(
+        "--prime-bars", type=float, default=2, help="bars of the prime to use (default 2)"
+    )
+    p.add_argument("--max-notes", type=int, help="at most this many keys at once")
+    p.add_argument(
+        "--synth",
+        choices=("auto", "numpy", "fluidsynth"),
+        default="auto",
+        help="WAV renderer: fluidsynth when it and a SoundFont are installed, else numpy",
+    )
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.set_defaults(run=sample)
+
+
+def sample(args: argparse.Namespace) -> None:
+    if args.seconds <= 0:
+        raise BalladeerError("--seconds must be positive.")
+    generator = PianoGenerator.from_checkpoint(args.checkpoint, args.device)
+    prime = generator.prime_from_midi(args.prime, args.prime_bars) if args.prime else None
+    request = PianoRequest(args.seconds, args.temperature, args.seed, prime, args.max_notes)
+    piece = generator.generate([request])[0]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    piece.to_midi().write(str(args.out))
+    written = [str(args.out)]
+    if args.png:
+        save_roll_png(
+            piece.roll,
+            args.png,
+            piece.frames_per_beat,
+            title=f"seed {piece.seed}, temperature {piece.temperature}",
+        )
+        written.append(str(args.png))
+    if args.wav:
+        synth = render_wav(piece.to_midi(), args.wav, args.synth)
+        written.append(f"{args.wav} ({synth} synth)")
+    notes = sum(len(i.notes) for i in piece.to_midi().instruments)
+    print(f"{piece.seconds:.1f} s, {notes} notes, seed {piece.seed}: {', '.join(written)}")
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "piano", help="NLL per frame and frame accuracy, with the benchmark protocol"
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_PIANO_CHECKPOINT,
+        help="default: the shipped model",
+    )
+    p.add_argument(
+        "--data", type=Path, required=True, help="MIDI folder, or a benchmark .pickle/.mat"
+    )
+    p.add_argument(
+        "--split",
+        default="val",
+        help="MIDI folder: val|all|train; benchmark file: train|valid|test|all (default val)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.set_defaults(run=evaluate)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    report = evaluate_piano(args.checkpoint, args.data, args.split, args.device)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+        return
+    print(f"{report['tunes']} tunes, {report['frames']:,} scored frames ({args.split} split)")
+    nll, accuracy = report["nll_per_frame"], report["frame_accuracy"]
+    print(f"  LSTM                   NLL/frame {nll:7.3f}   frame accuracy {accuracy:.3f}")
+    base = report["baselines"]["independent_bernoulli"]
+    acc = report["baseline_frame_accuracy"]["independent_bernoulli"]
+    print(f"  independent Bernoulli  NLL/frame {base:7.3f}   frame accuracy {acc:.3f}")

@@ -1,0 +1,112 @@
+"""Score a piano checkpoint with the polyphonic-music benchmark protocol.
+
+NLL per frame: nats, summed over the 88 keys, averaged over every scored frame (all but
+each tune's first), as in Boulanger-Lewandowski et al. 2012 and Bai et al. 2018. Frame
+accuracy: TP / (TP + FP + FN), pooled over all scored frames and keys, at threshold 0.5.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ml.checkpoint import load_checkpoint
+from ml.errors import BalladeerError
+from ml.music.data import PianoCorpus
+from ml.music.model import PianoLSTM, PianoLSTMConfig
+from ml.music.task import PianoDataConfig, load_piano_splits
+from ml.splits import DEFAULT_VALIDATION_FRACTION
+
+EVAL_BATCH_SIZE = 32
+FOLDER_SPLITS = ("val", "all", "train")
+BENCHMARK_SPLITS = {"train": "train", "valid": "val", "val": "val", "test": "test", "all": "all"}
+
+
+def _scores(nll: float, tp: int, fp: int, fn: int, frames: int) -> dict[str, float]:
+    return {"nll_per_frame": nll / frames, "frame_accuracy": tp / max(tp + fp + fn, 1)}
+
+
+@torch.no_grad()
+def score_model(model: PianoLSTM, corpus: PianoCorpus, device: torch.device) -> dict[str, float]:
+    nll, tp, fp, fn = 0.0, 0, 0, 0
+    for batch in corpus.tune_batches(EVAL_BATCH_SIZE):
+        batch = batch.to(device)
+        logits, _ = model(batch.inputs)
+        per_key = F.binary_cross_entropy_with_logits(
+            logits.float(), batch.targets, reduction="none"
+        )
+        nll += float((per_key.sum(-1) * batch.mask).sum())
+        predicted = (logits > 0) & batch.mask[..., None]
+        truth = batch.targets.bool() & batch.mask[..., None]
+        tp += int((predicted & truth).sum())
+        fp += int((predicted & ~truth).sum())
+        fn += int((~predicted & truth).sum())
+    return _scores(nll, tp, fp, fn, corpus.frames)
+
+
+def score_independent_bernoulli(frequencies: np.ndarray, corpus: PianoCorpus) -> dict[str, float]:
+    """The same metrics for a model that plays key k with its training frequency, always."""
+    targets = np.concatenate([t.roll[1:] for t in corpus.tunes])
+    log_on, log_off = np.log(frequencies), np.log1p(-frequencies)
+    nll = -float((targets * log_on + ~targets * log_off).sum())
+    predicted = np.broadcast_to(frequencies > 0.5, targets.shape)
+    tp = int((predicted & targets).sum())
+    fp = int((predicted & ~targets).sum())
+    fn = int((~predicted & targets).sum())
+    return _scores(nll, tp, fp, fn, len(targets))
+
+
+def evaluate_piano(
+    checkpoint_path: str | Path, data: str | Path, split: str = "val", device: str = "cpu"
+) -> dict[str, Any]:
+    checkpoint = load_checkpoint(checkpoint_path, "piano", map_location=device)
+    meta = checkpoint.meta
+    config = PianoDataConfig(
+        data=Path(data),
+        frames_per_beat=meta["frames_per_beat"],
+        transpose=meta.get("transpose", True),
+        validation_fraction=meta.get("data", {}).get(
+            "validation_fraction", DEFAULT_VALIDATION_FRACTION
+        ),
+    )
+    loaded = load_piano_splits(config)
+    if loaded.source == "benchmark":
+        if split not in BENCHMARK_SPLITS:
+            raise BalladeerError(
+                f"--split for a benchmark file must be train, valid, test or all, not {split!r}."
+            )
+        name = BENCHMARK_SPLITS[split]
+    else:
+        if split not in FOLDER_SPLITS:
+            raise BalladeerError(
+                f"--split for a MIDI folder must be val, all or train, not {split!r}."
+            )
+        name = split
+    tunes = (
+        [t for tunes in loaded.splits.values() for t in tunes]
+        if name == "all"
+        else loaded.splits[name]
+    )
+    corpus = PianoCorpus(tunes)
+    model = PianoLSTM(PianoLSTMConfig(**checkpoint.model_config))
+    model.load_state_dict(checkpoint.state_dict)
+    model.to(device).eval()
+
+    scores = score_model(model, corpus, torch.device(device))
+    baseline = score_independent_bernoulli(
+        PianoCorpus(loaded.splits["train"]).key_frequencies(), corpus
+    )
+    return {
+        "checkpoint": str(checkpoint_path),
+        "data": str(data),
+        "split": split,
+        "tunes": len(tunes),
+        "frames": corpus.frames,
+        **scores,
+        "baselines": {"independent_bernoulli": baseline["nll_per_frame"]},
+        "baseline_frame_accuracy": {"independent_bernoulli": baseline["frame_accuracy"]},
+    }

@@ -1,0 +1,206 @@
+"""MIDI ⇄ binary piano roll on a beat-synchronous grid, and a piano-roll picture.
+
+A roll is a (frames, 88) boolean array, column 0 = MIDI 21 (A0), column 87 = MIDI 108
+(C8). Frames follow the music's beats (pretty_midi's beat times, so tempo changes keep
+notes on their beats), `frames_per_beat` to a quarter note: 2 gives the eighth-note grid
+of the Boulanger-Lewandowski Nottingham benchmark.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+
+from ml.errors import DataError
+
+LOWEST_PITCH = 21
+KEYS = 88
+DEFAULT_FRAMES_PER_BEAT = 2
+DEFAULT_TEMPO_BPM = 120.0
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+# Krumhansl-Kessler key profiles, for tunes without a key signature.
+_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+@dataclass(frozen=True)
+class RollConversion:
+    roll: np.ndarray  # (frames, 88) bool
+    dropped_notes: int  # notes outside A0..C8
+    tempo_bpm: float  # the tune's first tempo
+    transposed_by: int  # semitones applied (0 without transposition)
+
+
+def load_midi(source: str | Path | bytes) -> pretty_midi.PrettyMIDI:
+    """Parse a MIDI file (path or bytes); a damaged file is a DataError naming it."""
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pretty_midi warns about harmless meta-event placement
+            if isinstance(source, bytes):
+                return pretty_midi.PrettyMIDI(io.BytesIO(source))
+            return pretty_midi.PrettyMIDI(str(source))
+    except FileNotFoundError as exc:
+        raise DataError(f"MIDI file not found: {name}") from exc
+    except Exception as exc:  # mido raises many types for damaged files
+        raise DataError(f"Cannot read MIDI file {name}: {exc}") from exc
+
+
+def frame_times(midi: pretty_midi.PrettyMIDI, frames_per_beat: int) -> np.ndarray:
+    """Start time of every grid frame, through the end of the last note."""
+    beats = midi.get_beats()
+    end = midi.get_end_time()
+    if len(beats) < 2:
+        beats = np.array([0.0, 60.0 / DEFAULT_TEMPO_BPM])
+    step = beats[-1] - beats[-2]
+    if end > beats[-1]:  # extend past the last beat at the last beat's length
+        extra = int(np.ceil((end - beats[-1]) / step)) + 1
+        beats = np.concatenate([beats, beats[-1] + step * np.arange(1, extra + 1)])
+    fractions = np.arange(frames_per_beat) / frames_per_beat
+    grid = (beats[:-1, None] + np.diff(beats)[:, None] * fractions[None, :]).ravel()
+    return np.append(grid, beats[-1])
+
+
+def key_shift(midi: pretty_midi.PrettyMIDI) -> int:
+    """Semitones (−6..5) that move the tune to C major or A minor."""
+    if midi.key_signature_changes:
+        number = midi.key_signature_changes[0].key_number
+        tonic, minor = number % 12, number >= 12
+    else:
+        tonic, minor = estimate_key(midi)
+    shift = ((9 if minor else 0) - tonic) % 12
+    return shift - 12 if shift > 5 else shift
+
+
+def estimate_key(midi: pretty_midi.PrettyMIDI) -> tuple[int, bool]:
+    """(tonic pitch class, is minor) by correlating note durations with key profiles."""
+    histogram = np.zeros(12)
+    for instrument in midi.instruments:
+        if not instrument.is_drum:
+            for note in instrument.notes:
+                histogram[note.pitch % 12] += note.end - note.start
+    if not histogram.any():
+        return 0, False
+    best = max(
+        (
+            (np.corrcoef(histogram, np.roll(profile, tonic))[0, 1], tonic, minor)
+            for tonic in range(12)
+            for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE))
+        ),
+        key=lambda item: item[0],
+    )
+    return best[1], best[2]
+
+
+def midi_to_roll(
+    midi: pretty_midi.PrettyMIDI,
+    frames_per_beat: int = DEFAULT_FRAMES_PER_BEAT,
+    transpose: bool = False,
+) -> RollConversion:
+    """Binary roll of every non-drum note; notes snap to the nearest grid frames."""
+    times = frame_times(midi, frames_per_beat)
+    positions = np.arange(len(times))
+    shift = key_shift(midi) if transpose else 0
+    notes = [n for inst in midi.instruments if not inst.is_drum for n in inst.notes]
+    roll = np.zeros((max(len(times) - 1, 1), KEYS), dtype=bool)
+    dropped = 0
+    for note in notes:
+        key = note.pitch + shift - LOWEST_PITCH
+        if not 0 <= key < KEYS:
+            dropped += 1
+            continue
+        start = int(np.rint(np.interp(note.start, times, positions)))
+        end = max(int(np.rint(np.interp(note.end, times, positions))), start + 1)
+        roll[start : min(end, len(roll)), key] = True
+    last = np.flatnonzero(roll.any(axis=1))
+    roll = roll[: last[-1] + 1] if len(last) else roll[:0]
+    tempo = (
+        float(midi.get_tempo_changes()[1][0])
+        if len(midi.get_tempo_changes()[1])
+        else DEFAULT_TEMPO_BPM
+    )
+    return RollConversion(roll, dropped, tempo, shift)
+
+
+def roll_to_midi(
+    roll: np.ndarray,
+    tempo_bpm: float = DEFAULT_TEMPO_BPM,
+    frames_per_beat: int = DEFAULT_FRAMES_PER_BEAT,
+    program: int = 0,
+    velocity: int = 80,
+) -> pretty_midi.PrettyMIDI:
+    """A one-piano MIDI: each run of consecutive active frames of a key is one held note."""
+    seconds_per_frame = 60.0 / tempo_bpm / frames_per_beat
+    midi = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
+    piano = pretty_midi.Instrument(program=program, name="Balladeer piano")
+    padded = np.zeros((len(roll) + 2, KEYS), dtype=np.int8)
+    padded[1:-1] = roll
+    changes = np.diff(padded, axis=0)
+    for key in range(KEYS):
+        onsets = np.flatnonzero(changes[:, key] == 1)
+        offsets = np.flatnonzero(changes[:, key] == -1)
+        for start, end in zip(onsets, offsets, strict=True):
+            piano.notes.append(
+                pretty_midi.Note(
+                    velocity, key + LOWEST_PITCH, start * seconds_per_frame, end * seconds_per_frame
+                )
+            )
+    piano.notes.sort(key=lambda n: (n.start, n.pitch))
+    midi.instruments.append(piano)
+    return midi
+
+
+def note_name(pitch: int) -> str:
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def save_roll_png(
+    roll: np.ndarray,
+    path: str | Path,
+    frames_per_beat: int = DEFAULT_FRAMES_PER_BEAT,
+    beats_per_bar: int = 4,
+    title: str | None = None,
+) -> None:
+    """A piano-roll picture: pitch up, time in bars, octave lines labelled at each C."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    active = np.flatnonzero(roll.any(axis=0)) if roll.size else np.array([])
+    low = int(active.min()) - 3 if len(active) else 27  # a little space around the notes
+    high = int(active.max()) + 4 if len(active) else 64
+    low, high = max(low, 0), min(high, KEYS)
+    frames_per_bar = frames_per_beat * beats_per_bar
+    bars = max(len(roll) / frames_per_bar, 1)
+
+    fig, ax = plt.subplots(figsize=(min(4 + bars * 0.45, 14), 4.5), dpi=110)
+    ax.imshow(
+        roll[:, low:high].T if roll.size else np.zeros((high - low, 1)),
+        origin="lower",
+        aspect="auto",
+        cmap="Blues",
+        interpolation="nearest",
+        extent=(0, bars, low - 0.5, high - 0.5),
+        vmin=0,
+        vmax=1,
+    )
+    c_keys = [k for k in range(low, high) if (k + LOWEST_PITCH) % 12 == 0]
+    for key in c_keys:
+        ax.axhline(key - 0.5, color="0.75", linewidth=0.6)
+    ax.set_yticks(c_keys, [note_name(k + LOWEST_PITCH) for k in c_keys])
+    for bar in range(1, int(np.ceil(bars))):
+        ax.axvline(bar, color="0.85", linewidth=0.5)
+    ax.set_xlabel("bar")
+    ax.set_ylabel("pitch")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

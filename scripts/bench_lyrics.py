@@ -1,0 +1,200 @@
+"""Lyrics benchmarks: training throughput, sampling latency/throughput, training memory.
+
+Prints figures only; nothing here asserts a target. Run on an otherwise idle machine:
+
+    python scripts/bench_lyrics.py            # everything (a few minutes on 2 cores)
+    python scripts/bench_lyrics.py --only memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ml.batch import Batch
+from ml.checkpoint import Checkpoint
+from ml.text.data import ANY_ARTIST, LyricsCorpus, Song
+from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.task import LyricsTask
+from ml.text.vocab import EOS, Vocab
+from ml.training import TrainConfig, Trainer, sequence_loss
+
+CHARS = [chr(c) for c in range(32, 127)] + ["\n"]
+ARTISTS = [ANY_ARTIST, "A", "B"]
+
+
+def synthetic_task(chars: int) -> LyricsTask:
+    """Random lyrics-like songs (~1,000 characters each) for throughput figures."""
+    rng = random.Random(0)
+    words = ["love", "baby", "night", "you", "me", "heart", "dance", "why", "oh", "the"]
+    songs = []
+    while sum(len(s.text) for s in songs) < chars:
+        lines = [" ".join(rng.choices(words, k=6)).capitalize() for _ in range(30)]
+        songs.append(Song(rng.choice(ARTISTS[1:]), f"s{len(songs)}", "\n".join(lines)))
+    vocab = Vocab(CHARS)
+    corpus = LyricsCorpus(vocab, ARTISTS, songs, condition_dropout=0.2)
+    return LyricsTask(corpus, LyricsCorpus(vocab, ARTISTS, songs[:4]), {})
+
+
+def model_config(hidden: int, layers: int) -> CharLSTMConfig:
+    return CharLSTMConfig(
+        vocab_size=len(CHARS) + 3, n_artists=len(ARTISTS), hidden=hidden, layers=layers
+    )
+
+
+def bench_training(hidden: int, layers: int, precision: str, steps: int) -> float:
+    """Characters per second of Trainer.train_step, batch 64 x seq 128, tbptt."""
+    task = synthetic_task(64 * 128 * (steps + 3))
+    config = model_config(hidden, layers)
+    train = TrainConfig(
+        out_dir=Path("/tmp/bench-lyrics"), precision=precision, device="cpu", progress=False
+    )
+    trainer = Trainer(task, CharLSTM(config), train, config.to_dict())
+    chunks = trainer._chunks(0)
+    state = None
+    for batch, carries in chunks[:2]:  # warm-up
+        _, state = trainer.train_step(batch, state if carries else None)
+    chars, start = 0, time.perf_counter()
+    for batch, carries in chunks[2 : 2 + steps]:
+        _, state = trainer.train_step(batch, state if carries else None)
+        chars += batch.scored
+    return chars / (time.perf_counter() - start)
+
+
+def generator_2x512() -> LyricsGenerator:
+    """A 2x512 model whose end-of-song logit is switched off, so every sample runs full length."""
+    torch.manual_seed(0)
+    config = model_config(512, 2)
+    model = CharLSTM(config)
+    with torch.no_grad():
+        model.head.bias[EOS] = -1e4
+    meta = {"vocab": CHARS, "artists": ARTISTS}
+    return LyricsGenerator(Checkpoint("lyrics", config.to_dict(), model.state_dict(), meta))
+
+
+def bench_sampling(repeats: int) -> dict[str, float]:
+    generator = generator_2x512()
+    generator.generate([LyricsRequest(length=50, seed=0)])
+    one = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        generator.generate([LyricsRequest(artist="A", prime="Why", length=500, seed=i)])
+        one.append(time.perf_counter() - start)
+    requests = [LyricsRequest(artist="AB"[i % 2], length=500, seed=i) for i in range(32)]
+    start = time.perf_counter()
+    generator.generate(requests)
+    batch_s = time.perf_counter() - start
+    single = sorted(one)[len(one) // 2]
+    return {
+        "one_500_chars_s": single,
+        "one_chars_per_s": 500 / single,
+        "batch32_s": batch_s,
+        "batch32_chars_per_s": 32 * 500 / batch_s,
+        "batch_speedup": (32 * 500 / batch_s) / (500 / single),
+    }
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def memory_probe(mode: str, steps: int, batch_size: int) -> None:
+    """One training step in this (fresh) process; prints peak RSS growth in MiB."""
+    torch.manual_seed(0)
+    model = CharLSTM(model_config(512, 2))
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randint(3, len(CHARS) + 3, (batch_size, steps + 1), generator=g)
+    batch = Batch(
+        tokens[:, :-1],
+        tokens[:, 1:],
+        torch.ones(batch_size, steps, dtype=torch.bool),
+        torch.ones(batch_size, steps, dtype=torch.long),
+    )
+    small = batch.slice(0, 8)
+    sequence_loss(model, small)[0].backward()  # allocate grads and warm the kernels
+    before = rss_mib()
+    if mode == "tbptt":
+        state = None
+        for start in range(0, steps, 128):
+            loss, state = sequence_loss(model, batch.slice(start, start + 128), state)
+            loss.backward()
+            state = tuple(s.detach() for s in state)
+    else:
+        loss, _ = sequence_loss(model, batch, None, 64 if mode == "checkpoint" else None)
+        loss.backward()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_growth_mib": max(peak - before, 0.0)}))
+
+
+def bench_memory(batch_size: int, lengths: list[int]) -> list[dict]:
+    rows = []
+    for steps in lengths:
+        for mode in ("full", "tbptt", "checkpoint"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--probe", mode, str(steps), str(batch_size)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            mib = json.loads(out.stdout.strip().splitlines()[-1])["peak_growth_mib"]
+            rows.append({"T": steps, "mode": mode, "mib": mib})
+            print(f"  T={steps:5d}  {mode:<10} {mib:8.0f} MiB", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", choices=("train", "sample", "memory"))
+    parser.add_argument("--steps", type=int, default=12, help="timed training steps per figure")
+    parser.add_argument(
+        "--memory-batch", type=int, default=8, help="batch size of the memory probe"
+    )
+    parser.add_argument(
+        "--lengths", default="512,2048,8192", help="sequence lengths of the memory probe"
+    )
+    parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.probe:
+        memory_probe(args.probe[0], int(args.probe[1]), int(args.probe[2]))
+        return
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}"
+    )
+    if args.only in (None, "train"):
+        print("training throughput (Trainer.train_step, batch 64 x seq 128, tbptt):")
+        for hidden, layers in ((512, 2), (256, 1)):
+            for precision in ("fp32", "bf16"):
+                rate = bench_training(hidden, layers, precision, args.steps)
+                print(f"  {layers}x{hidden} {precision}: {rate:10,.0f} chars/s", flush=True)
+    if args.only in (None, "sample"):
+        s = bench_sampling(repeats=5)
+        print("sampling (2x512, fp32):")
+        print(
+            f"  one request, 500 chars: {s['one_500_chars_s']:.3f} s "
+            f"({s['one_chars_per_s']:,.0f} chars/s)"
+        )
+        print(
+            f"  32 requests in one batch: {s['batch32_s']:.2f} s "
+            f"({s['batch32_chars_per_s']:,.0f} chars/s, "
+            f"{s['batch_speedup']:.1f}x one request)"
+        )
+    if args.only in (None, "memory"):
+        print(f"peak memory growth of one training step (2x512, batch {args.memory_batch}, fp32):")
+        bench_memory(args.memory_batch, [int(x) for x in args.lengths.split(",")])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+import io
+import pickle
+
+import mido
+import numpy as np
+import pretty_midi
+import pytest
+from scipy.io import savemat
+
+from ml.errors import DataError
+from ml.music.data import load_benchmark, load_midi_folder
+from ml.music.pianoroll import (
+    KEYS,
+    LOWEST_PITCH,
+    key_shift,
+    load_midi,
+    midi_to_roll,
+    roll_to_midi,
+    save_roll_png,
+)
+from tests.music_fixtures import chord_midi
+
+
+def _roll(pairs, frames=16):
+    roll = np.zeros((frames, KEYS), dtype=bool)
+    for key, start, end in pairs:
+        roll[start:end, key] = True
+    return roll
+
+
+def test_roll_to_midi_to_roll_is_identical_on_the_grid():
+    roll = _roll([(39, 0, 4), (43, 2, 3), (46, 2, 9), (87, 10, 16), (0, 15, 16)])
+    for tempo, frames_per_beat in ((120, 2), (97, 4)):
+        midi = roll_to_midi(roll, tempo, frames_per_beat)
+        back = midi_to_roll(load_midi(_bytes(midi)), frames_per_beat).roll
+        np.testing.assert_array_equal(back, roll)
+
+
+def _bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+def test_a_tempo_change_keeps_notes_on_their_beats():
+    # 120 bpm for four beats, then 60 bpm; written with mido so the tempo map is real MIDI.
+    ticks = 480
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=500_000, time=0))
+    track.append(mido.Message("note_on", note=60, velocity=80, time=2 * ticks))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=ticks))
+    track.append(mido.MetaMessage("set_tempo", tempo=1_000_000, time=ticks))
+    track.append(mido.Message("note_on", note=64, velocity=80, time=ticks))
+    track.append(mido.Message("note_off", note=64, velocity=0, time=ticks))
+    file = mido.MidiFile(ticks_per_beat=ticks)
+    file.tracks.append(track)
+    buffer = io.BytesIO()
+    file.save(file=buffer)
+    midi = load_midi(buffer.getvalue())
+    assert midi.instruments[0].notes[1].start == pytest.approx(3.0)  # beat 5 is at 3 s
+    roll = midi_to_roll(midi, frames_per_beat=2).roll
+    assert np.flatnonzero(roll[:, 60 - LOWEST_PITCH]).tolist() == [4, 5]  # beat 2, one beat
+    assert np.flatnonzero(roll[:, 64 - LOWEST_PITCH]).tolist() == [10, 11]  # beat 5, one beat
+
+
+def test_drums_are_ignored_and_out_of_range_notes_counted():
+    midi = chord_midi(beats=4)
+    drums = pretty_midi.Instrument(0, is_drum=True)
+    drums.notes.append(pretty_midi.Note(100, 36, 0.0, 0.5))
+    midi.instruments.append(drums)
+    midi.instruments[0].notes += [
+        pretty_midi.Note(80, 10, 0, 0.5),
+        pretty_midi.Note(80, 120, 0, 0.5),
+    ]
+    conversion = midi_to_roll(midi)
+    assert conversion.dropped_notes == 2
+    assert conversion.roll[:, 36 - LOWEST_PITCH].sum() == 0
+    assert conversion.roll.sum(axis=1).max() == 3
+
+
+def test_transposition_to_c_major_uses_the_key_signature_or_an_estimate():
+    midi = chord_midi(beats=8)
+    assert key_shift(midi) == 0  # estimated: C major
+    midi.key_signature_changes.append(pretty_midi.KeySignature(2, 0.0))  # D major
+    assert key_shift(midi) == -2
+    shifted = midi_to_roll(midi, transpose=True).roll
+    assert shifted[0, 58 - LOWEST_PITCH]  # C4 moved down to A#3
+
+
+def test_corrupt_bytes_are_a_clear_error():
+    with pytest.raises(DataError, match="Cannot read MIDI file"):
+        load_midi(b"MThd\x00\x00garbage")
+
+
+def test_a_folder_with_a_bad_file_still_loads_the_rest(tmp_path, caplog):
+    for i in range(3):
+        chord_midi(beats=8).write(str(tmp_path / f"ok{i}.mid"))
+    (tmp_path / "sub").mkdir()
+    chord_midi(beats=4).write(str(tmp_path / "sub" / "nested.MID"))
+    (tmp_path / "broken.mid").write_bytes(b"not midi at all")
+    drums_only = pretty_midi.PrettyMIDI()
+    kit = pretty_midi.Instrument(0, is_drum=True)
+    kit.notes.append(pretty_midi.Note(100, 36, 0, 1))
+    drums_only.instruments.append(kit)
+    drums_only.write(str(tmp_path / "drums.mid"))
+
+    folder = load_midi_folder(tmp_path, frames_per_beat=2, transpose=False)
+    assert sorted(t.name for t in folder.tunes) == [
+        "ok0.mid",
+        "ok1.mid",
+        "ok2.mid",
+        "sub/nested.MID",
+    ]
+    assert folder.skipped == {"unreadable": 1, "no notes": 1}
+    assert "broken.mid" in caplog.text
+    cached = load_midi_folder(tmp_path, frames_per_beat=2, transpose=False)
+    assert [t.name for t in cached.tunes] == [t.name for t in folder.tunes]
+    assert cached.skipped == folder.skipped
+    for a, b in zip(cached.tunes, folder.tunes, strict=True):
+        np.testing.assert_array_equal(a.roll, b.roll)
+
+
+def test_benchmark_pickle_and_mat_load_with_their_splits(tmp_path):
+    pieces = {"train": [[[60, 64], [60], []]], "valid": [[[21, 108]]], "test": [[[62], [62]]]}
+    pickle_path = tmp_path / "set.pickle"
+    pickle_path.write_bytes(pickle.dumps(pieces, protocol=2))
+    loaded = load_benchmark(pickle_path)
+    assert loaded["train"][0].roll.shape == (3, KEYS)
+    assert loaded["valid"][0].roll[0, [0, 87]].all()
+
+    cells = {f"{split}data": np.empty((1, len(v)), dtype=object) for split, v in loaded.items()}
+    for split, tunes in loaded.items():
+        for i, tune in enumerate(tunes):
+            cells[f"{split}data"][0, i] = tune.roll.astype(np.uint8)
+    mat_path = tmp_path / "set.mat"
+    savemat(mat_path, cells)
+    from_mat = load_benchmark(mat_path)
+    for split in loaded:
+        np.testing.assert_array_equal(from_mat[split][0].roll, loaded[split][0].roll)
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path):
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    path = tmp_path / "evil.pickle"
+    path.write_bytes(pickle.dumps({"train": [Exploit()], "valid": [], "test": []}))
+    with pytest.raises(DataError, match=r"refusing to load builtins\.print"):
+        load_benchmark(path)
+
+
+def test_piano_roll_picture_is_a_png(tmp_path):
+    save_roll_png(midi_to_roll(chord_midi(beats=16)).roll, tmp_path / "roll.png", title="chords")
+    data = (tmp_path / "roll.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
