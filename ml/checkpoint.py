@@ -65,9 +65,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint, half: bool = False
     os.replace(tmp, path)
 
 
-def load_checkpoint(
-    path: str | Path, kind: str, map_location: str | torch.device = "cpu"
-) -> Checkpoint:
+def load_checkpoint(path: str | Path, kind: str, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint of the expected kind, or raise CheckpointError naming the file."""
     path = Path(path)
     if not path.is_file():
@@ -82,8 +80,7 @@ def load_checkpoint(
         raise CheckpointError(f"{path} is not a Balladeer checkpoint.")
     if blob.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(
-            f"{path} was written by a newer Balladeer (format {blob['format_version']}); "
-            "upgrade to load it."
+            f"{path} was written by a newer Balladeer (format {blob['format_version']}); upgrade to load it."
         )
     if blob["kind"] != kind:
         raise CheckpointError(f"{path} holds a {blob['kind']!r} model, not a {kind!r} model.")

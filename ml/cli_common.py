@@ -29,36 +29,24 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
             "(default tbptt)"
         ),
     )
-    train.add_argument(
-        "--seq-len", type=int, default=128, help="tbptt chunk length in steps (default 128)"
-    )
+    train.add_argument("--seq-len", type=int, default=128, help="tbptt chunk length in steps (default 128)")
     train.add_argument(
         "--checkpoint-segment",
         type=int,
         default=64,
         help="steps per recomputed segment with --bptt checkpoint (default 64)",
     )
-    train.add_argument(
-        "--batch-size", type=int, default=64, help="sequences per batch (default 64)"
-    )
-    train.add_argument(
-        "--epochs", type=int, default=20, help="passes over the training data (default 20)"
-    )
-    train.add_argument(
-        "--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)"
-    )
-    train.add_argument(
-        "--eval-every", type=int, default=250, help="validate every N steps (default 250)"
-    )
+    train.add_argument("--batch-size", type=int, default=64, help="sequences per batch (default 64)")
+    train.add_argument("--epochs", type=int, default=20, help="passes over the training data (default 20)")
+    train.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
+    train.add_argument("--eval-every", type=int, default=250, help="validate every N steps (default 250)")
     train.add_argument(
         "--patience",
         type=int,
         default=6,
         help="stop after N validations without improvement (default 6)",
     )
-    train.add_argument(
-        "--max-minutes", type=float, help="stop (saving everything) after this many minutes"
-    )
+    train.add_argument("--max-minutes", type=float, help="stop (saving everything) after this many minutes")
     train.add_argument(
         "--device",
         default="auto",

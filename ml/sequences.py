@@ -37,9 +37,7 @@ def stream_batch(
     total = length * batch_size + 1  # the last row reads one step past its end
     pad = total - len(steps)
     steps = torch.cat([steps, steps.new_zeros((pad, *steps.shape[1:]))])
-    valid = torch.cat(
-        [torch.ones(len(starts), dtype=torch.bool), torch.zeros(pad, dtype=torch.bool)]
-    )
+    valid = torch.cat([torch.ones(len(starts), dtype=torch.bool), torch.zeros(pad, dtype=torch.bool)])
     starts = torch.cat([starts, torch.zeros(pad, dtype=torch.bool)])
     index = (torch.arange(batch_size) * length)[:, None] + torch.arange(length + 1)[None, :]
     rows, ok, first = steps[index], valid[index], starts[index]
@@ -76,8 +74,7 @@ def padded_batches(
     if generator is not None:
         groups = [groups[i] for i in torch.randperm(len(groups), generator=generator)]
     return [
-        padded_batch([sequences[i] for i in g], None if contexts is None else contexts[g])
-        for g in groups
+        padded_batch([sequences[i] for i in g], None if contexts is None else contexts[g]) for g in groups
     ]
 
 

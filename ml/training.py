@@ -84,9 +84,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
         if self.bptt not in BPTT_MODES:
-            raise BalladeerError(
-                f"--bptt must be one of {', '.join(BPTT_MODES)}, not {self.bptt!r}."
-            )
+            raise BalladeerError(f"--bptt must be one of {', '.join(BPTT_MODES)}, not {self.bptt!r}.")
         for name in ("seq_len", "checkpoint_segment", "batch_size", "epochs", "eval_every"):
             if getattr(self, name) < 1:
                 raise BalladeerError(f"{name.replace('_', '-')} must be at least 1.")
@@ -170,17 +168,13 @@ class TrainResult:
 class Trainer:
     """Fits a model on a task and writes best.pt, last.pt, metrics.jsonl and loss.png."""
 
-    def __init__(
-        self, task: Task, model: nn.Module, config: TrainConfig, model_config: dict
-    ) -> None:
+    def __init__(self, task: Task, model: nn.Module, config: TrainConfig, model_config: dict) -> None:
         self.task = task
         self.config = config
         self.model_config = model_config
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
-        self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.out = config.out_dir
         self.step = 0
         self.epoch = 0
@@ -199,9 +193,7 @@ class Trainer:
             return c.lr * (step + 1) / c.warmup_steps
         total = max(c.epochs * self.steps_per_epoch - c.warmup_steps, 1)
         progress = min((step - c.warmup_steps) / total, 1.0)
-        return c.lr * (
-            c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-        )
+        return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
     def _chunks(self, epoch: int) -> list[tuple[Batch, bool]]:
         generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
@@ -312,9 +304,7 @@ class Trainer:
     # -- validation, checkpoints, logs --------------------------------------------------------
     def _validate(self, started: float) -> bool:
         """Score the validation set, save best/last; True when it is time to stop early."""
-        total, count = evaluate_loss(
-            self.model, self.val_batches, self.device, self.config.precision
-        )
+        total, count = evaluate_loss(self.model, self.val_batches, self.device, self.config.precision)
         val = total / max(count, 1)
         elapsed = self.elapsed_before + time.monotonic() - started
         improved = val < self.best_val
@@ -341,11 +331,7 @@ class Trainer:
         return round(self.epoch + self.step_in_epoch / max(self.steps_per_epoch, 1), 3)
 
     def _checkpoint(self, metrics: dict, training: dict | None = None) -> Checkpoint:
-        config = {
-            k: v
-            for k, v in asdict(self.config).items()
-            if k not in ("out_dir", "resume", "progress")
-        }
+        config = {k: v for k, v in asdict(self.config).items() if k not in ("out_dir", "resume", "progress")}
         return Checkpoint(
             kind=self.task.kind,
             model_config=self.model_config,

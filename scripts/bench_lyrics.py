@@ -46,18 +46,14 @@ def synthetic_task(chars: int) -> LyricsTask:
 
 
 def model_config(hidden: int, layers: int) -> CharLSTMConfig:
-    return CharLSTMConfig(
-        vocab_size=len(CHARS) + 3, n_artists=len(ARTISTS), hidden=hidden, layers=layers
-    )
+    return CharLSTMConfig(vocab_size=len(CHARS) + 3, n_artists=len(ARTISTS), hidden=hidden, layers=layers)
 
 
 def bench_training(hidden: int, layers: int, precision: str, steps: int) -> float:
     """Characters per second of Trainer.train_step, batch 64 x seq 128, tbptt."""
     task = synthetic_task(64 * 128 * (steps + 3))
     config = model_config(hidden, layers)
-    train = TrainConfig(
-        out_dir=Path("/tmp/bench-lyrics"), precision=precision, device="cpu", progress=False
-    )
+    train = TrainConfig(out_dir=Path("/tmp/bench-lyrics"), precision=precision, device="cpu", progress=False)
     trainer = Trainer(task, CharLSTM(config), train, config.to_dict())
     chunks = trainer._chunks(0)
     state = None
@@ -158,12 +154,8 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=("train", "sample", "memory"))
     parser.add_argument("--steps", type=int, default=12, help="timed training steps per figure")
-    parser.add_argument(
-        "--memory-batch", type=int, default=8, help="batch size of the memory probe"
-    )
-    parser.add_argument(
-        "--lengths", default="512,2048,8192", help="sequence lengths of the memory probe"
-    )
+    parser.add_argument("--memory-batch", type=int, default=8, help="batch size of the memory probe")
+    parser.add_argument("--lengths", default="512,2048,8192", help="sequence lengths of the memory probe")
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -182,10 +174,7 @@ def main() -> None:
     if args.only in (None, "sample"):
         s = bench_sampling(repeats=5)
         print("sampling (2x512, fp32):")
-        print(
-            f"  one request, 500 chars: {s['one_500_chars_s']:.3f} s "
-            f"({s['one_chars_per_s']:,.0f} chars/s)"
-        )
+        print(f"  one request, 500 chars: {s['one_500_chars_s']:.3f} s ({s['one_chars_per_s']:,.0f} chars/s)")
         print(
             f"  32 requests in one batch: {s['batch32_s']:.2f} s "
             f"({s['batch32_chars_per_s']:,.0f} chars/s, "

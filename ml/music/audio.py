@@ -10,6 +10,7 @@ import logging
 import os
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pretty_midi
@@ -52,13 +53,9 @@ def synthesize(midi: pretty_midi.PrettyMIDI, sample_rate: int = SAMPLE_RATE) -> 
         frequency = 440.0 * 2 ** ((note.pitch - 69) / 12)
         partials = np.arange(1, len(_HARMONICS) + 1)
         audible = partials * frequency < sample_rate / 2  # no aliasing
-        decay = np.exp(
-            -t[:, None] * (1.2 + 1.8 * partials[None, audible]) * (frequency / 440) ** 0.3
-        )
+        decay = np.exp(-t[:, None] * (1.2 + 1.8 * partials[None, audible]) * (frequency / 440) ** 0.3)
         tone = (
-            np.sin(2 * np.pi * frequency * partials[None, audible] * t[:, None])
-            * _HARMONICS[audible]
-            * decay
+            np.sin(2 * np.pi * frequency * partials[None, audible] * t[:, None]) * _HARMONICS[audible] * decay
         ).sum(axis=1)
         envelope = np.minimum(t / 0.005, 1.0)  # 5 ms attack: no click
         after = t > held
@@ -68,19 +65,19 @@ def synthesize(midi: pretty_midi.PrettyMIDI, sample_rate: int = SAMPLE_RATE) -> 
     return audio
 
 
-def write_wav(audio: np.ndarray, path: str | Path, sample_rate: int = SAMPLE_RATE) -> None:
+def write_wav(audio: np.ndarray, path: str | Path | BinaryIO, sample_rate: int = SAMPLE_RATE) -> None:
     """16-bit mono PCM, normalised to PEAK so it never clips."""
     peak = np.abs(audio).max() if audio.size else 0.0
     scaled = audio * (PEAK / peak) if peak > 0 else audio
     pcm = np.clip(np.rint(scaled * 32767), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as f:
+    with wave.open(str(path) if isinstance(path, str | Path) else path, "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
         f.setframerate(sample_rate)
         f.writeframes(pcm.tobytes())
 
 
-def render_wav(midi: pretty_midi.PrettyMIDI, path: str | Path, synth: str = "auto") -> str:
+def render_wav(midi: pretty_midi.PrettyMIDI, path: str | Path | BinaryIO, synth: str = "auto") -> str:
     """Write a WAV preview; returns the synth used ("fluidsynth" or "numpy")."""
     if synth not in ("auto", "fluidsynth", "numpy"):
         raise ValueError(f"synth must be auto, fluidsynth or numpy, not {synth!r}")
@@ -88,12 +85,9 @@ def render_wav(midi: pretty_midi.PrettyMIDI, path: str | Path, synth: str = "aut
     if use_fluidsynth:
         soundfont = find_soundfont()
         if soundfont is None:
-            raise FileNotFoundError(
-                "FluidSynth needs a SoundFont: set BALLADEER_SOUNDFONT to an .sf2 file"
-            )
+            raise FileNotFoundError("FluidSynth needs a SoundFont: set BALLADEER_SOUNDFONT to an .sf2 file")
         audio = midi.fluidsynth(fs=SAMPLE_RATE, sf2_path=str(soundfont))
     else:
         audio = synthesize(midi)
     write_wav(audio, path)
-    log.debug("wrote %s with the %s synth", path, "fluidsynth" if use_fluidsynth else "numpy")
     return "fluidsynth" if use_fluidsynth else "numpy"

@@ -41,9 +41,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         help="grid frames per quarter note (default 2: eighth notes, as the Nottingham benchmark)",
     )
     p.add_argument("--no-transpose", action="store_true", help="keep MIDI tunes in their own key")
-    p.add_argument(
-        "--input-dim", type=int, default=256, help="size of the frame projection (default 256)"
-    )
+    p.add_argument("--input-dim", type=int, default=256, help="size of the frame projection (default 256)")
     p.add_argument(
         "--val-fraction",
         type=float,
@@ -95,9 +93,7 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="MIDI file to write")
     p.add_argument("--png", type=Path, help="also write a piano-roll picture")
     p.add_argument("--wav", type=Path, help="also write an audio preview")
-    p.add_argument(
-        "--seconds", type=float, default=30.0, help="length of the new music (default 30)"
-    )
+    p.add_argument("--seconds", type=float, default=30.0, help="length of the new music (default 30)")
     p.add_argument(
         "--temperature",
         type=float,
@@ -106,9 +102,7 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, help="seed for a reproducible piece")
     p.add_argument("--prime", type=Path, help="MIDI file whose first bars start the piece")
-    p.add_argument(
-        "--prime-bars", type=float, default=2, help="bars of the prime to use (default 2)"
-    )
+    p.add_argument("--prime-bars", type=float, default=2, help="bars of the prime to use (default 2)")
     p.add_argument("--max-notes", type=int, help="at most this many keys at once")
     p.add_argument(
         "--synth",
@@ -146,18 +140,14 @@ def sample(args: argparse.Namespace) -> None:
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "piano", help="NLL per frame and frame accuracy, with the benchmark protocol"
-    )
+    p = sub.add_parser("piano", help="NLL per frame and frame accuracy, with the benchmark protocol")
     p.add_argument(
         "--checkpoint",
         type=Path,
         default=DEFAULT_PIANO_CHECKPOINT,
         help="default: the shipped model",
     )
-    p.add_argument(
-        "--data", type=Path, required=True, help="MIDI folder, or a benchmark .pickle/.mat"
-    )
+    p.add_argument("--data", type=Path, required=True, help="MIDI folder, or a benchmark .pickle/.mat")
     p.add_argument(
         "--split",
         default="val",

@@ -128,13 +128,9 @@ def _read_cache(path: Path) -> MidiFolder:
         bounds = np.cumsum(np.concatenate([[0], z["lengths"]]))
         tunes = [
             Tune(str(name), rolls[a:b], float(tempo))
-            for name, a, b, tempo in zip(
-                z["names"], bounds[:-1], bounds[1:], z["tempos"], strict=True
-            )
+            for name, a, b, tempo in zip(z["names"], bounds[:-1], bounds[1:], z["tempos"], strict=True)
         ]
-        skipped = dict(
-            zip(z["skipped_reasons"].tolist(), z["skipped_counts"].tolist(), strict=True)
-        )
+        skipped = dict(zip(z["skipped_reasons"].tolist(), z["skipped_counts"].tolist(), strict=True))
         return MidiFolder(tunes, skipped, int(z["dropped"]))
 
 
@@ -142,9 +138,7 @@ class _PlainUnpickler(pickle.Unpickler):
     """Loads plain containers and numbers only: a pickle may otherwise run any code."""
 
     def find_class(self, module: str, name: str):
-        raise pickle.UnpicklingError(
-            f"refusing to load {module}.{name}: only plain data is allowed"
-        )
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only plain data is allowed")
 
 
 def load_benchmark(path: str | Path) -> dict[str, list[Tune]]:
@@ -159,8 +153,7 @@ def load_benchmark(path: str | Path) -> dict[str, list[Tune]]:
     else:
         raise DataError(f"{path}: expected a MIDI folder, a .pickle or a .mat benchmark file.")
     return {
-        split: [Tune(f"{split}/{i}", roll) for i, roll in enumerate(rolls)]
-        for split, rolls in splits.items()
+        split: [Tune(f"{split}/{i}", roll) for i, roll in enumerate(rolls)] for split, rolls in splits.items()
     }
 
 
@@ -170,9 +163,7 @@ def _read_pickle(path: Path) -> dict[str, list[np.ndarray]]:
     except Exception as exc:
         raise DataError(f"Cannot read {path} as a benchmark pickle: {exc}") from exc
     if not isinstance(data, dict) or not all(s in data for s in BENCHMARK_SPLITS):
-        raise DataError(
-            f"{path} is not a benchmark pickle: expected a dict with train, valid and test."
-        )
+        raise DataError(f"{path} is not a benchmark pickle: expected a dict with train, valid and test.")
     splits = {}
     for split in BENCHMARK_SPLITS:
         rolls = []
@@ -235,11 +226,7 @@ class PianoCorpus:
         return (rolls.sum(axis=0) + 0.5) / (len(rolls) + 1.0)
 
     def streams(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
-        return stream_batch(
-            self.sequences, None, batch_size, shuffled(len(self.sequences), generator)
-        )
+        return stream_batch(self.sequences, None, batch_size, shuffled(len(self.sequences), generator))
 
-    def tune_batches(
-        self, batch_size: int, generator: torch.Generator | None = None
-    ) -> list[Batch]:
+    def tune_batches(self, batch_size: int, generator: torch.Generator | None = None) -> list[Batch]:
         return padded_batches(self.sequences, None, batch_size, generator)

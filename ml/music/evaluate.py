@@ -36,9 +36,7 @@ def score_model(model: PianoLSTM, corpus: PianoCorpus, device: torch.device) -> 
     for batch in corpus.tune_batches(EVAL_BATCH_SIZE):
         batch = batch.to(device)
         logits, _ = model(batch.inputs)
-        per_key = F.binary_cross_entropy_with_logits(
-            logits.float(), batch.targets, reduction="none"
-        )
+        per_key = F.binary_cross_entropy_with_logits(logits.float(), batch.targets, reduction="none")
         nll += float((per_key.sum(-1) * batch.mask).sum())
         predicted = (logits > 0) & batch.mask[..., None]
         truth = batch.targets.bool() & batch.mask[..., None]
@@ -69,9 +67,7 @@ def evaluate_piano(
         data=Path(data),
         frames_per_beat=meta["frames_per_beat"],
         transpose=meta.get("transpose", True),
-        validation_fraction=meta.get("data", {}).get(
-            "validation_fraction", DEFAULT_VALIDATION_FRACTION
-        ),
+        validation_fraction=meta.get("data", {}).get("validation_fraction", DEFAULT_VALIDATION_FRACTION),
     )
     loaded = load_piano_splits(config)
     if loaded.source == "benchmark":
@@ -82,24 +78,16 @@ def evaluate_piano(
         name = BENCHMARK_SPLITS[split]
     else:
         if split not in FOLDER_SPLITS:
-            raise BalladeerError(
-                f"--split for a MIDI folder must be val, all or train, not {split!r}."
-            )
+            raise BalladeerError(f"--split for a MIDI folder must be val, all or train, not {split!r}.")
         name = split
-    tunes = (
-        [t for tunes in loaded.splits.values() for t in tunes]
-        if name == "all"
-        else loaded.splits[name]
-    )
+    tunes = [t for tunes in loaded.splits.values() for t in tunes] if name == "all" else loaded.splits[name]
     corpus = PianoCorpus(tunes)
     model = PianoLSTM(PianoLSTMConfig(**checkpoint.model_config))
     model.load_state_dict(checkpoint.state_dict)
     model.to(device).eval()
 
     scores = score_model(model, corpus, torch.device(device))
-    baseline = score_independent_bernoulli(
-        PianoCorpus(loaded.splits["train"]).key_frequencies(), corpus
-    )
+    baseline = score_independent_bernoulli(PianoCorpus(loaded.splits["train"]).key_frequencies(), corpus)
     return {
         "checkpoint": str(checkpoint_path),
         "data": str(data),

@@ -94,9 +94,7 @@ class PianoGenerator:
         for r in requests:
             if r.temperature < 0 or (r.max_notes is not None and r.max_notes < 1):
                 raise BalladeerError("temperature must be ≥ 0 and max_notes ≥ 1.")
-            if r.prime is not None and (
-                r.prime.ndim != 2 or r.prime.shape[1] != KEYS or not len(r.prime)
-            ):
+            if r.prime is not None and (r.prime.ndim != 2 or r.prime.shape[1] != KEYS or not len(r.prime)):
                 raise BalladeerError(f"a prime must be a non-empty (frames, {KEYS}) piano roll.")
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
         generators = [seeded_generator(s) for s in seeds]
@@ -109,9 +107,7 @@ class PianoGenerator:
         temperatures = torch.tensor([r.temperature for r in requests])
 
         state = self.stepper.zero_state(len(requests), self.device)
-        frames = torch.from_numpy(np.stack([f[0] for f in feeds]).astype(np.float32)).to(
-            self.device
-        )
+        frames = torch.from_numpy(np.stack([f[0] for f in feeds]).astype(np.float32)).to(self.device)
         for step in range(1, max(lengths)):
             out, state = self.stepper(self.model.project(frames), state)
             logits = self.model.head(out).float().cpu()
@@ -168,11 +164,7 @@ def sample_frames(
         if not sampling[row]:
             frames.append(np.zeros(logits.shape[1], dtype=bool))
             continue
-        on = (
-            logits[row] > 0
-            if greedy[row]
-            else torch.rand(logits.shape[1], generator=generator) < probs[row]
-        )
+        on = logits[row] > 0 if greedy[row] else torch.rand(logits.shape[1], generator=generator) < probs[row]
         cap = max_notes[row]
         if cap is not None and int(on.sum()) > cap:
             keep = torch.topk(torch.where(on, probs[row], -1.0), cap).indices

@@ -57,9 +57,7 @@ class PianoLSTM(nn.Module):
         p = torch.as_tensor(key_frequencies, dtype=torch.float32).clamp(1e-4, 1 - 1e-4)
         self.head.bias.copy_(torch.log(p) - torch.log1p(-p))
 
-    def forward(
-        self, frames: torch.Tensor, state: State | None = None
-    ) -> tuple[torch.Tensor, State]:
+    def forward(self, frames: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Logits (B, T, 88) of the next frame after every frame, and the final state."""
         out, state = self.lstm(self.project(frames), state)
         return self.head(self.drop(out)), state
@@ -67,7 +65,5 @@ class PianoLSTM(nn.Module):
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed NLL (nats): per-key BCE summed over keys and over the scored frames."""
         logits, state = self.forward(batch.inputs, state)
-        per_key = F.binary_cross_entropy_with_logits(
-            logits.float(), batch.targets, reduction="none"
-        )
+        per_key = F.binary_cross_entropy_with_logits(logits.float(), batch.targets, reduction="none")
         return (per_key.sum(dim=-1) * batch.mask).sum(), state

@@ -120,11 +120,7 @@ def midi_to_roll(
         roll[start : min(end, len(roll)), key] = True
     last = np.flatnonzero(roll.any(axis=1))
     roll = roll[: last[-1] + 1] if len(last) else roll[:0]
-    tempo = (
-        float(midi.get_tempo_changes()[1][0])
-        if len(midi.get_tempo_changes()[1])
-        else DEFAULT_TEMPO_BPM
-    )
+    tempo = float(midi.get_tempo_changes()[1][0]) if len(midi.get_tempo_changes()[1]) else DEFAULT_TEMPO_BPM
     return RollConversion(roll, dropped, tempo, shift)
 
 

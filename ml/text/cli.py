@@ -38,18 +38,14 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
     p.add_argument("--artists", type=_artist_list, help='comma-separated artists, e.g. "ABBA,Cher"')
     p.add_argument("--min-songs", type=int, default=1, help="keep artists with at least N songs")
-    p.add_argument(
-        "--unconditional", action="store_true", help="ignore artists (no style conditioning)"
-    )
+    p.add_argument("--unconditional", action="store_true", help="ignore artists (no style conditioning)")
     p.add_argument(
         "--condition-dropout",
         type=float,
         default=0.2,
         help="chance a song trains as 'any artist' (default 0.2)",
     )
-    p.add_argument(
-        "--embed-dim", type=int, default=64, help="character embedding size (default 64)"
-    )
+    p.add_argument("--embed-dim", type=int, default=64, help="character embedding size (default 64)")
     p.add_argument("--artist-dim", type=int, default=32, help="artist embedding size (default 32)")
     p.add_argument(
         "--val-fraction",
@@ -132,14 +128,10 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         "--length", type=int, default=500, help="characters to write after the prime (default 500)"
     )
     p.add_argument("--top-k", type=int, help="sample only among the k likeliest characters")
-    p.add_argument(
-        "--seed", type=int, help="seed for a reproducible sample (sample i uses seed + i)"
-    )
+    p.add_argument("--seed", type=int, help="seed for a reproducible sample (sample i uses seed + i)")
     p.add_argument("--num", type=int, default=1, help="how many samples, written in one batch")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    p.add_argument(
-        "--list-artists", action="store_true", help="print the artists the model knows and exit"
-    )
+    p.add_argument("--list-artists", action="store_true", help="print the artists the model knows and exit")
     p.set_defaults(run=sample)
 
 
@@ -163,9 +155,7 @@ def sample(args: argparse.Namespace) -> None:
     ]
     samples = generator.generate(requests)
     if samples[0].unknown_chars:
-        log.warning(
-            "the model does not know these prime characters: %s", " ".join(samples[0].unknown_chars)
-        )
+        log.warning("the model does not know these prime characters: %s", " ".join(samples[0].unknown_chars))
     for i, s in enumerate(samples):
         if args.num > 1:
             artist = s.artist or "any artist"
@@ -212,8 +202,6 @@ def evaluate(args: argparse.Namespace) -> None:
     print("per artist (most characters first):")
     for name, row in list(report["per_artist"].items())[:15]:
         extra = (
-            f"  any artist {row['bits_per_char_any_artist']:.3f}"
-            if "bits_per_char_any_artist" in row
-            else ""
+            f"  any artist {row['bits_per_char_any_artist']:.3f}" if "bits_per_char_any_artist" in row else ""
         )
         print(f"  {name:<28}{row['songs']:4d} songs {row['bits_per_char']:6.3f}{extra}")

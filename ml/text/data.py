@@ -64,9 +64,7 @@ class Song:
 def normalize_lyrics(text: str) -> str:
     """Plain ASCII-ish lyrics: LF line ends, no trailing spaces, no control characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TYPOGRAPHIC)
-    text = "".join(
-        ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C")
-    )
+    text = "".join(ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C"))
     text = _TRAILING_SPACES.sub("\n", text.replace("\t", " "))
     return _MANY_BLANK_LINES.sub("\n\n", text).strip()
 
@@ -101,9 +99,7 @@ def read_songs(path: str | Path) -> list[Song]:
     return songs
 
 
-def select_artists(
-    songs: list[Song], artists: list[str] | None = None, min_songs: int = 1
-) -> list[Song]:
+def select_artists(songs: list[Song], artists: list[str] | None = None, min_songs: int = 1) -> list[Song]:
     """Songs of the named artists (case-insensitive) by artists with ≥ min_songs songs."""
     counts = Counter(s.artist for s in songs)
     if artists:
@@ -143,8 +139,7 @@ class LyricsCorpus:
     def __post_init__(self) -> None:
         self._artist_ids = {a: i for i, a in enumerate(self.artists)}
         self.sequences = [
-            torch.tensor([BOS, *self.vocab.encode(s.text).ids, EOS], dtype=torch.long)
-            for s in self.songs
+            torch.tensor([BOS, *self.vocab.encode(s.text).ids, EOS], dtype=torch.long) for s in self.songs
         ]
         self.song_artists = torch.tensor(
             [self._artist_ids.get(s.artist, 0) for s in self.songs], dtype=torch.long
@@ -167,9 +162,7 @@ class LyricsCorpus:
         order = shuffled(len(self.sequences), generator)
         return stream_batch(self.sequences, self._artist_draw(generator), batch_size, order)
 
-    def song_batches(
-        self, batch_size: int, generator: torch.Generator | None = None
-    ) -> list[Batch]:
+    def song_batches(self, batch_size: int, generator: torch.Generator | None = None) -> list[Batch]:
         """Whole songs, grouped by length and padded; batch order shuffled when training."""
         return padded_batches(self.sequences, self._artist_draw(generator), batch_size, generator)
 

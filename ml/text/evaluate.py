@@ -27,17 +27,13 @@ EVAL_BATCH_SIZE = 32
 
 
 @torch.no_grad()
-def song_nats(
-    model: CharLSTM, corpus: LyricsCorpus, any_artist: bool, device: torch.device
-) -> list[float]:
+def song_nats(model: CharLSTM, corpus: LyricsCorpus, any_artist: bool, device: torch.device) -> list[float]:
     """Summed negative log-likelihood (nats) of each song, in the corpus's song order."""
     order = sorted(range(len(corpus.sequences)), key=lambda i: len(corpus.sequences[i]))
     totals = [0.0] * len(order)
     for start in range(0, len(order), EVAL_BATCH_SIZE):
         rows = order[start : start + EVAL_BATCH_SIZE]
-        batch = padded_batch([corpus.sequences[i] for i in rows], corpus.song_artists[rows]).to(
-            device
-        )
+        batch = padded_batch([corpus.sequences[i] for i in rows], corpus.song_artists[rows]).to(device)
         context = torch.zeros_like(batch.context) if any_artist else batch.context
         logits, _ = model(batch.inputs, context)
         nll = F.cross_entropy(logits.float().transpose(1, 2), batch.targets, reduction="none")
@@ -76,9 +72,7 @@ def evaluate_lyrics(
     lengths = [len(seq) - 1 for seq in corpus.sequences]
     nats = song_nats(model, corpus, any_artist=False, device=torch.device(device))
     nats_any = (
-        song_nats(model, corpus, any_artist=True, device=torch.device(device))
-        if model.conditional
-        else None
+        song_nats(model, corpus, any_artist=True, device=torch.device(device)) if model.conditional else None
     )
 
     per_artist: dict[str, dict[str, Any]] = defaultdict(

@@ -74,9 +74,7 @@ class LyricsGenerator:
         if name is None or not name.strip():
             return None, 0
         if not self.model.conditional:
-            raise BalladeerError(
-                "This lyrics model was trained without artists; leave the artist out."
-            )
+            raise BalladeerError("This lyrics model was trained without artists; leave the artist out.")
         index = self._artist_ids.get(name.strip().casefold())
         if index is None:
             raise UnknownArtistError(name, close_matches(name.strip(), self.artists))

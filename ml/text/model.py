@@ -38,9 +38,7 @@ class CharLSTM(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.artist_embed = (
-            nn.Embedding(config.n_artists, config.artist_dim) if config.n_artists else None
-        )
+        self.artist_embed = nn.Embedding(config.n_artists, config.artist_dim) if config.n_artists else None
         input_dim = config.embed_dim + (config.artist_dim if config.n_artists else 0)
         self.lstm = nn.LSTM(
             input_dim,
@@ -75,7 +73,5 @@ class CharLSTM(nn.Module):
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed cross-entropy (nats) over the batch's scored steps, and the final state."""
         logits, state = self.forward(batch.inputs, batch.context, state)
-        nll = F.cross_entropy(
-            logits.float().flatten(0, 1), batch.targets.flatten(), reduction="none"
-        )
+        nll = F.cross_entropy(logits.float().flatten(0, 1), batch.targets.flatten(), reduction="none")
         return (nll * batch.mask.flatten()).sum(), state

@@ -75,15 +75,13 @@ def test_batching_does_not_change_results(generator):
 def test_length_prime_and_note_cap_are_honoured(generator):
     prime = generator.prime_from_midi(_bytes(chord_midi(beats=8)), bars=1)
     assert len(prime) == 8  # one 4/4 bar at two frames per beat
-    sample = generator.generate(
-        [PianoRequest(frames=10, seed=1, prime=prime, temperature=2.0, max_notes=2)]
-    )[0]
+    sample = generator.generate([PianoRequest(frames=10, seed=1, prime=prime, temperature=2.0, max_notes=2)])[
+        0
+    ]
     assert len(sample.roll) == 18 and sample.prime_frames == 8
     np.testing.assert_array_equal(sample.roll[:8], prime)
     assert sample.roll[8:].sum(axis=1).max() <= 2
-    assert len(
-        generator.generate([PianoRequest(seconds=4, seed=1)])[0].roll
-    ) == generator.frames_for(4)
+    assert len(generator.generate([PianoRequest(seconds=4, seed=1)])[0].roll) == generator.frames_for(4)
     with pytest.raises(BalladeerError, match="prime"):
         generator.generate([PianoRequest(prime=np.zeros((3, 12), dtype=bool))])
 

@@ -55,17 +55,13 @@ def test_artist_conditioning_selects_the_style(generator):
     )
     assert all(_letters(s.text) <= {"a", "b"} and s.text for s in alpha)
     assert all(_letters(s.text) <= {"x", "y"} and s.text for s in beta)
-    anyone = generator.generate(
-        [LyricsRequest(temperature=1.0, length=40, seed=s) for s in range(16)]
-    )
+    anyone = generator.generate([LyricsRequest(temperature=1.0, length=40, seed=s) for s in range(16)])
     styles = {frozenset(_letters(s.text[:9])) <= {"a", "b"} for s in anyone}
     assert styles == {True, False}  # "any artist" writes in both styles
 
 
 def test_length_bounds_the_output_and_the_artist_name_is_canonical(generator):
-    sample = generator.generate(
-        [LyricsRequest(artist="ALPHA", length=25, temperature=1.0, seed=2)]
-    )[0]
+    sample = generator.generate([LyricsRequest(artist="ALPHA", length=25, temperature=1.0, seed=2)])[0]
     assert len(sample.text) <= 25 and sample.artist == "Alpha"
     assert generator.artists == ["Alpha", "Beta"]
 

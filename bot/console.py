@@ -1,0 +1,189 @@
+"""A terminal REPL over the same service the Discord bot uses: same rules, same history.
+
+> /lyrics artist:"Bob Marley" start:"Why" temperature:0.9
+> /midi seconds:20
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.cogs.history import about_text
+from bot.formatting import history_lines, lyrics_header
+from bot.service import Busy, LyricsOptions, LyricsReply, MidiOptions, MidiReply, Requester, SongService
+from ml.errors import BalladeerError
+
+PROMPT = "> "
+CONSOLE_CHANNEL_ID = 0
+HELP = """Commands (options are name:value; quote values with spaces):
+  /lyrics [artist:NAME] [start:TEXT] [temperature:T] [length:N] [seed:S]   write lyrics
+  /midi [seconds:N] [temperature:T] [seed:S]    compose piano music (MIDI, WAV, PNG saved)
+  /artists                                       the artists the lyrics model knows
+  /history [limit:N]                             recent requests in this console
+  /queue                                         requests waiting
+  /about                                         the loaded models
+  /help                                          this text
+  /quit                                          leave (Ctrl-D works too)"""
+
+
+class UsageError(BalladeerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Option:
+    convert: Callable[[str], Any]
+    field: str
+
+
+COMMAND_OPTIONS: dict[str, dict[str, Option]] = {
+    "lyrics": {
+        "artist": Option(str, "artist"),
+        "start": Option(str, "start"),
+        "temperature": Option(float, "temperature"),
+        "length": Option(int, "length"),
+        "seed": Option(int, "seed"),
+    },
+    "midi": {
+        "seconds": Option(int, "seconds"),
+        "temperature": Option(float, "temperature"),
+        "seed": Option(int, "seed"),
+    },
+    "history": {"limit": Option(int, "limit")},
+}
+
+
+def parse_command(line: str) -> tuple[str, dict[str, Any]]:
+    """'/lyrics artist:"Bob Marley" temperature:0.9' → ('lyrics', {...})."""
+    try:
+        tokens = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"Cannot read that line ({exc}); check the quotes.") from exc
+    if not tokens or not tokens[0].startswith("/"):
+        raise UsageError("Commands start with /, e.g. /lyrics or /help.")
+    name, values = tokens[0][1:].lower(), {}
+    known = COMMAND_OPTIONS.get(name, {})
+    for token in tokens[1:]:
+        key, sep, raw = token.partition(":")
+        if not sep or key not in known:
+            names = ", ".join(known) or "none"
+            raise UsageError(f"/{name} has no option {key!r} (options: {names}).")
+        try:
+            values[known[key].field] = known[key].convert(raw)
+        except ValueError as exc:
+            raise UsageError(f"{key} must be a {known[key].convert.__name__}, not {raw!r}.") from exc
+    return name, values
+
+
+class Console:
+    def __init__(self, service: SongService, output_dir: Path, out: TextIO = sys.stdout) -> None:
+        self.service = service
+        self.output_dir = output_dir
+        self.out = out
+        self.requester = Requester(
+            user_id=os.getuid() if hasattr(os, "getuid") else 0, user_name=getpass.getuser()
+        )
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    async def handle(self, line: str) -> bool:
+        """Run one line; False when the user asked to quit."""
+        line = line.strip()
+        if not line:
+            return True
+        try:
+            name, values = parse_command(line)
+            if name in ("quit", "exit"):
+                return False
+            await self.dispatch(name, values)
+        except BalladeerError as exc:
+            self.say(f"error: {exc}")
+        return True
+
+    async def dispatch(self, name: str, values: dict[str, Any]) -> None:
+        if name == "lyrics":
+            await self.run(LyricsOptions(**values))
+        elif name == "midi":
+            await self.run(MidiOptions(**values))
+        elif name == "artists":
+            counts = self.service.artist_song_counts()
+            self.say(
+                "\n".join(
+                    f"{a} ({n} songs)" for a, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                )
+            )
+        elif name == "history":
+            records = await self.service.history(self.requester, limit=values.get("limit", 10))
+            self.say("\n".join(history_lines(records)) if records else "No requests yet.")
+        elif name == "queue":
+            status = self.service.queue_status(self.requester.user_id)
+            self.say(f"{status['running']} running, {status['waiting']} waiting.")
+        elif name == "about":
+            self.say(about_text(self.service.about()).replace("**", ""))
+        elif name == "help":
+            self.say(HELP)
+        else:
+            raise UsageError(f"Unknown command /{name}; type /help for the list.")
+
+    async def run(self, options: LyricsOptions | MidiOptions) -> None:
+        while True:
+            try:
+                ticket = await self.service.submit(self.requester, options)
+                break
+            except Busy as exc:  # one local user: wait out the cooldown instead of failing
+                self.say(f"({exc} Waiting…)")
+                await asyncio.sleep(exc.retry_after)
+        if ticket.position:
+            self.say(f"(#{ticket.position} in line)")
+        reply = await ticket.reply()
+        if isinstance(reply, LyricsReply):
+            self.say(lyrics_header(reply).replace("**", ""))
+            self.say()
+            self.say(reply.text)
+            self.say()
+        else:
+            self.show_midi(reply)
+
+    def show_midi(self, reply: MidiReply) -> None:
+        folder = self.output_dir / f"request-{reply.request_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for attachment in reply.attachments:
+            (folder / attachment.filename).write_bytes(attachment.data)
+        o = reply.options
+        self.say(
+            f"🎹 {o.seconds} s of piano · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes"
+        )
+        for attachment in reply.attachments:
+            self.say(f"  saved {folder / attachment.filename} ({len(attachment.data):,} bytes)")
+
+
+async def run_console(
+    service: SongService, output_dir: Path, commands: list[str], stdin: TextIO = sys.stdin
+) -> None:
+    """Run `commands` if given, else read lines from stdin until /quit or end of input."""
+    console = Console(service, output_dir)
+    if commands:
+        for line in commands:
+            console.say(f"{PROMPT}{line}")
+            if not await console.handle(line):
+                return
+        return
+    interactive = stdin.isatty()
+    console.say(f"Balladeer console · attachments go to {output_dir.resolve()} · /help lists commands")
+    while True:
+        if interactive:
+            print(PROMPT, end="", flush=True)
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:  # end of input
+            return
+        if not await console.handle(line):
+            return

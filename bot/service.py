@@ -1,0 +1,449 @@
+"""SongService: the bot's rules, independent of Discord.
+
+validate → enqueue (fair across users, capped) → a worker that takes every waiting
+request for the same model and runs them as one batched ml call in a thread, off the
+event loop → store → reply. The Discord cogs and the console are thin adapters over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import hashlib
+import io
+import logging
+import math
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.config import Settings
+from bot.fair_queue import FairQueue
+from bot.storage import RequestRecord, Storage
+from ml.errors import BalladeerError
+from ml.music.audio import render_wav
+from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.pianoroll import save_roll_png
+from ml.sampling import new_seed
+from ml.text.generate import LyricsGenerator, LyricsRequest
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["lyrics", "midi"]
+SEED_LIMIT = 2**31
+AUTOCOMPLETE_LIMIT = 25  # Discord's cap on choices
+EXCERPT_CHARS = 200
+
+
+class ServiceError(BalladeerError):
+    """A request the bot will not take or could not finish; the text is for the user."""
+
+
+class InvalidOption(ServiceError):
+    pass
+
+
+class Busy(ServiceError):
+    """Queue full or cooling down; `retry_after` says when to try again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GenerationFailed(ServiceError):
+    pass
+
+
+class ShuttingDown(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class Requester:
+    user_id: int
+    user_name: str
+    guild_id: int | None = None  # None in direct messages
+    channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LyricsOptions:
+    artist: str | None = None
+    start: str = ""
+    temperature: float | None = None
+    length: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class MidiOptions:
+    seconds: int | None = None
+    temperature: float | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LyricsReply:
+    request_id: int
+    text: str
+    artist: str | None
+    options: LyricsOptions  # as run: every field filled in, seed included
+    ended: bool
+    unknown_chars: list[str]
+
+
+@dataclass(frozen=True)
+class MidiReply:
+    request_id: int
+    options: MidiOptions  # as run
+    notes: int
+    attachments: list[Attachment]
+
+
+Reply = LyricsReply | MidiReply
+
+
+@dataclass(eq=False)
+class Job:
+    request_id: int
+    requester: Requester
+    kind: Kind
+    options: LyricsOptions | MidiOptions
+    future: asyncio.Future = field(repr=False)
+    accepted_at: float = 0.0
+
+    @property
+    def user_id(self) -> int:
+        return self.requester.user_id
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An accepted request: its id, its place in line (0 = runs now), and its reply."""
+
+    request_id: int
+    position: int
+    job: Job = field(repr=False)
+
+    async def reply(self) -> Reply:
+        return await self.job.future
+
+
+def model_version(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"{path.name}@{digest}"
+
+
+class SongService:
+    def __init__(
+        self, settings: Settings, storage: Storage, lyrics: LyricsGenerator, piano: PianoGenerator
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.lyrics = lyrics
+        self.piano = piano
+        self.versions = {
+            "lyrics": model_version(Path(settings.lyrics_checkpoint)),
+            "midi": model_version(Path(settings.piano_checkpoint)),
+        }
+        self.started_at = time.monotonic()
+        self._queue: FairQueue[Job] = FairQueue()
+        self._running: list[Job] = []
+        self._last_accepted: dict[int, float] = {}
+        self._wakeup = asyncio.Event()
+        self._executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="generate")
+        self._worker: asyncio.Task | None = None
+        self._closing = False
+        self._served = Counter()
+        self._batches = 0
+        self._seconds_per_job = 2.0  # running estimate for "try again in N s"
+
+    @classmethod
+    async def start(cls, settings: Settings) -> SongService:
+        """Load both models (in a thread), open the database, start the worker."""
+        lyrics, piano = await asyncio.gather(
+            asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics_checkpoint),
+            asyncio.to_thread(PianoGenerator.from_checkpoint, settings.piano_checkpoint),
+        )
+        storage = await Storage.open(settings.database_path)
+        interrupted = await storage.mark_interrupted()
+        if interrupted:
+            log.warning("marked %d requests left open by the last run as interrupted", interrupted)
+        service = cls(settings, storage, lyrics, piano)
+        service.run_worker()
+        return service
+
+    def run_worker(self) -> None:
+        self._worker = asyncio.create_task(self._work(), name="generation-worker")
+
+    # -- accepting requests ---------------------------------------------------------
+    def resolve_lyrics(self, options: LyricsOptions) -> LyricsOptions:
+        """Options with defaults filled in, checked against the bounds; raises InvalidOption."""
+        s = self.settings
+        temperature = s.lyrics_temperature_default if options.temperature is None else options.temperature
+        length = s.lyrics_length_default if options.length is None else options.length
+        _check_range("temperature", temperature, s.lyrics_temperature_min, s.lyrics_temperature_max)
+        _check_range("length", length, s.lyrics_length_min, s.lyrics_length_max)
+        start = options.start or ""
+        if len(start) > s.lyrics_start_max_chars:
+            raise InvalidOption(f"start can be at most {s.lyrics_start_max_chars} characters long.")
+        artist, _ = self.lyrics.resolve_artist(options.artist)  # UnknownArtistError lists matches
+        return LyricsOptions(artist, start, temperature, length, _seed(options.seed))
+
+    def resolve_midi(self, options: MidiOptions) -> MidiOptions:
+        s = self.settings
+        seconds = s.midi_seconds_default if options.seconds is None else options.seconds
+        temperature = s.midi_temperature_default if options.temperature is None else options.temperature
+        _check_range("seconds", seconds, s.midi_seconds_min, s.midi_seconds_max)
+        _check_range("temperature", temperature, s.lyrics_temperature_min, s.lyrics_temperature_max)
+        return MidiOptions(seconds, temperature, _seed(options.seed))
+
+    def check(
+        self, requester: Requester, options: LyricsOptions | MidiOptions
+    ) -> LyricsOptions | MidiOptions:
+        """Everything that can refuse a request, without side effects: options as they will run.
+
+        Adapters call it before acknowledging, so a refusal can be a private reply.
+        """
+        if self._closing:
+            raise ShuttingDown("The bot is shutting down; try again in a minute.")
+        resolved = (
+            self.resolve_lyrics(options) if isinstance(options, LyricsOptions) else self.resolve_midi(options)
+        )
+        self._check_capacity(requester.user_id)
+        return resolved
+
+    async def submit(self, requester: Requester, options: LyricsOptions | MidiOptions) -> Ticket:
+        """Validate, check the caps, store the request as queued and put it in line."""
+        options = self.check(requester, options)
+        kind: Kind = "lyrics" if isinstance(options, LyricsOptions) else "midi"
+        request_id = await self.storage.insert_request(
+            guild_id=requester.guild_id,
+            channel_id=requester.channel_id,
+            user_id=requester.user_id,
+            user_name=requester.user_name,
+            command=kind,
+            options=asdict(options),
+            model_version=self.versions[kind],
+        )
+        now = time.monotonic()
+        job = Job(request_id, requester, kind, options, asyncio.get_running_loop().create_future(), now)
+        self._last_accepted[requester.user_id] = now
+        self._queue.push(job)
+        position = 0 if not self._running and len(self._queue) == 1 else self._queue.position(job)
+        self._wakeup.set()
+        return Ticket(request_id, position, job)
+
+    def _check_capacity(self, user_id: int) -> None:
+        s = self.settings
+        since = time.monotonic() - self._last_accepted.get(user_id, -math.inf)
+        if since < s.cooldown_seconds:
+            wait = s.cooldown_seconds - since
+            raise Busy(f"Slow down a little: you can ask again in {math.ceil(wait)} s.", wait)
+        mine = self._queue.count_for(user_id) + sum(j.user_id == user_id for j in self._running)
+        if mine >= s.queue_max_per_user:
+            wait = self._estimated_wait(mine)
+            raise Busy(
+                f"You already have {mine} requests in line (the limit is {s.queue_max_per_user}); "
+                f"try again in {math.ceil(wait)} s.",
+                wait,
+            )
+        if len(self._queue) >= s.queue_max:
+            wait = self._estimated_wait(len(self._queue))
+            raise Busy(f"I'm busy right now; try again in {math.ceil(wait)} s.", wait)
+
+    def _estimated_wait(self, jobs_ahead: int) -> float:
+        batches = math.ceil(max(jobs_ahead, 1) / self.settings.batch_max)
+        return max(batches * self._seconds_per_job * min(jobs_ahead, self.settings.batch_max), 1.0)
+
+    # -- the worker -----------------------------------------------------------------
+    async def _work(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            batch = self._queue.take(self.settings.batch_max)
+            if not batch:
+                self._wakeup.clear()
+                continue
+            self._running = batch
+            try:
+                await self._run(batch)
+            finally:
+                self._running = []
+
+    async def _run(self, batch: list[Job]) -> None:
+        await self.storage.mark_running([j.request_id for j in batch])
+        started = time.monotonic()
+        runner = self._generate_lyrics if batch[0].kind == "lyrics" else self._generate_midi
+        try:
+            replies = await asyncio.get_running_loop().run_in_executor(self._executor, runner, batch)
+        except Exception as exc:
+            log.exception("generation failed for requests %s", [j.request_id for j in batch])
+            message = f"Generation failed ({type(exc).__name__}); please try again."
+            for job in batch:
+                await self.storage.finish(job.request_id, "failed", error=f"{type(exc).__name__}: {exc}")
+                _settle(job.future, exception=GenerationFailed(message))
+            return
+        elapsed = time.monotonic() - started
+        self._seconds_per_job = 0.8 * self._seconds_per_job + 0.2 * elapsed / len(batch)
+        self._batches += 1
+        for job, reply in zip(batch, replies, strict=True):
+            self._served[job.kind] += 1
+            await self.storage.finish(
+                job.request_id,
+                "done",
+                result=_summary(reply),
+                duration_ms=round((time.monotonic() - job.accepted_at) * 1000),
+            )
+            _settle(job.future, result=reply)
+
+    def _generate_lyrics(self, batch: list[Job]) -> list[LyricsReply]:
+        requests = [
+            LyricsRequest(o.artist, o.start, o.temperature, o.length, o.seed)
+            for o in (j.options for j in batch)
+        ]
+        samples = self.lyrics.generate(requests)
+        return [
+            LyricsReply(j.request_id, s.text, s.artist, j.options, s.ended, s.unknown_chars)
+            for j, s in zip(batch, samples, strict=True)
+        ]
+
+    def _generate_midi(self, batch: list[Job]) -> list[MidiReply]:
+        cap = self.settings.midi_max_notes
+        requests = [
+            PianoRequest(seconds=o.seconds, temperature=o.temperature, seed=o.seed, max_notes=cap)
+            for o in (j.options for j in batch)
+        ]
+        replies = []
+        for job, piece in zip(batch, self.piano.generate(requests), strict=True):
+            midi = piece.to_midi()
+            midi_bytes, png, wav = io.BytesIO(), io.BytesIO(), io.BytesIO()
+            midi.write(midi_bytes)
+            title = f"temperature {piece.temperature:g} · seed {piece.seed}"
+            save_roll_png(piece.roll, png, piece.frames_per_beat, title=title)
+            render_wav(midi, wav)
+            attachments = [
+                Attachment("song.mid", midi_bytes.getvalue()),
+                Attachment("song.wav", wav.getvalue()),
+                Attachment("piano-roll.png", png.getvalue()),
+            ]
+            notes = sum(len(i.notes) for i in midi.instruments)
+            replies.append(MidiReply(job.request_id, job.options, notes, attachments))
+        return replies
+
+    # -- what the commands show -----------------------------------------------------
+    def artist_song_counts(self) -> dict[str, int]:
+        counts = self.lyrics.checkpoint.meta.get("data", {}).get("song_counts", {})
+        return {a: counts.get(a, 0) for a in self.lyrics.artists}
+
+    def suggest_artists(self, typed: str) -> list[str]:
+        """Up to 25 artists for autocomplete: prefix, then substring, then fuzzy matches."""
+        artists = self.lyrics.artists
+        query = typed.strip().casefold()
+        if not query:
+            counts = self.artist_song_counts()
+            return sorted(artists, key=lambda a: (-counts[a], a))[:AUTOCOMPLETE_LIMIT]
+        prefix = [a for a in artists if a.casefold().startswith(query)]
+        inner = [a for a in artists if query in a.casefold() and a not in prefix]
+        lowered = {a.casefold(): a for a in artists}
+        fuzzy = [lowered[m] for m in difflib.get_close_matches(query, list(lowered), 10, 0.5)]
+        ranked = list(dict.fromkeys(prefix + inner + fuzzy))
+        return ranked[:AUTOCOMPLETE_LIMIT]
+
+    def queue_status(self, user_id: int) -> dict[str, Any]:
+        order = self._queue.order()
+        return {
+            "waiting": len(order),
+            "running": len(self._running),
+            "your_positions": [i for i, j in enumerate(order, start=1) if j.user_id == user_id],
+            "your_running": sum(j.user_id == user_id for j in self._running),
+        }
+
+    def about(self) -> dict[str, Any]:
+        def describe(generator: LyricsGenerator | PianoGenerator) -> dict[str, Any]:
+            checkpoint = generator.checkpoint
+            return {
+                "parameters": checkpoint.parameter_count(),
+                "config": checkpoint.model_config,
+                "data": {k: v for k, v in checkpoint.meta.get("data", {}).items() if k != "song_counts"},
+                "metrics": checkpoint.metrics,
+            }
+
+        return {
+            "lyrics": {**describe(self.lyrics), "version": self.versions["lyrics"]},
+            "midi": {**describe(self.piano), "version": self.versions["midi"]},
+            "uptime_s": time.monotonic() - self.started_at,
+            "served": dict(self._served),
+            "batches": self._batches,
+            "waiting": len(self._queue),
+        }
+
+    async def history(
+        self, requester: Requester, user_id: int | None = None, limit: int = 10
+    ) -> list[RequestRecord]:
+        return await self.storage.history(
+            guild_id=requester.guild_id,
+            channel_id=requester.channel_id,
+            user_id=user_id,
+            limit=limit,
+        )
+
+    # -- shutdown -------------------------------------------------------------------
+    async def close(self, grace_seconds: float = 30.0) -> None:
+        """Stop accepting, let the running batch finish, mark the rest interrupted."""
+        self._closing = True
+        for job in self._queue.drain():
+            await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
+            _settle(job.future, exception=ShuttingDown("The bot shut down before your request ran."))
+        if self._worker is not None:
+            if self._running:
+                running = [j.future for j in self._running]
+                await asyncio.wait(running, timeout=grace_seconds)
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        for job in self._running:
+            await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
+            _settle(
+                job.future,
+                exception=ShuttingDown("The bot shut down before your request finished."),
+            )
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        await self.storage.close()
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise InvalidOption(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
+
+
+def _seed(seed: int | None) -> int:
+    if seed is None:
+        return new_seed()
+    if not 0 <= seed < SEED_LIMIT:
+        raise InvalidOption(f"seed must be between 0 and {SEED_LIMIT - 1}.")
+    return seed
+
+
+def _settle(future: asyncio.Future, *, result: Any = None, exception: Exception | None = None) -> None:
+    if future.done():
+        return
+    if exception is not None:
+        future.set_exception(exception)
+        future.exception()  # retrieved here too, so an unawaited ticket logs nothing
+    else:
+        future.set_result(result)
+
+
+def _summary(reply: Reply) -> str:
+    if isinstance(reply, LyricsReply):
+        return reply.text[:EXCERPT_CHARS]
+    return ", ".join(f"{a.filename} ({len(a.data):,} bytes)" for a in reply.attachments)

@@ -1,0 +1,124 @@
+"""Piano benchmarks: MIDI preprocessing (first run and cached), training throughput,
+and the time to compose 30 s of music and render MIDI + PNG + WAV.
+
+Prints figures only; nothing here asserts a target. Run on an otherwise idle machine:
+
+    python scripts/bench_piano.py --midi ../shared/data/nottingham/jukedeck
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ml.checkpoint import Checkpoint
+from ml.music.audio import render_wav
+from ml.music.data import load_midi_folder
+from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.model import PianoLSTM, PianoLSTMConfig
+from ml.music.pianoroll import save_roll_png
+from ml.music.task import PianoDataConfig, PianoTask
+from ml.paths import DEFAULT_PIANO_CHECKPOINT
+from ml.training import TrainConfig, Trainer
+
+
+def bench_preprocessing(folder: Path) -> tuple[float, float, int, int]:
+    """Seconds for a cold conversion (empty cache) and a cached load; tunes; frames."""
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["BALLADEER_CACHE"] = cache
+        start = time.perf_counter()
+        loaded = load_midi_folder(folder, frames_per_beat=2, transpose=True)
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        load_midi_folder(folder, frames_per_beat=2, transpose=True)
+        warm = time.perf_counter() - start
+    frames = sum(len(t.roll) for t in loaded.tunes)
+    return cold, warm, len(loaded.tunes), frames
+
+
+def bench_training(folder: Path, precision: str, steps: int) -> float:
+    """Frames per second of Trainer.train_step for 2x512, batch 64 x seq 128, tbptt."""
+    task = PianoTask(PianoDataConfig(folder))
+    config = PianoLSTMConfig(hidden=512, layers=2)
+    train = TrainConfig(out_dir=Path(tempfile.mkdtemp()), precision=precision, device="cpu", progress=False)
+    trainer = Trainer(task, PianoLSTM(config), train, config.to_dict())
+    chunks = trainer._chunks(0)
+    state = None
+    for batch, carries in chunks[:2]:  # warm-up
+        _, state = trainer.train_step(batch, state if carries else None)
+    frames, start = 0, time.perf_counter()
+    for batch, carries in chunks[2 : 2 + steps]:
+        _, state = trainer.train_step(batch, state if carries else None)
+        frames += batch.scored
+    return frames / (time.perf_counter() - start)
+
+
+def piano_generator() -> tuple[PianoGenerator, str]:
+    if DEFAULT_PIANO_CHECKPOINT.is_file():
+        return PianoGenerator.from_checkpoint(), "shipped checkpoint"
+    torch.manual_seed(0)
+    config = PianoLSTMConfig(hidden=512, layers=2)
+    model = PianoLSTM(config)
+    meta = {"frames_per_beat": 2, "tempo_bpm": 120.0, "openings": [[39, 43, 46]]}
+    return PianoGenerator(Checkpoint("piano", config.to_dict(), model.state_dict(), meta)), "untrained 2x512"
+
+
+def bench_composing() -> dict[str, float]:
+    generator, which = piano_generator()
+    generator.generate([PianoRequest(seconds=2, seed=0)])
+    timings = {}
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        piece = generator.generate([PianoRequest(seconds=30, seed=1)])[0]
+        timings["sample"] = time.perf_counter() - start
+        start = time.perf_counter()
+        midi = piece.to_midi()
+        midi.write(f"{out}/song.mid")
+        timings["midi"] = time.perf_counter() - start
+        start = time.perf_counter()
+        save_roll_png(piece.roll, f"{out}/roll.png", piece.frames_per_beat)
+        timings["png"] = time.perf_counter() - start
+        start = time.perf_counter()
+        render_wav(midi, f"{out}/song.wav", synth="numpy")
+        timings["wav"] = time.perf_counter() - start
+        start = time.perf_counter()
+        generator.generate([PianoRequest(seconds=30, seed=s) for s in range(16)])
+        timings["batch16"] = time.perf_counter() - start
+    print(f"composing 30 s ({which}, {len(piece.roll)} frames):")
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--midi", type=Path, default=Path("../shared/data/nottingham/jukedeck"))
+    parser.add_argument("--steps", type=int, default=10, help="timed training steps per figure")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    cold, warm, tunes, frames = bench_preprocessing(args.midi)
+    print(
+        f"preprocessing {tunes} MIDI files ({frames:,} frames): first run {cold:.2f} s, cached {warm:.3f} s"
+    )
+    print("training throughput (Trainer.train_step, 2x512, batch 64 x seq 128, tbptt):")
+    for precision in ("fp32", "bf16"):
+        print(
+            f"  {precision}: {bench_training(args.midi, precision, args.steps):10,.0f} frames/s",
+            flush=True,
+        )
+    t = bench_composing()
+    print(
+        f"  sample {t['sample']:.2f} s, MIDI {t['midi']:.3f} s, "
+        f"PNG {t['png']:.2f} s, WAV {t['wav']:.2f} s; "
+        f"total {t['sample'] + t['midi'] + t['png'] + t['wav']:.2f} s"
+    )
+    print(f"  16 pieces of 30 s in one batch: {t['batch16']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
