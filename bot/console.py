@@ -88,9 +88,9 @@ class Console:
         self.service = service
         self.output_dir = output_dir
         self.out = out
-        self.requester = Requester(
-            user_id=os.getuid() if hasattr(os, "getuid") else 0, user_name=getpass.getuser()
-        )
+        # The console is one local user in one "channel" (id 0): its history is its own.
+        user_id = os.getuid() if hasattr(os, "getuid") else 0
+        self.requester = Requester(user_id, getpass.getuser(), guild_id=None, channel_id=CONSOLE_CHANNEL_ID)
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -185,5 +185,7 @@ async def run_console(
         line = await asyncio.to_thread(stdin.readline)
         if not line:  # end of input
             return
+        if not interactive:  # echo piped commands so the transcript reads like a session
+            console.say(f"{PROMPT}{line.rstrip()}")
         if not await console.handle(line):
             return

@@ -46,3 +46,21 @@ def chord_folder(tmp_path_factory):
 def tiny_piano_checkpoint(chord_folder, tmp_path_factory):
     torch.set_num_threads(1)
     return train_tiny_piano(chord_folder, tmp_path_factory.mktemp("piano-run"))
+
+
+@pytest.fixture
+def bot_settings(tmp_path, tiny_lyrics_checkpoint, tiny_piano_checkpoint):
+    """Settings for a bot on the tiny test models, with no .env and no cooldown."""
+    from bot.config import Settings
+
+    return Settings(
+        _env_file=None,
+        discord_token="test-token",
+        lyrics_checkpoint=tiny_lyrics_checkpoint,
+        piano_checkpoint=tiny_piano_checkpoint,
+        database_path=tmp_path / "bot.db",
+        console_output_dir=tmp_path / "out",
+        cooldown_seconds=0,
+        midi_seconds_min=1,
+        midi_seconds_default=4,
+    )

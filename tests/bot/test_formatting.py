@@ -1,0 +1,35 @@
+from bot.formatting import MESSAGE_LIMIT, chunk_message, lyrics_messages, safe
+from bot.service import LyricsOptions, LyricsReply
+
+
+def test_chunks_respect_the_limit_and_cut_at_line_ends():
+    lines = [f"line {i} " + "la " * (i % 40) for i in range(400)]
+    text = "\n".join(lines)
+    chunks = chunk_message(text)
+    assert all(len(c) <= MESSAGE_LIMIT for c in chunks) and len(chunks) > 1
+    assert "\n".join(chunks).split("\n") == lines  # nothing lost, no line split
+
+
+def test_an_overlong_line_is_cut_hard():
+    chunks = chunk_message("x" * 4500)
+    assert [len(c) for c in chunks] == [2000, 2000, 500]
+
+
+def test_generated_text_cannot_ping_or_format():
+    text = safe("@everyone look at **this** and <@123456789012345678>\n# Heading")
+    assert "@everyone" not in text and "<@123456789012345678>" not in text
+    assert "\\*\\*this\\*\\*" in text and "\n\\# Heading" in text
+
+
+def test_lyrics_messages_have_a_header_and_fit():
+    reply = LyricsReply(
+        request_id=1,
+        text="Why oh why\n" * 300,
+        artist="Bob Marley",
+        options=LyricsOptions("Bob Marley", "Why", 0.9, 1500, 42),
+        ended=False,
+        unknown_chars=[],
+    )
+    messages = lyrics_messages(reply)
+    assert messages[0].startswith("🎤 Lyrics in the style of **Bob Marley** · temperature 0.9 · seed 42")
+    assert all(len(m) <= MESSAGE_LIMIT for m in messages) and len(messages) == 2

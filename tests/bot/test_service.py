@@ -1,0 +1,156 @@
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from bot.fair_queue import FairQueue
+from bot.service import (
+    Busy,
+    InvalidOption,
+    LyricsOptions,
+    LyricsReply,
+    MidiOptions,
+    MidiReply,
+    Requester,
+    ShuttingDown,
+    SongService,
+)
+from ml.errors import UnknownArtistError
+
+
+@dataclass(eq=False)
+class Item:
+    user_id: int
+    kind: str
+    label: str
+
+
+def test_fair_queue_serves_users_in_turn():
+    queue = FairQueue()
+    for label in ("a1", "a2", "a3"):
+        queue.push(Item(1, "lyrics", label))
+    queue.push(Item(2, "lyrics", "b1"))
+    queue.push(Item(3, "midi", "c1"))
+    queue.push(Item(2, "lyrics", "b2"))
+    assert [i.label for i in queue.order()] == ["a1", "b1", "c1", "a2", "b2", "a3"]
+    assert queue.position(queue.order()[3]) == 4
+    assert [i.label for i in queue.take(limit=2)] == ["a1", "b1"]
+    # user 3 has waited longest, then 1, then 2
+    assert [i.label for i in queue.order()] == ["c1", "a2", "b2", "a3"]
+    assert [i.label for i in queue.take(limit=10)] == ["c1"]  # one model per batch
+    assert [i.label for i in queue.take(limit=10)] == ["a2", "b2", "a3"]
+    assert len(queue) == 0 and queue.take(5) == []
+
+
+@pytest.fixture
+async def service(bot_settings):
+    started = await SongService.start(bot_settings)
+    yield started
+    await started.close()
+
+
+def alice(channel: int = 10) -> Requester:
+    return Requester(1, "alice", guild_id=100, channel_id=channel)
+
+
+async def test_lyrics_and_midi_requests_are_answered_and_stored(service):
+    lyrics = await service.submit(alice(), LyricsOptions(artist="beta", start="xy", length=100, seed=3))
+    midi = await service.submit(Requester(2, "bob", 100, 10), MidiOptions(seconds=3, seed=4))
+    first, second = await lyrics.reply(), await midi.reply()
+    assert isinstance(first, LyricsReply) and first.text.startswith("xy") and first.artist == "Beta"
+    assert first.options.temperature == service.settings.lyrics_temperature_default
+    assert isinstance(second, MidiReply)
+    assert [a.filename for a in second.attachments] == ["song.mid", "song.wav", "piano-roll.png"]
+    records = await service.history(alice())
+    assert [(r.command, r.status) for r in records] == [("midi", "done"), ("lyrics", "done")]
+    assert records[1].options["seed"] == 3 and records[1].result.startswith("xy")
+    assert "song.mid (" in records[0].result and records[0].duration_ms >= 0
+
+
+async def test_options_are_validated_with_clear_messages(service):
+    with pytest.raises(InvalidOption, match=r"temperature must be between 0\.1 and 2"):
+        service.check(alice(), LyricsOptions(temperature=5))
+    with pytest.raises(InvalidOption, match="length must be between 100 and 1500"):
+        service.check(alice(), LyricsOptions(length=10))
+    with pytest.raises(InvalidOption, match="seconds"):
+        service.check(alice(), MidiOptions(seconds=999))
+    with pytest.raises(InvalidOption, match="seed"):
+        service.check(alice(), MidiOptions(seed=-1))
+    with pytest.raises(UnknownArtistError) as err:
+        service.check(alice(), LyricsOptions(artist="Alfa"))
+    assert err.value.suggestions == ["Alpha"]
+
+
+async def test_requests_run_in_fair_order_in_batches(service):
+    service._worker.cancel()  # hold the worker so that everyone queues first
+    tickets = []
+    for user, count in ((1, 3), (2, 1), (3, 2)):
+        for _ in range(count):
+            tickets.append(
+                (user, await service.submit(Requester(user, f"u{user}"), LyricsOptions(length=100)))
+            )
+    service.settings.batch_max = 3
+    order = []
+    for _, ticket in tickets:
+        ticket.job.future.add_done_callback(lambda f, t=ticket: order.append(t.request_id))
+    service.run_worker()
+    await asyncio.gather(*(t.reply() for _, t in tickets))
+    users = {t.request_id: u for u, t in tickets}
+    assert [users[i] for i in order] == [1, 2, 3, 1, 3, 1]
+    assert service.about()["batches"] == 2
+
+
+async def test_per_user_and_global_caps_and_cooldown(service):
+    settings = service.settings
+    settings.queue_max_per_user, settings.queue_max = 2, 3
+    service._worker.cancel()
+    for _ in range(2):
+        await service.submit(alice(), LyricsOptions(length=100))
+    with pytest.raises(Busy, match="already have 2 requests in line") as err:
+        await service.submit(alice(), LyricsOptions(length=100))
+    assert err.value.retry_after >= 1
+    await service.submit(Requester(2, "bob"), LyricsOptions(length=100))
+    with pytest.raises(Busy, match="busy right now; try again in"):
+        await service.submit(Requester(3, "carol"), LyricsOptions(length=100))
+    assert service.queue_status(1)["your_positions"] == [1, 3]
+
+    settings.cooldown_seconds = 60
+    with pytest.raises(Busy, match="ask again in 60 s"):
+        service.check(Requester(2, "bob"), LyricsOptions(length=100))
+
+
+async def test_shutdown_marks_waiting_requests_interrupted(bot_settings):
+    service = await SongService.start(bot_settings)
+    service._worker.cancel()
+    ticket = await service.submit(alice(), LyricsOptions(length=100))
+    storage_path = bot_settings.database_path
+    await service.close()
+    with pytest.raises(ShuttingDown):
+        await ticket.reply()
+    with pytest.raises(ShuttingDown):
+        service.check(alice(), LyricsOptions())
+    from bot.storage import Storage
+
+    storage = await Storage.open(storage_path)
+    record = await storage.get(ticket.request_id)
+    assert record.status == "interrupted" and record.finished_at
+    await storage.close()
+
+
+async def test_generation_failure_is_stored_and_reported(service, monkeypatch):
+    def explode(requests):
+        raise RuntimeError("model on fire")
+
+    monkeypatch.setattr(service.lyrics, "generate", explode)
+    ticket = await service.submit(alice(), LyricsOptions(length=100))
+    with pytest.raises(Exception, match="Generation failed"):
+        await ticket.reply()
+    record = (await service.history(alice()))[0]
+    assert record.status == "failed" and "model on fire" in record.error
+
+
+async def test_artist_autocomplete_is_fuzzy_and_capped(service):
+    assert service.suggest_artists("") == ["Alpha", "Beta"]
+    assert service.suggest_artists("et") == ["Beta"]
+    assert service.suggest_artists("alpah") == ["Alpha"]
+    assert service.artist_song_counts()["Alpha"] > 0
