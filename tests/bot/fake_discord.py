@@ -1,0 +1,431 @@
+"""A loopback fake of the Discord gateway (websocket) and REST API, enough for an
+unmodified discord.py client to log in, receive slash-command interactions and answer.
+
+Tests inject interactions as the gateway would send them and assert on the REST calls
+the bot made (see ../shared/DISCORD-OFFLINE.md for the protocol facts used here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from aiohttp import web
+
+APPLICATION_ID = "111111111111111111"
+BOT_ID = "222222222222222222"
+GUILD_ID = "333333333333333333"
+CHANNEL_ID = "444444444444444444"
+DM_CHANNEL_ID = "555555555555555555"
+EPHEMERAL = 64
+HEARTBEAT_INTERVAL_MS = 250  # short, so a blocked event loop shows up at once
+
+_snowflakes = itertools.count(900000000000000000)
+
+
+def snowflake() -> str:
+    return str(next(_snowflakes))
+
+
+def user(user_id: str, name: str) -> dict[str, Any]:
+    return {"id": user_id, "username": name, "discriminator": "0", "avatar": None, "global_name": name}
+
+
+BOT_USER = {**user(BOT_ID, "Balladeer"), "bot": True}
+
+
+@dataclass
+class Call:
+    """One REST request the bot made."""
+
+    method: str
+    path: str
+    json: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+    message: dict | None = None  # the message object the fake answered with, if any
+
+
+@dataclass
+class Interaction:
+    id: str
+    token: str
+    sent_at: float
+
+
+class FakeDiscord:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.heartbeats: list[float] = []
+        self.messages: dict[str, dict] = {}
+        self.synced_commands: list[dict] = []
+        self._ws: web.WebSocketResponse | None = None
+        self._sequence = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._identified = asyncio.Event()
+        self.close_codes: list[int | None] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- server lifecycle --------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def rest_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def point_discord_py_here(self) -> list[tuple[object, str, Any]]:
+        """Aim discord.py's class-level endpoints at this server; returns what to restore."""
+        saved = [
+            (discord.http.Route, "BASE", discord.http.Route.BASE),
+            (
+                discord.gateway.DiscordWebSocket,
+                "DEFAULT_GATEWAY",
+                discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+            ),
+        ]
+        discord.http.Route.BASE = self.rest_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+        return saved
+
+    # -- gateway ----------------------------------------------------------------------
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
+        async for message in ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            payload = json.loads(message.data)
+            op = payload["op"]
+            if op == 1:
+                self.heartbeats.append(time.monotonic())
+                await ws.send_json({"op": 11})
+            elif op == 2:
+                await self._dispatch("READY", self._ready())
+                await self._dispatch("GUILD_CREATE", self._guild())
+                self._identified.set()
+            elif op == 6:
+                await self._dispatch("RESUMED", {})
+        self.close_codes.append(ws.close_code)
+        return ws
+
+    async def _dispatch(self, event: str, data: dict) -> None:
+        assert self._ws is not None
+        await self._ws.send_json({"op": 0, "t": event, "s": next(self._sequence), "d": data})
+
+    def _ready(self) -> dict:
+        return {
+            "v": 10,
+            "user": BOT_USER,
+            "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url,
+            "guilds": [{"id": GUILD_ID, "unavailable": True}],
+            "application": {"id": APPLICATION_ID, "flags": 0},
+        }
+
+    def _guild(self) -> dict:
+        return {
+            "id": GUILD_ID,
+            "name": "Test Server",
+            "owner_id": "1",
+            "member_count": 3,
+            "large": False,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "roles": [_everyone_role()],
+            "channels": [
+                {
+                    "id": CHANNEL_ID,
+                    "type": 0,
+                    "name": "songs",
+                    "position": 0,
+                    "guild_id": GUILD_ID,
+                    "permission_overwrites": [],
+                }
+            ],
+            "members": [],
+            "threads": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "voice_states": [],
+            "presences": [],
+        }
+
+    async def wait_ready(self) -> None:
+        await asyncio.wait_for(self._identified.wait(), 10)
+
+    # -- injecting interactions --------------------------------------------------------------
+    async def slash(
+        self, name: str, user_id: str = "1", user_name: str = "alice", dm: bool = False, **options: Any
+    ) -> Interaction:
+        data = {
+            "id": snowflake(),
+            "name": name,
+            "type": 1,
+            "options": [_option(k, v) for k, v in options.items()],
+        }
+        return await self._interact(2, data, user_id, user_name, dm)
+
+    async def autocomplete(self, command: str, option: str, typed: str, user_id: str = "1") -> Interaction:
+        data = {
+            "id": snowflake(),
+            "name": command,
+            "type": 1,
+            "options": [{"name": option, "type": 3, "value": typed, "focused": True}],
+        }
+        return await self._interact(4, data, user_id, "alice", False)
+
+    async def click(
+        self, message: dict, custom_id: str, user_id: str = "1", user_name: str = "alice"
+    ) -> Interaction:
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(3, data, user_id, user_name, False, message=message)
+
+    async def _interact(
+        self, kind: int, data: dict, user_id: str, user_name: str, dm: bool, message: dict | None = None
+    ) -> Interaction:
+        interaction = Interaction(snowflake(), f"token-{snowflake()}", time.monotonic())
+        payload: dict[str, Any] = {
+            "id": interaction.id,
+            "application_id": APPLICATION_ID,
+            "type": kind,
+            "token": interaction.token,
+            "version": 1,
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "data": data,
+            "app_permissions": "2147483647",
+            "locale": "en-US",
+            "entitlements": [],
+        }
+        if dm:
+            payload |= {
+                "channel_id": DM_CHANNEL_ID,
+                "channel": {"id": DM_CHANNEL_ID, "type": 1, "recipients": [user(user_id, user_name)]},
+                "user": user(user_id, user_name),
+                "authorizing_integration_owners": {"1": user_id},
+                "context": 1,
+            }
+        else:
+            payload |= {
+                "guild_id": GUILD_ID,
+                "channel_id": CHANNEL_ID,
+                "channel": {
+                    "id": CHANNEL_ID,
+                    "type": 0,
+                    "name": "songs",
+                    "position": 0,
+                    "guild_id": GUILD_ID,
+                },
+                "member": {
+                    "user": user(user_id, user_name),
+                    "roles": [],
+                    "flags": 0,
+                    "joined_at": "2024-01-01T00:00:00+00:00",
+                    "permissions": "2147483647",
+                    "deaf": False,
+                    "mute": False,
+                },
+                "authorizing_integration_owners": {"0": GUILD_ID},
+                "context": 0,
+            }
+        if message is not None:
+            payload["message"] = message
+        await self._dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    # -- REST --------------------------------------------------------------------------
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        call = Call(request.method, path)
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            for key, value in form.items():
+                if key == "payload_json":
+                    call.json = json.loads(value)
+                else:
+                    call.files[value.filename] = value.file.read()
+        elif request.can_read_body:
+            call.json = await request.json()
+        self.calls.append(call)
+        response = self._answer(call)
+        async with self._changed:
+            self._changed.notify_all()
+        return response
+
+    def _answer(self, call: Call) -> web.Response:
+        path, method = call.path, call.method
+        if path == "/users/@me":
+            return _json(BOT_USER)
+        if path == "/oauth2/applications/@me":
+            return _json(
+                {
+                    "id": APPLICATION_ID,
+                    "name": "Balladeer",
+                    "description": "",
+                    "icon": None,
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "owner": user("1", "owner"),
+                    "verify_key": "0" * 64,
+                    "flags": 0,
+                }
+            )
+        if path.endswith("/commands") and method == "PUT":
+            self.synced_commands = [
+                {**c, "id": snowflake(), "application_id": APPLICATION_ID, "version": "1"} for c in call.json
+            ]
+            return _json(self.synced_commands)
+        if path.startswith("/interactions/") and path.endswith("/callback"):
+            interaction_id = path.split("/")[2]
+            body = call.json or {}
+            data = body.get("data") or {}
+            message = self._message(data, call.files, ephemeral=bool(data.get("flags", 0) & EPHEMERAL))
+            return _json(
+                {
+                    "interaction": {
+                        "id": interaction_id,
+                        "type": 2,
+                        "response_message_id": message["id"],
+                        "response_message_loading": body.get("type") == 5,
+                        "response_message_ephemeral": bool(data.get("flags", 0) & EPHEMERAL),
+                    },
+                    "resource": {"type": body.get("type"), "message": message},
+                }
+            )
+        if path.startswith("/webhooks/"):
+            if method == "DELETE":
+                return web.Response(status=204)
+            body = call.json or {}
+            call.message = self._message(body, call.files, bool(body.get("flags", 0) & EPHEMERAL))
+            return _json(call.message)
+        return _json({"message": f"fake Discord has no route {method} {path}", "code": 0}, status=404)
+
+    def _message(self, data: dict, files: dict[str, bytes], ephemeral: bool) -> dict:
+        message = {
+            "id": snowflake(),
+            "channel_id": CHANNEL_ID,
+            "type": 0,
+            "content": data.get("content") or "",
+            "author": BOT_USER,
+            "attachments": [
+                {
+                    "id": snowflake(),
+                    "filename": name,
+                    "size": len(blob),
+                    "url": f"http://127.0.0.1/{name}",
+                    "proxy_url": f"http://127.0.0.1/{name}",
+                }
+                for name, blob in files.items()
+            ],
+            "embeds": [],
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": False,
+            "timestamp": "2024-01-01T00:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": EPHEMERAL if ephemeral else 0,
+            "components": data.get("components", []),
+        }
+        self.messages[message["id"]] = message
+        return message
+
+    # -- assertions helpers -----------------------------------------------------------------
+    def calls_for(self, interaction: Interaction) -> list[Call]:
+        return [c for c in self.calls if interaction.id in c.path or interaction.token in c.path]
+
+    async def wait_for(self, predicate, timeout: float = 30.0) -> Call:
+        """The first call (past or future) matching `predicate`."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                for call in self.calls:
+                    if predicate(call):
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the bot never made the expected REST call")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    continue
+
+    async def followups(self, interaction: Interaction, count: int = 1, timeout: float = 30.0) -> list[Call]:
+        """Wait for `count` followup messages sent for this interaction."""
+
+        def sent() -> list[Call]:
+            return [
+                c
+                for c in self.calls
+                if c.method == "POST" and c.path.startswith("/webhooks/") and interaction.token in c.path
+            ]
+
+        await self.wait_for(lambda _: len(sent()) >= count, timeout)
+        return sent()
+
+    async def callback(self, interaction: Interaction, timeout: float = 10.0) -> Call:
+        return await self.wait_for(
+            lambda c: c.path == f"/interactions/{interaction.id}/{interaction.token}/callback", timeout
+        )
+
+
+def _option(name: str, value: Any) -> dict:
+    kind = (
+        5
+        if isinstance(value, bool)
+        else 4
+        if isinstance(value, int)
+        else 10
+        if isinstance(value, float)
+        else 3
+    )
+    return {"name": name, "type": kind, "value": value}
+
+
+def _everyone_role() -> dict:
+    return {
+        "id": GUILD_ID,
+        "name": "@everyone",
+        "permissions": "2147483647",
+        "position": 0,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py wants exactly application/json (json_response adds a charset).
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")

@@ -1,0 +1,201 @@
+"""The real discord.py client against the loopback fake Discord."""
+
+import asyncio
+import io
+import time
+import wave
+
+import aiohttp
+import pretty_midi
+import pytest
+
+from bot import create_bot
+from tests.bot.fake_discord import EPHEMERAL, GUILD_ID, FakeDiscord
+
+
+@pytest.fixture
+async def discord_env(bot_settings):
+    fake = FakeDiscord()
+    await fake.start()
+    saved = fake.point_discord_py_here()
+    hosts: list[str] = []
+
+    async def record_host(session, context, params):
+        hosts.append(params.url.host)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(record_host)
+    settings = bot_settings.model_copy(update={"dev_guild_id": int(GUILD_ID)})
+    bot = create_bot(settings, guild_ready_timeout=0.05, http_trace=trace)
+    runner = asyncio.create_task(bot.start("test-token"))
+    await fake.wait_ready()
+    await asyncio.wait_for(bot.wait_until_ready(), 20)
+    yield fake, bot, hosts
+    if not bot.is_closed():
+        await bot.close()
+    assert await runner is None
+    for owner, name, value in saved:
+        setattr(owner, name, value)
+    await fake.stop()
+
+
+def _options(command: dict) -> dict:
+    return {o["name"]: o for o in command.get("options", [])}
+
+
+async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
+    fake, _, hosts = discord_env
+    sync = await fake.wait_for(lambda c: c.method == "PUT" and c.path.endswith("/commands"))
+    assert sync.path == f"/applications/{fake._ready()['application']['id']}/guilds/{GUILD_ID}/commands"
+    commands = {c["name"]: c for c in sync.json}
+    assert set(commands) == {"lyrics", "midi", "artists", "history", "queue", "about"}
+    lyrics = _options(commands["lyrics"])
+    assert lyrics["artist"]["type"] == 3 and lyrics["artist"]["autocomplete"] is True
+    assert (
+        lyrics["temperature"]["type"],
+        lyrics["temperature"]["min_value"],
+        lyrics["temperature"]["max_value"],
+    ) == (10, 0.1, 2.0)
+    assert (lyrics["length"]["type"], lyrics["length"]["min_value"], lyrics["length"]["max_value"]) == (
+        4,
+        100,
+        1500,
+    )
+    assert lyrics["start"]["max_length"] == 200 and not lyrics["start"]["required"]
+    midi = _options(commands["midi"])
+    assert (midi["seconds"]["type"], midi["seconds"]["min_value"], midi["seconds"]["max_value"]) == (
+        4,
+        1,
+        120,
+    )
+    assert all(c["description"] for c in sync.json)
+    assert set(hosts) == {"127.0.0.1"}  # nothing left the machine
+
+
+async def test_lyrics_is_deferred_then_answered_without_pings(discord_env):
+    fake, _, _ = discord_env
+    interaction = await fake.slash("lyrics", artist="alpha", start="ab", length=120, seed=9)
+    ack = await fake.callback(interaction)
+    assert ack.json["type"] == 5  # deferred, "thinking"
+    (followup,) = await fake.followups(interaction)
+    assert followup.at >= ack.at
+    body = followup.json
+    assert body["content"].startswith("🎤 Lyrics in the style of **Alpha** · temperature 0.8 · seed 9")
+    assert "\n\nab" in body["content"]
+    assert body["allowed_mentions"] == {"parse": []}
+    labels = [c["label"] for row in body["components"] for c in row["components"]]
+    assert labels == ["Again", "Hotter", "Cooler"]
+
+
+async def test_midi_is_answered_with_playable_attachments(discord_env):
+    fake, _, _ = discord_env
+    interaction = await fake.slash("midi", seconds=4, seed=3)
+    assert (await fake.callback(interaction)).json["type"] == 5
+    (followup,) = await fake.followups(interaction)
+    files = followup.files
+    assert set(files) == {"song.mid", "song.wav", "piano-roll.png"}
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(files["song.mid"]))
+    assert sum(len(i.notes) for i in midi.instruments) > 0
+    assert files["piano-roll.png"][:8] == b"\x89PNG\r\n\x1a\n"
+    with wave.open(io.BytesIO(files["song.wav"])) as f:
+        assert f.getnframes() / f.getframerate() == pytest.approx(midi.get_end_time(), abs=0.5)
+    assert [a["filename"] for a in followup.json["attachments"]] == ["song.mid", "song.wav", "piano-roll.png"]
+
+
+async def test_artist_autocomplete(discord_env):
+    fake, _, _ = discord_env
+    interaction = await fake.autocomplete("lyrics", "artist", "bet")
+    answer = await fake.callback(interaction)
+    assert answer.json == {"type": 8, "data": {"choices": [{"name": "Beta", "value": "Beta"}]}}
+
+
+async def test_unknown_artist_is_a_private_error_with_suggestions(discord_env):
+    fake, _, _ = discord_env
+    interaction = await fake.slash("lyrics", artist="Alpah")
+    answer = await fake.callback(interaction)
+    assert answer.json["type"] == 4 and answer.json["data"]["flags"] & EPHEMERAL
+    assert answer.json["data"]["content"] == "Unknown artist 'Alpah'. Did you mean: Alpha?"
+
+
+async def test_concurrent_users_are_all_answered_in_fair_order_and_listed_in_history(discord_env):
+    fake, bot, _ = discord_env
+    bot.service.settings.batch_max = 1  # one request at a time, so the order shows
+    slow = bot.service.lyrics.generate
+
+    def slow_generate(requests):
+        time.sleep(0.3)
+        return slow(requests)
+
+    bot.service.lyrics.generate = slow_generate
+    sent = []
+    for user_id, name in (("1", "alice"), ("1", "alice"), ("1", "alice"), ("2", "bob")):
+        sent.append(await fake.slash("lyrics", user_id=user_id, user_name=name, length=100))
+        await fake.callback(sent[-1])
+    answers = [(await fake.followups(i))[0] for i in sent]
+    finished = sorted(range(4), key=lambda k: answers[k].at)
+    assert finished == [0, 1, 3, 2]  # bob's one request goes before alice's third
+    waiting = [c for c in fake.calls_for(sent[2]) if c.method == "PATCH"]
+    assert waiting and "in line" in waiting[0].json["content"]
+
+    history = await fake.slash("history", user_id="2", user_name="bob")
+    answer = await fake.callback(history)
+    assert answer.json["data"]["flags"] & EPHEMERAL
+    text = answer.json["data"]["content"]
+    assert text.count("/lyrics") == 4 and text.count("· done") == 4
+    assert text.index("**bob**") < text.index("**alice**")  # newest first
+
+
+async def test_again_button_makes_a_new_result(discord_env):
+    fake, _, _ = discord_env
+    first = await fake.slash("lyrics", artist="beta", length=150, seed=1, temperature=1.5)
+    (reply,) = await fake.followups(first)
+    click = await fake.click(reply.message, "again", user_id="3", user_name="carol")
+    assert (await fake.callback(click)).json["type"] == 5
+    (again,) = await fake.followups(click)
+    assert not again.json["content"].splitlines()[0].endswith("seed 1")
+    assert again.json["content"] != reply.json["content"]
+    hotter = await fake.click(reply.message, "hotter")
+    (hot,) = await fake.followups(hotter)
+    assert "temperature 1.7" in hot.json["content"]
+
+
+async def test_heartbeats_keep_flowing_while_a_long_generation_runs(discord_env):
+    fake, bot, _ = discord_env
+    real = bot.service.lyrics.generate
+
+    def slow_generate(requests):
+        time.sleep(2.5)  # a slow model, in the worker thread
+        return real(requests)
+
+    bot.service.lyrics.generate = slow_generate
+    interaction = await fake.slash("lyrics", length=1500)
+    started = time.monotonic()
+    await fake.followups(interaction)
+    beats = [t for t in fake.heartbeats if t >= started]
+    assert len(beats) >= 6
+    gaps = [b - a for a, b in zip([started, *beats], beats, strict=False)]
+    assert max(gaps) < 1.0
+
+
+async def test_works_in_direct_messages(discord_env):
+    fake, _, _ = discord_env
+    interaction = await fake.slash("lyrics", dm=True, length=100, seed=2)
+    (followup,) = await fake.followups(interaction)
+    assert followup.json["content"].startswith("🎤 Lyrics by any artist")
+    history = await fake.slash("history", dm=True)
+    assert "/lyrics" in (await fake.callback(history)).json["data"]["content"]
+
+
+async def test_clean_shutdown_stores_everything_and_leaves_no_tasks(discord_env, bot_settings):
+    fake, bot, _ = discord_env
+    interaction = await fake.slash("lyrics", length=100)
+    await fake.followups(interaction)
+    await bot.close()
+    await asyncio.sleep(0.05)
+    assert fake.close_codes and fake.close_codes[-1] in (1000, 4000)
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert [t.get_name() for t in pending if "generation-worker" in t.get_name()] == []
+    import sqlite3
+
+    rows = sqlite3.connect(bot_settings.database_path).execute("SELECT status FROM requests").fetchall()
+    assert rows == [("done",)]
