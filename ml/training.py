@@ -277,12 +277,14 @@ class Trainer:
             if stop_reason == "epochs done":
                 self.epoch += 1
                 self.step_in_epoch = 0
-                if window_units:
+                if window_units:  # steps since the last validation
                     rate = window_units / max(time.monotonic() - window_start, 1e-9)
                     self._log_train(window_loss / window_units, rate, started)
                     window_loss, window_units, window_start = 0.0, 0, time.monotonic()
-                if self._validate(started):
-                    stop_reason = "early stop: no validation improvement"
+                    if self._validate(started):
+                        stop_reason = "early stop: no validation improvement"
+                else:  # the epoch's last step was just validated: only record the new epoch
+                    self._save_last(self.elapsed_before + time.monotonic() - started)
         elapsed = self.elapsed_before + time.monotonic() - started
         self._save_last(elapsed)
         self._plot()
