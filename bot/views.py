@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import discord
 
+from bot.config import Settings
 from bot.service import LyricsOptions, MidiOptions
 
 Rerun = Callable[[discord.Interaction, LyricsOptions | MidiOptions], Awaitable[None]]
@@ -25,6 +26,19 @@ class RerollView(discord.ui.View):
         self.step, self.low, self.high = step, low, high
         self.hotter.disabled = options.temperature >= high
         self.cooler.disabled = options.temperature <= low
+
+    @classmethod
+    def for_settings(
+        cls, options: LyricsOptions | MidiOptions, rerun: Rerun, settings: Settings
+    ) -> RerollView:
+        """Buttons that step the temperature by the configured amount, within the bounds."""
+        return cls(
+            options,
+            rerun,
+            settings.temperature_step,
+            settings.lyrics_temperature_min,
+            settings.lyrics_temperature_max,
+        )
 
     def _with_temperature(self, delta: float) -> LyricsOptions | MidiOptions:
         temperature = round(min(max(self.options.temperature + delta, self.low), self.high), 2)

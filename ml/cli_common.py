@@ -1,10 +1,15 @@
-"""Command-line flags shared by the lyrics and piano commands."""
+"""Command-line flags and the training run shared by the lyrics and piano commands."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 
-from ml.training import BPTT_MODES, TrainConfig
+from torch import nn
+
+from ml.training import BPTT_MODES, Task, TrainConfig, Trainer
+
+log = logging.getLogger(__name__)
 
 
 def add_training_flags(parser: argparse.ArgumentParser) -> None:
@@ -90,3 +95,14 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         resume=args.resume,
         progress=not args.no_progress,
     )
+
+
+def fit_and_report(task: Task, model: nn.Module, model_config: dict, config: TrainConfig) -> None:
+    """Train, then print the best validation score in the task's own terms."""
+    log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
+    result = Trainer(task, model, config, model_config).fit()
+    scores = ", ".join(
+        f"{v:.3f} {k.replace('_', ' ')}" for k, v in task.named_metrics(result.best_val_loss).items()
+    )
+    where = f"checkpoints in {config.out_dir}"
+    print(f"best validation: {scores} after {result.steps} steps ({result.stop_reason}); {where}")

@@ -216,6 +216,19 @@ class Trainer:
         self.optimizer.step()
         return float(loss.detach()), detach_state(state)
 
+    def measure_throughput(self, steps: int, warmup: int = 2) -> float:
+        """Scored units (chars or frames) per second over `steps` training steps of epoch 0."""
+        chunks = self._chunks(0)
+        if len(chunks) < warmup + steps:
+            raise BalladeerError(f"the data holds {len(chunks)} steps; {warmup + steps} are needed")
+        state, units = None, 0
+        for i, (batch, carries) in enumerate(chunks[: warmup + steps]):
+            if i == warmup:
+                start = time.perf_counter()
+            _, state = self.train_step(batch, state if carries else None)
+            units += batch.scored if i >= warmup else 0
+        return units / (time.perf_counter() - start)
+
     # -- the loop -----------------------------------------------------------------------
     def fit(self) -> TrainResult:
         c = self.config

@@ -55,15 +55,7 @@ def bench_training(hidden: int, layers: int, precision: str, steps: int) -> floa
     config = model_config(hidden, layers)
     train = TrainConfig(out_dir=Path("/tmp/bench-lyrics"), precision=precision, device="cpu", progress=False)
     trainer = Trainer(task, CharLSTM(config), train, config.to_dict())
-    chunks = trainer._chunks(0)
-    state = None
-    for batch, carries in chunks[:2]:  # warm-up
-        _, state = trainer.train_step(batch, state if carries else None)
-    chars, start = 0, time.perf_counter()
-    for batch, carries in chunks[2 : 2 + steps]:
-        _, state = trainer.train_step(batch, state if carries else None)
-        chars += batch.scored
-    return chars / (time.perf_counter() - start)
+    return trainer.measure_throughput(steps)
 
 
 def generator_2x512() -> LyricsGenerator:

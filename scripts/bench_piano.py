@@ -47,15 +47,7 @@ def bench_training(folder: Path, precision: str, steps: int) -> float:
     config = PianoLSTMConfig(hidden=512, layers=2)
     train = TrainConfig(out_dir=Path(tempfile.mkdtemp()), precision=precision, device="cpu", progress=False)
     trainer = Trainer(task, PianoLSTM(config), train, config.to_dict())
-    chunks = trainer._chunks(0)
-    state = None
-    for batch, carries in chunks[:2]:  # warm-up
-        _, state = trainer.train_step(batch, state if carries else None)
-    frames, start = 0, time.perf_counter()
-    for batch, carries in chunks[2 : 2 + steps]:
-        _, state = trainer.train_step(batch, state if carries else None)
-        frames += batch.scored
-    return frames / (time.perf_counter() - start)
+    return trainer.measure_throughput(steps)
 
 
 def piano_generator() -> tuple[PianoGenerator, str]:

@@ -10,7 +10,8 @@ import torch
 
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.task import LyricsDataConfig, LyricsTask
-from ml.training import TrainConfig, Trainer
+from ml.training import Trainer
+from tests.tiny_training import tiny_train_config
 
 # Two artists with disjoint alphabets, so a sample shows whose style it follows.
 ALPHA_LINE = "abab aab\n"
@@ -53,18 +54,5 @@ def train_tiny_lyrics(
         dropout=0.0,
     )
     torch.manual_seed(0)
-    settings = {
-        "bptt": "tbptt",
-        "seq_len": 32,
-        "batch_size": 8,
-        "epochs": epochs,
-        "lr": 1e-2,
-        "warmup_steps": 5,
-        "eval_every": 1000,
-        "patience": 100,
-        "device": "cpu",
-        "progress": False,
-        **train_kwargs,
-    }
-    Trainer(task, CharLSTM(config), TrainConfig(out_dir=out, **settings), config.to_dict()).fit()
+    Trainer(task, CharLSTM(config), tiny_train_config(out, epochs, **train_kwargs), config.to_dict()).fit()
     return out / "best.pt"

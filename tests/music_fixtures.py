@@ -9,7 +9,8 @@ import torch
 
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.task import PianoDataConfig, PianoTask
-from ml.training import TrainConfig, Trainer
+from ml.training import Trainer
+from tests.tiny_training import tiny_train_config
 
 # C major, F major, G major, A minor: one chord per beat, over and over.
 CHORDS = ([60, 64, 67], [65, 69, 72], [67, 71, 74], [57, 60, 64])
@@ -38,20 +39,9 @@ def train_tiny_piano(data: Path, out: Path, epochs: int = 30, **train_kwargs) ->
     task = PianoTask(PianoDataConfig(data=data, transpose=False, validation_fraction=0.25))
     config = PianoLSTMConfig(input_dim=32, hidden=64, layers=1, dropout=0.0)
     torch.manual_seed(0)
-    settings = {
-        "bptt": "tbptt",
-        "seq_len": 32,
-        "batch_size": 4,
-        "epochs": epochs,
-        "lr": 1e-2,
-        "warmup_steps": 5,
-        "eval_every": 1000,
-        "patience": 100,
-        "device": "cpu",
-        "progress": False,
-        **train_kwargs,
-    }
     model = PianoLSTM(config)
     model.init_output_bias(task.train.key_frequencies())
-    Trainer(task, model, TrainConfig(out_dir=out, **settings), config.to_dict()).fit()
+    Trainer(
+        task, model, tiny_train_config(out, epochs, **{"batch_size": 4, **train_kwargs}), config.to_dict()
+    ).fit()
     return out / "best.pt"

@@ -64,13 +64,7 @@ def lyrics_cog(service: SongService) -> commands.Cog:
 
         async def deliver(self, interaction: discord.Interaction, reply: LyricsReply) -> None:
             messages = lyrics_messages(reply)
-            view = RerollView(
-                reply.options,
-                self.run,
-                s.temperature_step,
-                s.lyrics_temperature_min,
-                s.lyrics_temperature_max,
-            )
+            view = RerollView.for_settings(reply.options, self.run, s)
             for i, text in enumerate(messages):
                 last = i == len(messages) - 1
                 await interaction.followup.send(

@@ -40,13 +40,7 @@ def music_cog(service: SongService) -> commands.Cog:
             await run_request(interaction, service, options, self.deliver)
 
         async def deliver(self, interaction: discord.Interaction, reply: MidiReply) -> None:
-            view = RerollView(
-                reply.options,
-                self.run,
-                s.temperature_step,
-                s.lyrics_temperature_min,
-                s.lyrics_temperature_max,
-            )
+            view = RerollView.for_settings(reply.options, self.run, s)
             files = [as_file(a.filename, a.data) for a in reply.attachments]
             await interaction.followup.send(
                 midi_message(reply), files=files, view=view, allowed_mentions=NO_PINGS

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ml.cli_common import add_training_flags, train_config_from_args
+from ml.cli_common import add_training_flags, fit_and_report, train_config_from_args
 from ml.errors import BalladeerError
 from ml.music.audio import render_wav
 from ml.music.evaluate import evaluate_piano
@@ -20,7 +20,6 @@ from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, save_roll_png
 from ml.music.task import PianoDataConfig, PianoTask
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
-from ml.training import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +73,7 @@ def train(args: argparse.Namespace) -> None:
     torch.manual_seed(config.seed)
     model = PianoLSTM(model_config)
     model.init_output_bias(task.train.key_frequencies())
-    log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
-    result = Trainer(task, model, config, model_config.to_dict()).fit()
-    print(
-        f"best validation: {result.best_val_loss:.3f} nats/frame after {result.steps} steps "
-        f"({result.stop_reason}); checkpoints in {config.out_dir}"
-    )
+    fit_and_report(task, model, model_config.to_dict(), config)
 
 
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:

@@ -22,7 +22,7 @@ from ml.batch import Batch
 from ml.errors import DataError
 from ml.music.pianoroll import KEYS, LOWEST_PITCH, load_midi, midi_to_roll
 from ml.sequences import padded_batches, shuffled, stream_batch
-from ml.splits import is_validation
+from ml.splits import split_items
 
 log = logging.getLogger(__name__)
 
@@ -199,13 +199,7 @@ def _read_mat(path: Path) -> dict[str, list[np.ndarray]]:
 
 def split_folder(tunes: list[Tune], fraction: float) -> tuple[list[Tune], list[Tune]]:
     """(train, validation) by a stable hash of each file's relative path."""
-    train = [t for t in tunes if not is_validation(t.name, fraction)]
-    val = [t for t in tunes if is_validation(t.name, fraction)]
-    if not train or not val:
-        raise DataError(
-            f"The split left {len(train)} training and {len(val)} validation tunes; use more tunes."
-        )
-    return train, val
+    return split_items(tunes, lambda t: t.name, fraction, "tunes")
 
 
 class PianoCorpus:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ml.checkpoint import load_checkpoint
-from ml.cli_common import add_training_flags, train_config_from_args
+from ml.cli_common import add_training_flags, fit_and_report, train_config_from_args
 from ml.errors import BalladeerError
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
@@ -20,7 +20,6 @@ from ml.text.generate import LyricsGenerator, LyricsRequest
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.task import LyricsDataConfig, LyricsTask
 from ml.text.vocab import Vocab
-from ml.training import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +99,7 @@ def train(args: argparse.Namespace) -> None:
     )
     torch.manual_seed(config.seed)
     model = CharLSTM(model_config)
-    log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
-    result = Trainer(task, model, config, model_config.to_dict()).fit()
-    print(
-        f"best validation: {result.best_val_loss / 0.6931471805599453:.3f} bits/char "
-        f"after {result.steps} steps ({result.stop_reason}); checkpoints in {config.out_dir}"
-    )
+    fit_and_report(task, model, model_config.to_dict(), config)
 
 
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:

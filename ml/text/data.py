@@ -21,7 +21,7 @@ import torch
 from ml.batch import Batch
 from ml.errors import DataError, UnknownArtistError, close_matches
 from ml.sequences import padded_batches, shuffled, stream_batch
-from ml.splits import is_validation
+from ml.splits import split_items
 from ml.text.vocab import BOS, EOS, Vocab
 
 ANY_ARTIST = "<any artist>"
@@ -117,14 +117,7 @@ def select_artists(songs: list[Song], artists: list[str] | None = None, min_song
 
 def split_songs(songs: list[Song], fraction: float) -> tuple[list[Song], list[Song]]:
     """(train, validation), decided per song by a stable hash of artist and title."""
-    train = [s for s in songs if not is_validation(s.identity, fraction)]
-    val = [s for s in songs if is_validation(s.identity, fraction)]
-    if not train or not val:
-        raise DataError(
-            f"The split left {len(train)} training and {len(val)} validation songs; "
-            "use more songs or another validation fraction."
-        )
-    return train, val
+    return split_items(songs, lambda s: s.identity, fraction, "songs")
 
 
 @dataclass
