@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from ml.music.data import load_benchmark, load_midi_folder
-from ml.music.evaluate import evaluate_piano
+from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder
+from ml.music.evaluate import evaluate_piano, score_model
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.pianoroll import save_roll_png
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT, REPO_ROOT
@@ -131,41 +132,65 @@ def piano_rows(checkpoint: Path, data: Path, published: list[tuple[str, float]],
     return out
 
 
+MIDDLE_C = 60 - 21  # key index; in these folk tunes the chords sit below it, the melody above
+
+
+def register_stats(rolls: list[np.ndarray]) -> tuple[int, float, float, float, float, float]:
+    """Tunes, median length, and notes per frame and mean pitch below and above middle C."""
+    stacked = np.concatenate(rolls)
+    pitches = np.arange(88) + 21
+
+    def register(keys: slice) -> tuple[float, float]:
+        counts = stacked[:, keys].sum(0)
+        return float(counts.sum() / len(stacked)), float((counts * pitches[keys]).sum() / counts.sum())
+
+    low, high = register(slice(0, MIDDLE_C)), register(slice(MIDDLE_C, 88))
+    return (len(rolls), float(np.median([len(r) for r in rolls])), *low, *high)
+
+
+def raise_accompaniment(roll: np.ndarray) -> np.ndarray:
+    """The notes below middle C moved up an octave (the benchmark's chord register)."""
+    raised = roll.copy()
+    raised[:, :MIDDLE_C] = False
+    raised[:, 12 : MIDDLE_C + 12] |= roll[:, :MIDDLE_C]
+    return raised
+
+
 def pipeline_check(checkpoint: Path, jukedeck: Path, benchmark: Path) -> list[str]:
     """Our MIDI → roll pipeline on the jukedeck files against the benchmark's own rolls."""
-    ours = load_midi_folder(jukedeck, frames_per_beat=2, transpose=True)
-    theirs = [t for tunes in load_benchmark(benchmark).values() for t in tunes]
-
-    def stats(rolls: list[np.ndarray]) -> tuple[int, float, float, int, int]:
-        stacked = np.concatenate(rolls)
-        keys = np.flatnonzero(stacked.any(axis=0))
-        return (
-            len(rolls),
-            float(np.median([len(r) for r in rolls])),
-            float(stacked.sum(1).mean()),
-            int(keys.min()) + 21,
-            int(keys.max()) + 21,
-        )
-
-    score = evaluate_piano(checkpoint, jukedeck, "all")
+    ours = [t.roll for t in load_midi_folder(jukedeck, frames_per_beat=2, transpose=True).tunes]
+    theirs = [t.roll for tunes in load_benchmark(benchmark).values() for t in tunes]
+    model = PianoGenerator.from_checkpoint(checkpoint).model
+    as_is = score_model(model, PianoCorpus([Tune("", r) for r in ours]), torch.device("cpu"))
+    raised = [raise_accompaniment(r) for r in ours]
+    moved = score_model(model, PianoCorpus([Tune("", r) for r in raised]), torch.device("cpu"))
     rows = [
-        ("benchmark rolls (BL Nottingham, all splits)", stats([t.roll for t in theirs])),
-        ("our pipeline on the jukedeck MIDI files", stats([t.roll for t in ours.tunes])),
+        ("benchmark rolls (BL Nottingham, all splits)", register_stats(theirs)),
+        ("our pipeline on the jukedeck MIDI files", register_stats(ours)),
     ]
     out = [
         "### Our MIDI pipeline against the benchmark's rolls",
         "",
-        "| rolls | tunes | median frames | notes per frame | lowest | highest |",
-        "|---|---|---|---|---|---|",
+        "| rolls | tunes | median frames | notes/frame below C4 | mean pitch | "
+        "notes/frame from C4 | mean pitch |",
+        "|---|---|---|---|---|---|---|",
     ]
     out += [
-        f"| {name} | {n} | {med:.0f} | {mean:.2f} | {lo} | {hi} |" for name, (n, med, mean, lo, hi) in rows
+        f"| {name} | {n} | {med:.0f} | {low_n:.2f} | {low_p:.1f} | {high_n:.2f} | {high_p:.1f} |"
+        for name, (n, med, low_n, low_p, high_n, high_p) in rows
     ]
     out += [
         "",
         f"The shipped piano model (trained on the benchmark rolls) scores "
-        f"{score['nll_per_frame']:.2f} nats/frame on all {score['tunes']} jukedeck tunes converted "
-        f"by our pipeline (frame accuracy {score['frame_accuracy']:.3f}).",
+        f"{as_is['nll_per_frame']:.2f} nats/frame on all {len(ours)} jukedeck tunes converted by our "
+        f"pipeline (frame accuracy {as_is['frame_accuracy']:.3f}), and "
+        f"{moved['nll_per_frame']:.2f} (frame accuracy {moved['frame_accuracy']:.3f}) once the notes "
+        "below middle C are moved up an octave. The mean pitches above show why: jukedeck's MIDI "
+        "voices the chords about an octave below the benchmark's rolls, a register the model never "
+        "saw. What is left of the gap to the model's figure on the benchmark's own test rolls is "
+        "not explained by register: the jukedeck files are a separate conversion of the same ABC "
+        "tunes (shorter, see the median lengths), and were not matched to the benchmark's tune by "
+        "tune here.",
         "",
     ]
     return out
