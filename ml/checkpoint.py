@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
+from torch import nn
 
 from ml.errors import CheckpointError
 
@@ -92,3 +93,12 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str | torch.devic
         metrics=blob.get("metrics", {}),
         training=blob.get("training"),
     )
+
+
+ModelT = TypeVar("ModelT", bound=nn.Module)
+
+
+def restore_model(model: ModelT, checkpoint: Checkpoint, device: str | torch.device) -> ModelT:
+    """`model` holding the checkpoint's weights, on `device`, in eval mode: ready to sample or score."""
+    model.load_state_dict(checkpoint.state_dict)
+    return model.to(device).eval()

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import sys
+from pathlib import Path
+from typing import Any
 
 from torch import nn
 
 from ml.training import BPTT_MODES, Task, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
+
+
+def add_checkpoint_flags(parser: argparse.ArgumentParser, default: Path) -> None:
+    """--checkpoint and --device, for the commands that load a trained model."""
+    parser.add_argument("--checkpoint", type=Path, default=default, help="default: the shipped model")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+
+
+def print_json(report: dict[str, Any]) -> None:
+    json.dump(report, sys.stdout, indent=2)
+    print()
 
 
 def add_training_flags(parser: argparse.ArgumentParser) -> None:

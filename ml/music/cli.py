@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from pathlib import Path
 
 import torch
 
-from ml.cli_common import add_training_flags, fit_and_report, train_config_from_args
+from ml.cli_common import (
+    add_checkpoint_flags,
+    add_training_flags,
+    fit_and_report,
+    print_json,
+    train_config_from_args,
+)
 from ml.errors import BalladeerError
 from ml.music.audio import render_wav
 from ml.music.evaluate import evaluate_piano
@@ -78,12 +82,7 @@ def train(args: argparse.Namespace) -> None:
 
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("piano", help="compose piano music with a trained model")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=DEFAULT_PIANO_CHECKPOINT,
-        help="default: the shipped model",
-    )
+    add_checkpoint_flags(p, DEFAULT_PIANO_CHECKPOINT)
     p.add_argument("--out", type=Path, required=True, help="MIDI file to write")
     p.add_argument("--png", type=Path, help="also write a piano-roll picture")
     p.add_argument("--wav", type=Path, help="also write an audio preview")
@@ -104,7 +103,6 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="WAV renderer: fluidsynth when it and a SoundFont are installed, else numpy",
     )
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.set_defaults(run=sample)
 
 
@@ -115,8 +113,9 @@ def sample(args: argparse.Namespace) -> None:
     prime = generator.prime_from_midi(args.prime, args.prime_bars) if args.prime else None
     request = PianoRequest(args.seconds, args.temperature, args.seed, prime, args.max_notes)
     piece = generator.generate([request])[0]
+    midi = piece.to_midi()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    piece.to_midi().write(str(args.out))
+    midi.write(str(args.out))
     written = [str(args.out)]
     if args.png:
         save_roll_png(
@@ -127,20 +126,15 @@ def sample(args: argparse.Namespace) -> None:
         )
         written.append(str(args.png))
     if args.wav:
-        synth = render_wav(piece.to_midi(), args.wav, args.synth)
+        synth = render_wav(midi, args.wav, args.synth)
         written.append(f"{args.wav} ({synth} synth)")
-    notes = sum(len(i.notes) for i in piece.to_midi().instruments)
+    notes = sum(len(i.notes) for i in midi.instruments)
     print(f"{piece.seconds:.1f} s, {notes} notes, seed {piece.seed}: {', '.join(written)}")
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("piano", help="NLL per frame and frame accuracy, with the benchmark protocol")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=DEFAULT_PIANO_CHECKPOINT,
-        help="default: the shipped model",
-    )
+    add_checkpoint_flags(p, DEFAULT_PIANO_CHECKPOINT)
     p.add_argument("--data", type=Path, required=True, help="MIDI folder, or a benchmark .pickle/.mat")
     p.add_argument(
         "--split",
@@ -148,15 +142,13 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         help="MIDI folder: val|all|train; benchmark file: train|valid|test|all (default val)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.set_defaults(run=evaluate)
 
 
 def evaluate(args: argparse.Namespace) -> None:
     report = evaluate_piano(args.checkpoint, args.data, args.split, args.device)
     if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
+        print_json(report)
         return
     print(f"{report['tunes']} tunes, {report['frames']:,} scored frames ({args.split} split)")
     nll, accuracy = report["nll_per_frame"], report["frame_accuracy"]

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ml.checkpoint import load_checkpoint
+from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
 from ml.music.data import PianoCorpus
 from ml.music.model import PianoLSTM, PianoLSTMConfig
@@ -82,9 +82,7 @@ def evaluate_piano(
         name = split
     tunes = [t for tunes in loaded.splits.values() for t in tunes] if name == "all" else loaded.splits[name]
     corpus = PianoCorpus(tunes)
-    model = PianoLSTM(PianoLSTMConfig(**checkpoint.model_config))
-    model.load_state_dict(checkpoint.state_dict)
-    model.to(device).eval()
+    model = restore_model(PianoLSTM(PianoLSTMConfig(**checkpoint.model_config)), checkpoint, device)
 
     scores = score_model(model, corpus, torch.device(device))
     baseline = score_independent_bernoulli(PianoCorpus(loaded.splits["train"]).key_frequencies(), corpus)

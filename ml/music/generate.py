@@ -15,7 +15,7 @@ import numpy as np
 import pretty_midi
 import torch
 
-from ml.checkpoint import Checkpoint, load_checkpoint
+from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS, load_midi, midi_to_roll, roll_to_midi
@@ -57,9 +57,7 @@ class PianoGenerator:
     def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
         self.checkpoint = checkpoint
-        self.model = PianoLSTM(PianoLSTMConfig(**checkpoint.model_config))
-        self.model.load_state_dict(checkpoint.state_dict)
-        self.model.to(self.device).eval()
+        self.model = restore_model(PianoLSTM(PianoLSTMConfig(**checkpoint.model_config)), checkpoint, device)
         self.stepper = LSTMStepper(self.model.lstm)
         meta = checkpoint.meta
         self.frames_per_beat: int = meta["frames_per_beat"]

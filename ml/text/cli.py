@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from pathlib import Path
 
 import torch
 
 from ml.checkpoint import load_checkpoint
-from ml.cli_common import add_training_flags, fit_and_report, train_config_from_args
+from ml.cli_common import (
+    add_checkpoint_flags,
+    add_training_flags,
+    fit_and_report,
+    print_json,
+    train_config_from_args,
+)
 from ml.errors import BalladeerError
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
@@ -104,12 +108,7 @@ def train(args: argparse.Namespace) -> None:
 
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lyrics", help="write lyrics with a trained model")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=DEFAULT_LYRICS_CHECKPOINT,
-        help="default: the shipped model",
-    )
+    add_checkpoint_flags(p, DEFAULT_LYRICS_CHECKPOINT)
     p.add_argument("--artist", help="write in this artist's style (default: any artist)")
     p.add_argument("--prime", default="", help="text the lyrics start with")
     p.add_argument(
@@ -124,7 +123,6 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, help="sample only among the k likeliest characters")
     p.add_argument("--seed", type=int, help="seed for a reproducible sample (sample i uses seed + i)")
     p.add_argument("--num", type=int, default=1, help="how many samples, written in one batch")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--list-artists", action="store_true", help="print the artists the model knows and exit")
     p.set_defaults(run=sample)
 
@@ -163,12 +161,7 @@ def sample(args: argparse.Namespace) -> None:
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lyrics", help="bits per character of a model and of the baselines")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=DEFAULT_LYRICS_CHECKPOINT,
-        help="default: the shipped model",
-    )
+    add_checkpoint_flags(p, DEFAULT_LYRICS_CHECKPOINT)
     p.add_argument("--data", type=Path, required=True, help="lyrics CSV")
     p.add_argument(
         "--split",
@@ -177,15 +170,13 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         help="the model's validation songs, or all of its artists' songs",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.set_defaults(run=evaluate)
 
 
 def evaluate(args: argparse.Namespace) -> None:
     report = evaluate_lyrics(args.checkpoint, args.data, args.split, args.device)
     if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
+        print_json(report)
         return
     print(f"{report['songs']} songs, {report['chars']:,} characters ({args.split} split)")
     for name, bits in report["baselines"].items():

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ml.checkpoint import load_checkpoint
+from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
 from ml.sequences import padded_batch
 from ml.splits import DEFAULT_VALIDATION_FRACTION
@@ -51,9 +51,7 @@ def evaluate_lyrics(
     vocab = Vocab(checkpoint.meta["vocab"])
     artists = checkpoint.meta.get("artists", [])
     summary = checkpoint.meta.get("data", {})
-    model = CharLSTM(CharLSTMConfig(**checkpoint.model_config))
-    model.load_state_dict(checkpoint.state_dict)
-    model.to(device).eval()
+    model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
 
     songs = read_songs(data)
     trained_on = set(summary.get("song_counts", {}))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ml.checkpoint import Checkpoint, load_checkpoint
+from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, UnknownArtistError, close_matches
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import LSTMStepper
@@ -51,9 +51,7 @@ class LyricsGenerator:
         self.checkpoint = checkpoint
         self.vocab = Vocab(checkpoint.meta["vocab"])
         self.artist_table: list[str] = checkpoint.meta.get("artists", [])
-        self.model = CharLSTM(CharLSTMConfig(**checkpoint.model_config))
-        self.model.load_state_dict(checkpoint.state_dict)
-        self.model.to(self.device).eval()
+        self.model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
         self.stepper = LSTMStepper(self.model.lstm)
         self._artist_ids = {a.casefold(): i for i, a in enumerate(self.artist_table) if i}
 

@@ -1,4 +1,5 @@
 import io
+import json
 import wave
 
 import numpy as np
@@ -179,8 +180,6 @@ def test_train_and_eval_piano_through_the_cli(chord_folder, tmp_path, capsys):
         )
         == 0
     )
-    import json
-
     report = json.loads(capsys.readouterr().out)
     assert {"nll_per_frame", "frame_accuracy", "frames", "baselines"} <= set(report)
     assert (
