@@ -18,6 +18,7 @@ import torch
 from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder
 from ml.music.evaluate import evaluate_piano, score_model
 from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.model import PianoLSTM
 from ml.music.pianoroll import save_roll_png
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT, REPO_ROOT
 from ml.text.evaluate import evaluate_lyrics
@@ -156,11 +157,10 @@ def raise_accompaniment(roll: np.ndarray) -> np.ndarray:
     return raised
 
 
-def pipeline_check(checkpoint: Path, jukedeck: Path, benchmark: Path) -> list[str]:
+def pipeline_check(model: PianoLSTM, jukedeck: list[Tune], benchmark: Path) -> list[str]:
     """Our MIDI → roll pipeline on the jukedeck files against the benchmark's own rolls."""
-    ours = [t.roll for t in load_midi_folder(jukedeck, frames_per_beat=2, transpose=True).tunes]
+    ours = [t.roll for t in jukedeck]
     theirs = [t.roll for tunes in load_benchmark(benchmark).values() for t in tunes]
-    model = PianoGenerator.from_checkpoint(checkpoint).model
     as_is = score_model(model, PianoCorpus([Tune("", r) for r in ours]), torch.device("cpu"))
     raised = [raise_accompaniment(r) for r in ours]
     moved = score_model(model, PianoCorpus([Tune("", r) for r in raised]), torch.device("cpu"))
@@ -224,9 +224,10 @@ def main() -> None:
     if args.jsb:
         lines += piano_rows(args.jsb, args.data / "jsb" / "JSB_Chorales.mat", PUBLISHED_JSB, "JSB Chorales")
     jukedeck = args.data / "nottingham" / "jukedeck"
-    lines += pipeline_check(args.piano, jukedeck, nottingham)
-
     generator = PianoGenerator.from_checkpoint(args.piano)
+    jukedeck_tunes = load_midi_folder(jukedeck, frames_per_beat=2, transpose=True).tunes
+    lines += pipeline_check(generator.model, jukedeck_tunes, nottingham)
+
     piece = generator.generate([PianoRequest(seconds=30, temperature=1.0, seed=5)])[0]
     save_roll_png(
         piece.roll,
@@ -234,7 +235,7 @@ def main() -> None:
         piece.frames_per_beat,
         title="sample, temperature 1.0, seed 5",
     )
-    tune = load_midi_folder(jukedeck, frames_per_beat=2, transpose=True).tunes[0]
+    tune = jukedeck_tunes[0]
     save_roll_png(
         tune.roll[: len(piece.roll)],
         args.out / "piano-training-tune.png",
