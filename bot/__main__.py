@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 from pydantic import ValidationError
 
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_discord(settings))
     except discord.LoginFailure:
         print("error: Discord rejected the token; check DISCORD_TOKEN.", file=sys.stderr)
+        return 2
+    except (aiohttp.ClientError, discord.GatewayNotFound) as exc:
+        print(f"error: cannot reach Discord ({exc}); check the network and try again.", file=sys.stderr)
         return 2
     except BalladeerError as exc:
         print(f"error: {exc}", file=sys.stderr)

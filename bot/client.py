@@ -1,5 +1,6 @@
-"""The Discord client: loads the models and the database in setup_hook, adds the cogs,
-syncs the slash commands, and turns any error into one private reply."""
+"""The Discord client: opens the database and loads the models in setup_hook, adds the
+cogs and the handler for expired buttons, syncs the slash commands; every error a command
+raises reaches `report_error`."""
 
 from __future__ import annotations
 
@@ -10,15 +11,36 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.history import history_cog
-from bot.cogs.lyrics import lyrics_cog
-from bot.cogs.music import music_cog
+from bot.cogs.history import History
+from bot.cogs.info import Info
+from bot.cogs.lyrics import Lyrics
+from bot.cogs.music import Music
 from bot.config import Settings
-from bot.interactions import NO_PINGS, send_error
+from bot.interactions import NO_PINGS, MalformedOptions, report_error
 from bot.service import SongService
-from ml.errors import BalladeerError
+from bot.views import ExpiredButton, LiveMessages
 
 log = logging.getLogger(__name__)
+
+
+class CheckedTree(app_commands.CommandTree):
+    """A command tree that answers malformed payloads instead of dropping them.
+
+    discord.py parses option values (a float, a user id) before any command code runs, and
+    a value that does not parse escapes its error handling, leaving the user unanswered.
+    Parsing them here first turns that into an error `report_error` answers privately.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        try:
+            interaction.namespace  # noqa: B018 (parses and caches the options)
+        except (ValueError, TypeError, KeyError) as exc:
+            if interaction.type is not discord.InteractionType.application_command:
+                return False  # an autocomplete cannot be answered with an error
+            raise MalformedOptions(
+                "Some of the options of that command could not be read; please check their values."
+            ) from exc
+        return True
 
 
 class BalladeerBot(commands.Bot):
@@ -28,16 +50,24 @@ class BalladeerBot(commands.Bot):
             help_command=None,
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_PINGS,
+            tree_cls=CheckedTree,
             **client_options,
         )
         self.settings = settings
         self.service: SongService | None = None
-        self.tree.on_error = self.on_app_command_error
+        self.live_messages = LiveMessages()
+        self.tree.on_error = report_error
 
     async def setup_hook(self) -> None:
         self.service = await SongService.start(self.settings)
-        for cog in (lyrics_cog(self.service), music_cog(self.service), history_cog(self.service)):
+        for cog in (
+            Lyrics(self.service, self.settings),
+            Music(self.service, self.settings),
+            History(self.service, self.settings),
+            Info(self.service),
+        ):
             await self.add_cog(cog)
+        self.add_dynamic_items(ExpiredButton)
         if self.settings.dev_guild_id:
             guild = discord.Object(self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -51,21 +81,6 @@ class BalladeerBot(commands.Bot):
         log.info(
             "logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds)
         )
-
-    async def on_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
-        original = getattr(error, "original", error)
-        if isinstance(original, BalladeerError):
-            message = str(original)
-        elif isinstance(error, app_commands.TransformerError | app_commands.CheckFailure):
-            message = str(error)
-        else:
-            log.exception(
-                "command %s failed", interaction.command and interaction.command.name, exc_info=original
-            )
-            message = "Something went wrong on my side; it has been logged. Please try again."
-        await send_error(interaction, message)
 
     async def close(self) -> None:
         """Finish or fail what is in flight (stored), close the database, then disconnect."""

@@ -26,34 +26,44 @@ class Settings(BaseSettings):
     queue_max_per_user: int = Field(3, ge=1)
     cooldown_seconds: float = Field(3.0, ge=0)
     batch_max: int = Field(16, ge=1)
-    worker_threads: int = Field(1, ge=1)
+    delivery_timeout_seconds: float = Field(20.0, gt=0)
 
+    temperature_min: float = 0.1  # bounds /lyrics, /midi and the Hotter / Cooler buttons
+    temperature_max: float = 2.0
     lyrics_temperature_default: float = 0.8
-    lyrics_temperature_min: float = 0.1
-    lyrics_temperature_max: float = 2.0
     lyrics_length_default: int = 500
     lyrics_length_min: int = 100
     lyrics_length_max: int = 1500
     lyrics_start_max_chars: int = 200
+    artist_max_chars: int = 100
     midi_seconds_default: int = 30
     midi_seconds_min: int = 5
     midi_seconds_max: int = 120
     midi_temperature_default: float = 1.0
     midi_max_notes: int = 8
     temperature_step: float = 0.2
+    history_limit_default: int = 10
+    history_limit_max: int = 25
+    console_line_max_chars: int = Field(4000, ge=100)
 
     log_level: str = "INFO"
 
     @model_validator(mode="after")
     def _bounds_are_ordered(self) -> Settings:
-        for name in ("lyrics_temperature", "lyrics_length", "midi_seconds"):
-            low, default, high = (getattr(self, f"{name}_{k}") for k in ("min", "default", "max"))
-            if not low <= default <= high:
-                raise ValueError(
-                    f"{name.upper()}_MIN <= {name.upper()}_DEFAULT <= {name.upper()}_MAX must hold"
-                )
-        if not self.lyrics_temperature_min <= self.midi_temperature_default <= self.lyrics_temperature_max:
-            raise ValueError("MIDI_TEMPERATURE_DEFAULT must lie within the temperature bounds")
+        bounded = {
+            "LYRICS_TEMPERATURE_DEFAULT": ("TEMPERATURE", self.lyrics_temperature_default),
+            "MIDI_TEMPERATURE_DEFAULT": ("TEMPERATURE", self.midi_temperature_default),
+            "LYRICS_LENGTH_DEFAULT": ("LYRICS_LENGTH", self.lyrics_length_default),
+            "MIDI_SECONDS_DEFAULT": ("MIDI_SECONDS", self.midi_seconds_default),
+            "HISTORY_LIMIT_DEFAULT": ("HISTORY_LIMIT", self.history_limit_default),
+        }
+        for default_name, (bound, value) in bounded.items():
+            low = getattr(self, f"{bound.lower()}_min", 1)
+            high = getattr(self, f"{bound.lower()}_max")
+            if not low <= value <= high:
+                raise ValueError(f"{default_name} must lie within {bound}_MIN..{bound}_MAX ({low}..{high})")
+        if self.history_limit_max < 1 or self.artist_max_chars < 1 or self.lyrics_start_max_chars < 1:
+            raise ValueError("HISTORY_LIMIT_MAX, ARTIST_MAX_CHARS and LYRICS_START_MAX_CHARS must be >= 1")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         return self

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.cogs.history import about_text
-from bot.formatting import history_lines, lyrics_header
+from bot.formatting import about_text, history_lines, lyrics_header
 from bot.service import Busy, LyricsOptions, LyricsReply, MidiOptions, MidiReply, Requester, SongService
 from ml.errors import BalladeerError
 
@@ -61,8 +60,13 @@ COMMAND_OPTIONS: dict[str, dict[str, Option]] = {
 }
 
 
-def parse_command(line: str) -> tuple[str, dict[str, Any]]:
-    """'/lyrics artist:"Bob Marley" temperature:0.9' → ('lyrics', {...})."""
+def parse_command(line: str, max_chars: int) -> tuple[str, dict[str, Any]]:
+    """'/lyrics artist:"Bob Marley" temperature:0.9' → ('lyrics', {...}).
+
+    Lines over `max_chars` are refused before parsing (shlex is quadratic on long input).
+    """
+    if len(line) > max_chars:
+        raise UsageError(f"That line is {len(line):,} characters long; the limit is {max_chars:,}.")
     try:
         tokens = shlex.split(line)
     except ValueError as exc:
@@ -86,6 +90,7 @@ def parse_command(line: str) -> tuple[str, dict[str, Any]]:
 class Console:
     def __init__(self, service: SongService, output_dir: Path, out: TextIO = sys.stdout) -> None:
         self.service = service
+        self.line_max_chars = service.settings.console_line_max_chars
         self.output_dir = output_dir
         self.out = out
         # The console is one local user in one "channel" (id 0): its history is its own.
@@ -101,7 +106,7 @@ class Console:
         if not line:
             return True
         try:
-            name, values = parse_command(line)
+            name, values = parse_command(line, self.line_max_chars)
             if name in ("quit", "exit"):
                 return False
             await self.dispatch(name, values)
@@ -122,7 +127,7 @@ class Console:
                 )
             )
         elif name == "history":
-            records = await self.service.history(self.requester, limit=values.get("limit", 10))
+            records = await self.service.history(self.requester, limit=values.get("limit"))
             self.say("\n".join(history_lines(records)) if records else "No requests yet.")
         elif name == "queue":
             status = self.service.queue_status(self.requester.user_id)
@@ -144,7 +149,9 @@ class Console:
                 await asyncio.sleep(exc.retry_after)
         if ticket.position:
             self.say(f"(#{ticket.position} in line)")
-        reply = await ticket.reply()
+        await self.service.deliver(ticket, self.show)
+
+    async def show(self, reply: LyricsReply | MidiReply) -> None:
         if isinstance(reply, LyricsReply):
             self.say(lyrics_header(reply).replace("**", ""))
             self.say()

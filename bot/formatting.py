@@ -1,14 +1,26 @@
 """Turning service replies into chat text: Discord's 2,000-character limit, no markdown
-surprises from generated text, and short summaries for history and about."""
+surprises from generated text, and short summaries for history and about.
+
+Every message the bot sends goes through `fit` (one message) or `chunk_message` (several),
+so none can be refused for its length.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import discord
 
 from bot.service import LyricsReply, MidiReply
 from bot.storage import RequestRecord
 
-MESSAGE_LIMIT = 2000
+MESSAGE_LIMIT = 2000  # Discord refuses longer content with 400 / 50035
+ELLIPSIS = "…"
+
+
+def fit(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` as one message: cut to `limit` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
 
 
 def chunk_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -51,11 +63,14 @@ def lyrics_messages(reply: LyricsReply) -> list[str]:
     return chunk_message(f"{lyrics_header(reply)}{note}\n\n{body}")
 
 
-def midi_message(reply: MidiReply) -> str:
+def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     o = reply.options
+    head = f"🎹 {o.seconds} s of piano · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
+    if with_audio:
+        return f"{head} Play **song.wav** here, or open **song.mid** in any MIDI player."
     return (
-        f"🎹 {o.seconds} s of piano · temperature {o.temperature:g} · seed {o.seed} · "
-        f"{reply.notes} notes. Play **song.wav** here, or open **song.mid** in any MIDI player."
+        f"{head} Open **song.mid** in any MIDI player. The audio preview is left out: "
+        "it is larger than this server's upload limit."
     )
 
 
@@ -70,3 +85,32 @@ def history_lines(records: list[RequestRecord]) -> list[str]:
             f"`#{r.id}` {when} UTC · **{safe(r.user_name)}** /{r.command} {options} · {r.status}{error}"
         )
     return lines
+
+
+def about_text(about: dict[str, Any]) -> str:
+    """/about in Markdown: both models, their data and scores, and how the bot is doing."""
+    lines = []
+    for name, label in (("lyrics", "Lyrics"), ("midi", "Piano")):
+        model = about[name]
+        config, data, metrics = model["config"], model["data"], model["metrics"]
+        size = (
+            f"{config.get('layers')}x{config.get('hidden')} LSTM, {model['parameters'] / 1e6:.1f}M parameters"
+        )
+        if name == "lyrics":
+            trained = f"{data.get('songs', '?')} songs by {data.get('artists', '?')} artists"
+            score = f"validation {metrics['val_bpc']:.2f} bits/char" if "val_bpc" in metrics else ""
+        else:
+            trained = f"{data.get('train_tunes', '?')} tunes ({data.get('kind', '?')})"
+            score = (
+                f"validation {metrics['val_nll_per_frame']:.2f} nats/frame"
+                if "val_nll_per_frame" in metrics
+                else ""
+            )
+        lines.append(f"**{label}**: {size}; trained on {trained}; {score} (`{model['version']}`)")
+    hours, rest = divmod(int(about["uptime_s"]), 3600)
+    served = ", ".join(f"{n} {k}" for k, n in about["served"].items()) or "nothing yet"
+    lines.append(
+        f"Up {hours} h {rest // 60} min; served {served} in {about['batches']} batches; "
+        f"{about['waiting']} waiting."
+    )
+    return "\n".join(lines)

@@ -1,22 +1,31 @@
 """What every slash command and button does with an interaction: who asked, acknowledge
-at once, run the request through the service, reply, and turn errors into private text."""
+at once, run the request through the service, deliver the reply, and the one place that
+turns any error into a private answer (`report_error`)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import discord
+from discord import app_commands
 
-from bot.formatting import chunk_message
+from bot.formatting import chunk_message, fit
 from bot.service import LyricsOptions, MidiOptions, Reply, Requester, SongService
 from ml.errors import BalladeerError
 
 log = logging.getLogger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
+GENERIC_ERROR = "Something went wrong on my side (error id `{}`); it has been logged. Please try again."
+
+
+class MalformedOptions(app_commands.AppCommandError):
+    """A payload whose option values do not parse as their declared types."""
 
 
 def requester_of(interaction: discord.Interaction) -> Requester:
@@ -24,12 +33,41 @@ def requester_of(interaction: discord.Interaction) -> Requester:
     return Requester(user.id, user.display_name, interaction.guild_id, interaction.channel_id)
 
 
-async def send_error(interaction: discord.Interaction, message: str) -> None:
-    """A private (ephemeral) error, whether or not the interaction was acknowledged."""
+def user_message(error: BaseException) -> str | None:
+    """The text for an error the user can act on; None for a bug."""
+    original = getattr(error, "original", error)  # CommandInvokeError wraps what the command raised
+    if isinstance(original, BalladeerError):
+        return str(original)
+    if isinstance(error, app_commands.TransformerError):
+        return f"The value {fit(str(error.value), 60)!r} does not fit that option; please check it."
+    if isinstance(
+        error, MalformedOptions | app_commands.CheckFailure | app_commands.CommandSignatureMismatch
+    ):
+        return str(error)
+    return None
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer any failure privately: a user's mistake with its text, a bug with a short id
+    that is also in the log line. Used by the command tree, every view and the adapters."""
+    message = user_message(error)
+    if message is None:
+        error_id = secrets.token_hex(4)
+        command = interaction.command.name if interaction.command else interaction.data
+        log.error("error %s in %s", error_id, command, exc_info=getattr(error, "original", error))
+        message = GENERIC_ERROR.format(error_id)
+    try:
+        await send_private_error(interaction, fit(message))
+    except discord.HTTPException as exc:  # e.g. the interaction expired: nobody left to tell
+        log.warning("could not report an error to the user: %s", exc)
+
+
+async def send_private_error(interaction: discord.Interaction, message: str) -> None:
+    """A private (ephemeral) message, whether or not the interaction was acknowledged."""
     if not interaction.response.is_done():
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
         return
-    with contextlib.suppress(discord.HTTPException):  # else the public "thinking…" holds it
+    with contextlib.suppress(discord.HTTPException):  # else the public "thinking…" stays
         await interaction.delete_original_response()
     await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
 
@@ -42,33 +80,45 @@ async def send_private(interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-Deliver = Callable[[discord.Interaction, Reply], Awaitable[None]]
+Send = Callable[[discord.Interaction, Reply], Awaitable[None]]
 
 
 async def run_request(
     interaction: discord.Interaction,
     service: SongService,
     options: LyricsOptions | MidiOptions,
-    deliver: Deliver,
+    send: Send,
 ) -> None:
-    """Check, acknowledge, queue, wait, then `deliver(interaction, reply)`."""
-    requester = requester_of(interaction)
+    """Check, acknowledge, queue, wait, then deliver with `send(interaction, reply)`.
+
+    Errors propagate to the caller's error handler (`report_error`): a refusal before the
+    acknowledgement is a private reply, one after it replaces the "thinking…" message.
+    """
+    reservation = service.reserve(requester_of(interaction), options)
     try:
-        service.check(requester, options)
-    except BalladeerError as exc:
-        await send_error(interaction, str(exc))
-        return
-    await interaction.response.defer(thinking=True)
-    try:
-        ticket = await service.submit(requester, options)
-        if ticket.position > 0:
+        await interaction.response.defer(thinking=True)
+    except BaseException:
+        service.release(reservation)
+        raise
+    ticket = await service.enter(reservation)
+    if ticket.position > 0:
+        try:
             await interaction.edit_original_response(content=f"⏳ You're #{ticket.position} in line…")
-        reply = await ticket.reply()
-    except BalladeerError as exc:  # lost a race for the last place in line, or shut down
-        await send_error(interaction, str(exc))
-        return
-    await deliver(interaction, reply)
+        except discord.HTTPException as exc:  # only a progress note; the answer still comes
+            log.info("could not show the place in line: %s", exc)
+    await service.deliver(ticket, lambda reply: send(interaction, reply))
 
 
 def as_file(filename: str, data: bytes) -> discord.File:
     return discord.File(io.BytesIO(data), filename=filename)
+
+
+def declare_range(command: app_commands.Command, option: str, low: float, high: float) -> None:
+    """Tell Discord an option's bounds (a length for text) from the settings.
+
+    discord.py reads ranges from annotations when the class is defined, before settings
+    exist, and has no public setter; this is the one place that reaches in. The cog's
+    command is its own copy, so the class stays untouched. The service checks the bounds
+    again whatever Discord was told.
+    """
+    command._params[option] = replace(command._params[option], min_value=low, max_value=high)

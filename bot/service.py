@@ -1,8 +1,10 @@
 """SongService: the bot's rules, independent of Discord.
 
-validate → enqueue (fair across users, capped) → a worker that takes every waiting
-request for the same model and runs them as one batched ml call in a thread, off the
-event loop → store → reply. The Discord cogs and the console are thin adapters over it.
+validate → reserve a place (synchronously, so a burst cannot overrun the caps) → store as
+queued → enqueue (fair across users) → a worker that takes every waiting request for the
+same model and runs them as one batched ml call in a thread, off the event loop → hand the
+reply to the adapter's `send` → store as done only once it was delivered. The Discord cogs
+and the console are thin adapters over it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import math
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,7 +37,6 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["lyrics", "midi"]
 SEED_LIMIT = 2**31
-AUTOCOMPLETE_LIMIT = 25  # Discord's cap on choices
 EXCERPT_CHARS = 200
 
 
@@ -60,6 +62,10 @@ class GenerationFailed(ServiceError):
 
 class ShuttingDown(ServiceError):
     pass
+
+
+class DeliveryFailed(ServiceError):
+    """The reply was made but could not be delivered; the request is stored as undelivered."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,16 @@ class Job:
         return self.requester.user_id
 
 
+@dataclass(eq=False)
+class Reservation:
+    """A place in line taken by `SongService.reserve`, not yet stored or queued."""
+
+    requester: Requester
+    options: LyricsOptions | MidiOptions  # as they will run
+    previous_accept: float | None  # the user's cooldown before this, restored on release
+    released: bool = False
+
+
 @dataclass(frozen=True)
 class Ticket:
     """An accepted request: its id, its place in line (0 = runs now), and its reply."""
@@ -136,6 +152,7 @@ class Ticket:
     job: Job = field(repr=False)
 
     async def reply(self) -> Reply:
+        """The reply once generated; adapters hand it over through `SongService.deliver`."""
         return await self.job.future
 
 
@@ -159,23 +176,31 @@ class SongService:
         self.started_at = time.monotonic()
         self._queue: FairQueue[Job] = FairQueue()
         self._running: list[Job] = []
+        self._reserved: Counter[int] = Counter()  # accepted, row being written, not queued yet
         self._last_accepted: dict[int, float] = {}
         self._wakeup = asyncio.Event()
-        self._executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="generate")
+        # One worker runs one batch at a time, so one thread is all it can use.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="generate")
+        self._delivering: dict[int, asyncio.Future] = {}  # request id → settles when delivered
         self._worker: asyncio.Task | None = None
         self._closing = False
+        self._closed = False
         self._served = Counter()
         self._batches = 0
         self._seconds_per_job = 2.0  # running estimate for "try again in N s"
 
     @classmethod
     async def start(cls, settings: Settings) -> SongService:
-        """Load both models (in a thread), open the database, start the worker."""
-        lyrics, piano = await asyncio.gather(
-            asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics_checkpoint),
-            asyncio.to_thread(PianoGenerator.from_checkpoint, settings.piano_checkpoint),
-        )
+        """Open the database (first: it fails fast), load both models in threads, start the worker."""
         storage = await Storage.open(settings.database_path)
+        try:
+            lyrics, piano = await asyncio.gather(
+                asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics_checkpoint),
+                asyncio.to_thread(PianoGenerator.from_checkpoint, settings.piano_checkpoint),
+            )
+        except BaseException:
+            await storage.close()
+            raise
         interrupted = await storage.mark_interrupted()
         if interrupted:
             log.warning("marked %d requests left open by the last run as interrupted", interrupted)
@@ -192,12 +217,11 @@ class SongService:
         s = self.settings
         temperature = s.lyrics_temperature_default if options.temperature is None else options.temperature
         length = s.lyrics_length_default if options.length is None else options.length
-        _check_range("temperature", temperature, s.lyrics_temperature_min, s.lyrics_temperature_max)
+        _check_range("temperature", temperature, s.temperature_min, s.temperature_max)
         _check_range("length", length, s.lyrics_length_min, s.lyrics_length_max)
-        start = options.start or ""
-        if len(start) > s.lyrics_start_max_chars:
-            raise InvalidOption(f"start can be at most {s.lyrics_start_max_chars} characters long.")
-        artist, _ = self.lyrics.resolve_artist(options.artist)  # UnknownArtistError lists matches
+        start = _check_text("start", options.start or "", s.lyrics_start_max_chars)
+        typed_artist = _check_text("artist", options.artist or "", s.artist_max_chars) or None
+        artist, _ = self.lyrics.resolve_artist(typed_artist)  # UnknownArtistError lists matches
         return LyricsOptions(artist, start, temperature, length, _seed(options.seed))
 
     def resolve_midi(self, options: MidiOptions) -> MidiOptions:
@@ -205,16 +229,13 @@ class SongService:
         seconds = s.midi_seconds_default if options.seconds is None else options.seconds
         temperature = s.midi_temperature_default if options.temperature is None else options.temperature
         _check_range("seconds", seconds, s.midi_seconds_min, s.midi_seconds_max)
-        _check_range("temperature", temperature, s.lyrics_temperature_min, s.lyrics_temperature_max)
+        _check_range("temperature", temperature, s.temperature_min, s.temperature_max)
         return MidiOptions(seconds, temperature, _seed(options.seed))
 
     def check(
         self, requester: Requester, options: LyricsOptions | MidiOptions
     ) -> LyricsOptions | MidiOptions:
-        """Everything that can refuse a request, without side effects: options as they will run.
-
-        Adapters call it before acknowledging, so a refusal can be a private reply.
-        """
+        """Everything that can refuse a request, without side effects: options as they will run."""
         if self._closing:
             raise ShuttingDown("The bot is shutting down; try again in a minute.")
         resolved = (
@@ -223,26 +244,63 @@ class SongService:
         self._check_capacity(requester.user_id)
         return resolved
 
-    async def submit(self, requester: Requester, options: LyricsOptions | MidiOptions) -> Ticket:
-        """Validate, check the caps, store the request as queued and put it in line."""
-        options = self.check(requester, options)
+    def reserve(self, requester: Requester, options: LyricsOptions | MidiOptions) -> Reservation:
+        """Validate, check the caps and take a place in line, all before any await.
+
+        Requests arriving later in the same burst see the place taken, so no burst can
+        overrun a cap or the cooldown. Adapters reserve before acknowledging, so a refusal
+        is a private reply; the place is kept until `enter` or `release`.
+        """
+        resolved = self.check(requester, options)
+        user_id = requester.user_id
+        reservation = Reservation(requester, resolved, self._last_accepted.get(user_id))
+        self._last_accepted[user_id] = time.monotonic()
+        self._reserved[user_id] += 1
+        return reservation
+
+    def release(self, reservation: Reservation, *, taken: bool = False) -> None:
+        """Give a reserved place back; unless it was `taken` into the queue, undo its cooldown."""
+        if reservation.released:
+            return
+        reservation.released = True
+        user_id = reservation.requester.user_id
+        self._reserved[user_id] -= 1
+        if not self._reserved[user_id]:
+            del self._reserved[user_id]
+        if not taken:
+            if reservation.previous_accept is None:
+                self._last_accepted.pop(user_id, None)
+            else:
+                self._last_accepted[user_id] = reservation.previous_accept
+
+    async def enter(self, reservation: Reservation) -> Ticket:
+        """Store a reserved request as queued and put it in line."""
+        requester, options = reservation.requester, reservation.options
         kind: Kind = "lyrics" if isinstance(options, LyricsOptions) else "midi"
-        request_id = await self.storage.insert_request(
-            guild_id=requester.guild_id,
-            channel_id=requester.channel_id,
-            user_id=requester.user_id,
-            user_name=requester.user_name,
-            command=kind,
-            options=asdict(options),
-            model_version=self.versions[kind],
-        )
+        try:
+            request_id = await self.storage.insert_request(
+                guild_id=requester.guild_id,
+                channel_id=requester.channel_id,
+                user_id=requester.user_id,
+                user_name=requester.user_name,
+                command=kind,
+                options=asdict(options),
+                model_version=self.versions[kind],
+            )
+        except BaseException:
+            self.release(reservation)
+            raise
+        self.release(reservation, taken=True)
         now = time.monotonic()
         job = Job(request_id, requester, kind, options, asyncio.get_running_loop().create_future(), now)
-        self._last_accepted[requester.user_id] = now
         self._queue.push(job)
         position = 0 if not self._running and len(self._queue) == 1 else self._queue.position(job)
         self._wakeup.set()
         return Ticket(request_id, position, job)
+
+    async def submit(self, requester: Requester, options: LyricsOptions | MidiOptions) -> Ticket:
+        """Reserve and enter in one step, for callers with nothing to do in between."""
+        return await self.enter(self.reserve(requester, options))
 
     def _check_capacity(self, user_id: int) -> None:
         s = self.settings
@@ -250,7 +308,11 @@ class SongService:
         if since < s.cooldown_seconds:
             wait = s.cooldown_seconds - since
             raise Busy(f"Slow down a little: you can ask again in {math.ceil(wait)} s.", wait)
-        mine = self._queue.count_for(user_id) + sum(j.user_id == user_id for j in self._running)
+        mine = (
+            self._queue.count_for(user_id)
+            + self._reserved[user_id]
+            + sum(j.user_id == user_id for j in self._running)
+        )
         if mine >= s.queue_max_per_user:
             wait = self._estimated_wait(mine)
             raise Busy(
@@ -258,8 +320,9 @@ class SongService:
                 f"try again in {math.ceil(wait)} s.",
                 wait,
             )
-        if len(self._queue) >= s.queue_max:
-            wait = self._estimated_wait(len(self._queue))
+        waiting = len(self._queue) + self._reserved.total()
+        if waiting >= s.queue_max:
+            wait = self._estimated_wait(waiting)
             raise Busy(f"I'm busy right now; try again in {math.ceil(wait)} s.", wait)
 
     def _estimated_wait(self, jobs_ahead: int) -> float:
@@ -297,14 +360,7 @@ class SongService:
         self._seconds_per_job = 0.8 * self._seconds_per_job + 0.2 * elapsed / len(batch)
         self._batches += 1
         for job, reply in zip(batch, replies, strict=True):
-            self._served[job.kind] += 1
-            await self.storage.finish(
-                job.request_id,
-                "done",
-                result=_summary(reply),
-                duration_ms=round((time.monotonic() - job.accepted_at) * 1000),
-            )
-            _settle(job.future, result=reply)
+            _settle(job.future, result=reply)  # the row stays running until `deliver` closes it
 
     def _generate_lyrics(self, batch: list[Job]) -> list[LyricsReply]:
         requests = [
@@ -340,24 +396,74 @@ class SongService:
             replies.append(MidiReply(job.request_id, job.options, notes, attachments))
         return replies
 
+    # -- delivering -----------------------------------------------------------------
+    async def deliver(self, ticket: Ticket, send: Callable[[Reply], Awaitable[None]]) -> Reply:
+        """Wait for the reply, hand it to `send`, and store what happened.
+
+        The row is `done` only once `send` returned (the user has it); if `send` fails or
+        takes longer than DELIVERY_TIMEOUT_SECONDS it is `undelivered` with the reason, and
+        DeliveryFailed tells the adapter what to say.
+        """
+        reply = await ticket.reply()
+        job = ticket.job
+        finished = asyncio.get_running_loop().create_future()
+        self._delivering[job.request_id] = finished  # shutdown waits for these
+        try:
+            reason = await self._send(reply, send)
+            await self._close_row(job, "undelivered" if reason else "done", reply, error=reason)
+        finally:
+            del self._delivering[job.request_id]
+            finished.set_result(None)
+        if reason:
+            raise DeliveryFailed(
+                f"Your {job.kind} (request #{job.request_id}) was made but could not be delivered "
+                f"({reason}); it is in /history. Please try again."
+            )
+        self._served[job.kind] += 1
+        return reply
+
+    async def _send(self, reply: Reply, send: Callable[[Reply], Awaitable[None]]) -> str | None:
+        """Run `send` within the delivery time limit; why it failed, or None."""
+        limit = self.settings.delivery_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                await send(reply)
+        except TimeoutError:
+            return f"the reply was not accepted within {limit:g} s"
+        except Exception as exc:
+            log.warning("request %d was not delivered: %s", reply.request_id, exc)
+            return _cut(f"{type(exc).__name__}: {exc}", EXCERPT_CHARS)
+        return None
+
+    async def _close_row(self, job: Job, status: str, reply: Reply, error: str | None = None) -> None:
+        if self._closed:  # shut down mid-delivery: the row was marked interrupted
+            return
+        await self.storage.finish(
+            job.request_id,
+            status,
+            result=_summary(reply),
+            error=error,
+            duration_ms=round((time.monotonic() - job.accepted_at) * 1000),
+        )
+
     # -- what the commands show -----------------------------------------------------
     def artist_song_counts(self) -> dict[str, int]:
         counts = self.lyrics.checkpoint.meta.get("data", {}).get("song_counts", {})
         return {a: counts.get(a, 0) for a in self.lyrics.artists}
 
     def suggest_artists(self, typed: str) -> list[str]:
-        """Up to 25 artists for autocomplete: prefix, then substring, then fuzzy matches."""
+        """Artists ranked for autocomplete: prefix, then substring, then fuzzy matches;
+        with nothing typed, the best-known first."""
         artists = self.lyrics.artists
-        query = typed.strip().casefold()
+        query = typed.strip().casefold()[: self.settings.artist_max_chars]
         if not query:
             counts = self.artist_song_counts()
-            return sorted(artists, key=lambda a: (-counts[a], a))[:AUTOCOMPLETE_LIMIT]
+            return sorted(artists, key=lambda a: (-counts[a], a))
         prefix = [a for a in artists if a.casefold().startswith(query)]
         inner = [a for a in artists if query in a.casefold() and a not in prefix]
         lowered = {a.casefold(): a for a in artists}
         fuzzy = [lowered[m] for m in difflib.get_close_matches(query, list(lowered), 10, 0.5)]
-        ranked = list(dict.fromkeys(prefix + inner + fuzzy))
-        return ranked[:AUTOCOMPLETE_LIMIT]
+        return list(dict.fromkeys(prefix + inner + fuzzy))
 
     def queue_status(self, user_id: int) -> dict[str, Any]:
         order = self._queue.order()
@@ -367,6 +473,12 @@ class SongService:
             "your_positions": [i for i, j in enumerate(order, start=1) if j.user_id == user_id],
             "your_running": sum(j.user_id == user_id for j in self._running),
         }
+
+    def occupancy(self) -> tuple[int, int]:
+        """(places taken in line, most taken by one user): what the caps bound, reserved included."""
+        per_user = Counter(j.user_id for j in self._queue.order()) + self._reserved
+        per_user.update(j.user_id for j in self._running)
+        return len(self._queue) + self._reserved.total(), max(per_user.values(), default=0)
 
     def about(self) -> dict[str, Any]:
         def describe(generator: LyricsGenerator | PianoGenerator) -> dict[str, Any]:
@@ -388,8 +500,12 @@ class SongService:
         }
 
     async def history(
-        self, requester: Requester, user_id: int | None = None, limit: int = 10
+        self, requester: Requester, user_id: int | None = None, limit: int | None = None
     ) -> list[RequestRecord]:
+        """The newest `limit` requests where the requester is (default and bounds in Settings)."""
+        s = self.settings
+        limit = s.history_limit_default if limit is None else limit
+        _check_range("limit", limit, 1, s.history_limit_max)
         return await self.storage.history(
             guild_id=requester.guild_id,
             channel_id=requester.channel_id,
@@ -399,7 +515,8 @@ class SongService:
 
     # -- shutdown -------------------------------------------------------------------
     async def close(self, grace_seconds: float = 30.0) -> None:
-        """Stop accepting, let the running batch finish, mark the rest interrupted."""
+        """Stop accepting, let the running batch finish and the replies in flight reach their
+        users, mark the rest interrupted."""
         self._closing = True
         for job in self._queue.drain():
             await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
@@ -416,20 +533,42 @@ class SongService:
                 job.future,
                 exception=ShuttingDown("The bot shut down before your request finished."),
             )
+        if self._delivering:
+            await asyncio.wait(list(self._delivering.values()), timeout=grace_seconds)
+        for request_id in list(self._delivering):
+            await self.storage.finish(request_id, "interrupted", error="the bot shut down while delivering")
+        self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self.storage.close()
 
 
-def _check_range(name: str, value: float, low: float, high: float) -> None:
+def _check_range(name: str, value: object, low: float, high: float) -> None:
+    """`value` is a number within [low, high]; a whole number where the bounds are."""
+    whole = isinstance(low, int) and isinstance(high, int)
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        kind = "a whole number" if whole else "a number"
+        raise InvalidOption(f"{name} must be {kind} between {low:g} and {high:g}.")
     if not low <= value <= high:
         raise InvalidOption(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
+
+
+def _check_text(name: str, text: object, max_chars: int) -> str:
+    if not isinstance(text, str):
+        raise InvalidOption(f"{name} must be text.")
+    if len(text) > max_chars:
+        raise InvalidOption(f"{name} can be at most {max_chars} characters long (got {len(text):,}).")
+    return text
+
+
+def _cut(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def _seed(seed: int | None) -> int:
     if seed is None:
         return new_seed()
-    if not 0 <= seed < SEED_LIMIT:
-        raise InvalidOption(f"seed must be between 0 and {SEED_LIMIT - 1}.")
+    _check_range("seed", seed, 0, SEED_LIMIT - 1)
     return seed
 
 

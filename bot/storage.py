@@ -3,13 +3,20 @@
 A request row is inserted when the request is accepted and updated when it ends, so the
 history survives a crash; rows a crash left queued or running are marked interrupted at
 the next start. Rows are only ever inserted or have their own status updated.
+
+One bot process owns a database file: it holds an exclusive lock on `<file>.lock` while it
+runs, so a second instance cannot mark the first one's running requests interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -17,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from ml.errors import BalladeerError
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +64,37 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+class StorageError(BalladeerError):
+    """The database cannot be opened or is held by another instance; names the setting."""
+
+
 class Storage:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, lock: int | None) -> None:
         self._db = db
+        self._lock = lock
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
-        """Open (creating if needed), switch to WAL, apply pending migrations."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        storage = cls(db)
-        await storage._migrate()
-        return storage
+        """Lock, open (creating if needed), switch to WAL, apply pending migrations.
+
+        Every failure is a StorageError naming DATABASE_PATH, and nothing is left open.
+        """
+        in_memory = str(path) == ":memory:"
+        lock = None if in_memory else _lock_beside(Path(path))
+        db = None
+        try:
+            db = await aiosqlite.connect(path)
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            storage = cls(db, lock)
+            await storage._migrate()
+            return storage
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:  # else its worker thread keeps the process alive
+                await db.close()
+            _unlock(lock)
+            raise StorageError(f"cannot use DATABASE_PATH={path} as an SQLite database: {exc}") from None
 
     async def _migrate(self) -> None:
         await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -85,6 +109,8 @@ class Storage:
 
     async def close(self) -> None:
         await self._db.close()
+        _unlock(self._lock)
+        self._lock = None
 
     async def schema_version(self) -> int:
         async with self._db.execute("SELECT MAX(version) FROM schema_version") as cursor:
@@ -134,7 +160,7 @@ class Storage:
         error: str | None = None,
         duration_ms: int | None = None,
     ) -> None:
-        """Close a queued or running request as done, failed or interrupted."""
+        """Close a queued or running request as done, undelivered, failed or interrupted."""
         await self._db.execute(
             "UPDATE requests SET status = ?, result = ?, error = ?, duration_ms = ?,"
             " finished_at = ? WHERE id = ? AND status IN ('queued', 'running')",
@@ -179,6 +205,39 @@ class Storage:
         async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cursor:
             row = await cursor.fetchone()
         return _record(row) if row else None
+
+
+def _lock_beside(path: Path) -> int:
+    """An exclusive lock on `<path>.lock`, taken without waiting; the open descriptor."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot use DATABASE_PATH={path}: cannot create the folder {path.parent} ({exc.strerror}; "
+            "is part of that path a file?)"
+        ) from None
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot use DATABASE_PATH={path}: cannot create its lock file {lock_path} ({exc.strerror})"
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StorageError(
+            f"another Balladeer instance is using DATABASE_PATH={path} (it holds {lock_path}); "
+            "stop it first, or give this instance its own DATABASE_PATH."
+        ) from None
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)  # closing the descriptor releases the flock
 
 
 def _record(row: aiosqlite.Row) -> RequestRecord:

@@ -1,57 +1,130 @@
-"""The Again / Hotter / Cooler buttons under every answer."""
+"""The Again / Hotter / Cooler buttons under every answer, and what a stale one says.
+
+A live `RerollView` answers its buttons until it times out; then it disables them on the
+message. A click that no live view holds (after the timeout, or after a restart) reaches
+`ExpiredButton`, the persistent handler on the `reroll:` custom_id prefix, which answers
+privately instead of leaving the user with "This interaction failed".
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Literal
 
 import discord
 
 from bot.config import Settings
+from bot.interactions import NO_PINGS, report_error
 from bot.service import LyricsOptions, MidiOptions
 
+log = logging.getLogger(__name__)
+
 Rerun = Callable[[discord.Interaction, LyricsOptions | MidiOptions], Awaitable[None]]
-BUTTON_TIMEOUT_S = 15 * 60
+Command = Literal["lyrics", "midi"]
+# Below the 15 minutes an interaction token lives, so the timeout can still edit the message.
+BUTTON_TIMEOUT_S = 14 * 60
+CUSTOM_ID_PREFIX = "reroll"
+
+
+class LiveMessages:
+    """Ids of messages whose buttons a live view answers; the bot holds one."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+
+    def add(self, message_id: int) -> None:
+        self._ids.add(message_id)
+
+    def discard(self, message_id: int) -> None:
+        self._ids.discard(message_id)
+
+    def __contains__(self, message_id: int) -> bool:
+        return message_id in self._ids
 
 
 class RerollView(discord.ui.View):
     """Runs the same request again, by whoever clicks: new seed, or a temperature step."""
 
     def __init__(
-        self, options: LyricsOptions | MidiOptions, rerun: Rerun, step: float, low: float, high: float
+        self, command: Command, options: LyricsOptions | MidiOptions, rerun: Rerun, settings: Settings
     ) -> None:
         super().__init__(timeout=BUTTON_TIMEOUT_S)
         self.options = options
         self.rerun = rerun
-        self.step, self.low, self.high = step, low, high
-        self.hotter.disabled = options.temperature >= high
-        self.cooler.disabled = options.temperature <= low
-
-    @classmethod
-    def for_settings(
-        cls, options: LyricsOptions | MidiOptions, rerun: Rerun, settings: Settings
-    ) -> RerollView:
-        """Buttons that step the temperature by the configured amount, within the bounds."""
-        return cls(
-            options,
-            rerun,
+        self.step, self.low, self.high = (
             settings.temperature_step,
-            settings.lyrics_temperature_min,
-            settings.lyrics_temperature_max,
+            settings.temperature_min,
+            settings.temperature_max,
         )
+        for button in (self.again, self.hotter, self.cooler):
+            button.custom_id = f"{CUSTOM_ID_PREFIX}:{command}:{button.label.lower()}"
+        self.hotter.disabled = options.temperature >= self.high
+        self.cooler.disabled = options.temperature <= self.low
+        self.message: discord.Message | discord.WebhookMessage | None = None
+        self.live: LiveMessages | None = None
+
+    def attach(self, message: discord.Message | discord.WebhookMessage, live: LiveMessages) -> None:
+        """The message these buttons sit under, so the timeout can disable them there."""
+        self.message, self.live = message, live
+        live.add(message.id)
+
+    async def on_timeout(self) -> None:
+        if self.message is None:
+            return
+        if self.live is not None:
+            self.live.discard(self.message.id)
+        for item in self.children:
+            item.disabled = True
+        try:
+            await self.message.edit(view=self, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:  # message deleted, or the token expired
+            log.info("could not disable the buttons of message %d: %s", self.message.id, exc)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
+    ) -> None:
+        await report_error(interaction, error)
 
     def _with_temperature(self, delta: float) -> LyricsOptions | MidiOptions:
         temperature = round(min(max(self.options.temperature + delta, self.low), self.high), 2)
         return replace(self.options, temperature=temperature, seed=None)
 
-    @discord.ui.button(label="Again", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id="again")
+    @discord.ui.button(label="Again", emoji="🔁", style=discord.ButtonStyle.secondary)
     async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await self.rerun(interaction, replace(self.options, seed=None))
 
-    @discord.ui.button(label="Hotter", emoji="🔥", style=discord.ButtonStyle.secondary, custom_id="hotter")
+    @discord.ui.button(label="Hotter", emoji="🔥", style=discord.ButtonStyle.secondary)
     async def hotter(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await self.rerun(interaction, self._with_temperature(self.step))
 
-    @discord.ui.button(label="Cooler", emoji="🧊", style=discord.ButtonStyle.secondary, custom_id="cooler")
+    @discord.ui.button(label="Cooler", emoji="🧊", style=discord.ButtonStyle.secondary)
     async def cooler(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await self.rerun(interaction, self._with_temperature(-self.step))
+
+
+class ExpiredButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"{CUSTOM_ID_PREFIX}:(?P<command>lyrics|midi):(?P<action>again|hotter|cooler)",
+):
+    """Answers a reroll click that no live view holds: the buttons have expired."""
+
+    def __init__(self, button: discord.ui.Button, command: str) -> None:
+        super().__init__(button)
+        self.command = command
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match, /
+    ) -> ExpiredButton:
+        return cls(item, match["command"])
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        live: LiveMessages = interaction.client.live_messages
+        return interaction.message is None or interaction.message.id not in live
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            f"This button has expired; run /{self.command} again.", ephemeral=True, allowed_mentions=NO_PINGS
+        )

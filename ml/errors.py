@@ -17,14 +17,18 @@ class CheckpointError(BalladeerError):
     """A checkpoint file is missing, corrupt or of the wrong kind."""
 
 
+ECHO_CHARS = 60  # user text quoted back in a message is cut to this, so replies stay short
+
+
 class UnknownArtistError(BalladeerError):
     """An artist name the data or model does not know; carries close matches."""
 
     def __init__(self, name: str, suggestions: list[str]) -> None:
         self.name = name
         self.suggestions = suggestions
+        shown = name if len(name) <= ECHO_CHARS else name[: ECHO_CHARS - 1] + "…"
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"Unknown artist {name!r}.{hint}")
+        super().__init__(f"Unknown artist {shown!r}.{hint}")
 
 
 def close_matches(name: str, candidates: list[str], limit: int = 5) -> list[str]:

@@ -1,26 +1,38 @@
-"""Bot benchmark: N concurrent /lyrics interactions through the loopback fake Discord.
+"""Bot benchmark through the loopback fake Discord, on the shipped models (unless
+LYRICS_CHECKPOINT / PIANO_CHECKPOINT say otherwise).
 
-Reports p50/p99 time to acknowledgement and to the final answer, and requests per
-second, with batching on (up to BATCH_MAX requests per forward pass) and off (one at a
-time). Uses the shipped models unless LYRICS_CHECKPOINT / PIANO_CHECKPOINT say otherwise.
+Throughput: N concurrent /lyrics, batching on (up to --batch-max per forward pass) and off.
 
-    python scripts/bench_bot.py            # N = 1, 10, 50
+    python scripts/bench_bot.py                          # N = 1, 10, 50
+
+Burst: --burst N /lyrics from --users users within milliseconds, under the default caps
+(QUEUE_MAX, QUEUE_MAX_PER_USER, COOLDOWN_SECONDS). Prints acknowledgement and answer
+latency, accepted / refused / silent counts, rows stored vs accepted, the highest queue
+occupancy seen (overall and for one user) against the caps, and the largest gap between
+gateway heartbeats (a blocked event loop shows up there).
+
+    python scripts/bench_bot.py --burst 100 --users 20
+    python scripts/bench_bot.py --burst 110 --users 20 --cooldown 0   # the caps, not the cooldown
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the test suite's fake Discord
 
 from bot import create_bot
+from bot.client import BalladeerBot
 from bot.config import Settings
-from tests.bot.fake_discord import GUILD_ID, FakeDiscord
+from tests.bot.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, FakeDiscord
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -28,10 +40,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(round(q * (len(ordered) - 1)), len(ordered) - 1)]
 
 
-async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str, float]:
+@asynccontextmanager
+async def running_bot(settings: Settings):
     fake = FakeDiscord()
     await fake.start()
     saved = fake.point_discord_py_here()
+    bot = create_bot(settings, guild_ready_timeout=0.05)
+    runner = asyncio.create_task(bot.start("bench-token"))
+    try:
+        await fake.wait_ready()
+        await bot.wait_until_ready()
+        yield fake, bot
+    finally:
+        await bot.close()
+        await runner
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+        await fake.stop()
+
+
+async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str, float]:
     settings = Settings(
         _env_file=None,
         dev_guild_id=int(GUILD_ID),
@@ -40,11 +68,7 @@ async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str
         queue_max=max(n, 1),
         batch_max=batch_max,
     )
-    bot = create_bot(settings, guild_ready_timeout=0.05)
-    runner = asyncio.create_task(bot.start("bench-token"))
-    try:
-        await fake.wait_ready()
-        await bot.wait_until_ready()
+    async with running_bot(settings) as (fake, _):
         started = time.monotonic()
         sent = await asyncio.gather(
             *(
@@ -55,12 +79,6 @@ async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str
         acks = [await fake.callback(i, timeout=600) for i in sent]
         finals = [(await fake.followups(i, timeout=600))[-1] for i in sent]
         elapsed = time.monotonic() - started
-    finally:
-        await bot.close()
-        await runner
-        for owner, name, value in saved:
-            setattr(owner, name, value)
-        await fake.stop()
     ack_times = [a.at - i.sent_at for a, i in zip(acks, sent, strict=True)]
     final_times = [f.at - i.sent_at for f, i in zip(finals, sent, strict=True)]
     return {
@@ -72,6 +90,66 @@ async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str
     }
 
 
+async def watch_occupancy(bot: BalladeerBot, peaks: list[int]) -> None:
+    """Sample the queue every millisecond or so; keep the highest (overall, one user)."""
+    while True:
+        taken, by_one = bot.service.occupancy()
+        peaks[0], peaks[1] = max(peaks[0], taken), max(peaks[1], by_one)
+        await asyncio.sleep(0.001)
+
+
+async def burst(n: int, users: int, length: int, cooldown: float | None, database: Path) -> None:
+    settings = Settings(_env_file=None, dev_guild_id=int(GUILD_ID), database_path=database)
+    if cooldown is not None:
+        settings.cooldown_seconds = cooldown
+    async with running_bot(settings) as (fake, bot):
+        peaks = [0, 0]
+        watcher = asyncio.create_task(watch_occupancy(bot, peaks))
+        started = time.monotonic()
+        sent = await asyncio.gather(
+            *(
+                fake.slash(
+                    "lyrics", user_id=str(1000 + i % users), user_name=f"user{i % users}", length=length
+                )
+                for i in range(n)
+            )
+        )
+        spread = max(i.sent_at for i in sent) - min(i.sent_at for i in sent)
+        acks, silent = [], 0
+        for interaction in sent:
+            try:
+                acks.append((interaction, await fake.callback(interaction, timeout=3)))
+            except TimeoutError:
+                silent += 1
+        accepted = [(i, a) for i, a in acks if a.json["type"] == 5]
+        answers = [(i, (await fake.followups(i, timeout=600))[-1]) for i, _ in accepted]
+        elapsed = time.monotonic() - started
+        watcher.cancel()
+        beats = [t for t in fake.heartbeats if started <= t]
+        gap = max((b - a for a, b in itertools.pairwise(beats)), default=float("nan"))
+        await asyncio.sleep(0.5)  # let the last rows be closed
+        with sqlite3.connect(database) as db:
+            rows = dict(db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status").fetchall())
+    ack_times = [a.at - i.sent_at for i, a in acks]
+    answer_times = [a.at - i.sent_at for i, a in answers]
+    print(f"burst of {n} /lyrics (length {length}) from {users} users, sent within {spread * 1000:.0f} ms")
+    ack_ms = [percentile(ack_times, q) * 1000 for q in (0.5, 0.99)]
+    print(f"  acks      p50 {ack_ms[0]:6.0f} ms   p99 {ack_ms[1]:6.0f} ms")
+    if answer_times:
+        answer_s = [percentile(answer_times, q) for q in (0.5, 0.99)]
+        print(f"  answers   p50 {answer_s[0]:6.2f} s    p99 {answer_s[1]:6.2f} s")
+    print(f"  accepted {len(accepted)}, refused {len(acks) - len(accepted)}, silent {silent}")
+    print(f"  rows stored {sum(rows.values())} vs accepted {len(accepted)}: {rows}")
+    print(
+        f"  queue peak {peaks[0]} (QUEUE_MAX {settings.queue_max}); one user's peak {peaks[1]} "
+        f"(QUEUE_MAX_PER_USER {settings.queue_max_per_user}); cooldown {settings.cooldown_seconds:g} s"
+    )
+    print(
+        f"  largest heartbeat gap {gap * 1000:.0f} ms (interval {HEARTBEAT_INTERVAL_MS} ms); "
+        f"all answered in {elapsed:.1f} s"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,11 +157,17 @@ async def main() -> None:
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--length", type=int, default=500, help="characters per /lyrics request")
     parser.add_argument("--batch-max", type=int, default=50, help="batch size when batching is on")
+    parser.add_argument("--burst", type=int, help="send this many /lyrics at once under the default caps")
+    parser.add_argument("--users", type=int, default=20, help="how many users the burst comes from")
+    parser.add_argument("--cooldown", type=float, help="COOLDOWN_SECONDS for the burst (0 stresses the caps)")
     args = parser.parse_args()
-    print(f"/lyrics length {args.length}, shipped models, fake Discord on loopback")
-    header = ("N", "batching", "ack p50", "ack p99", "answer p50", "answer p99", "req/s")
-    print("{:>4} {:>9} {:>9} {:>9} {:>11} {:>11} {:>7}".format(*header))
     with tempfile.TemporaryDirectory() as tmp:
+        if args.burst:
+            await burst(args.burst, args.users, args.length, args.cooldown, Path(tmp) / "burst.db")
+            return
+        print(f"/lyrics length {args.length}, shipped models, fake Discord on loopback")
+        header = ("N", "batching", "ack p50", "ack p99", "answer p50", "answer p99", "req/s")
+        print("{:>4} {:>9} {:>9} {:>9} {:>11} {:>11} {:>7}".format(*header))
         for n in (int(x) for x in args.sizes.split(",")):
             for label, batch_max in (("on", args.batch_max), ("off", 1)):
                 r = await drive(n, batch_max, args.length, Path(tmp) / f"bench-{n}-{label}.db")

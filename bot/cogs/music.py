@@ -1,49 +1,78 @@
 """/midi: a piano piece as MIDI, with an audio preview and a piano-roll picture."""
 
-# No `from __future__ import annotations`: option ranges come from the settings at run time.
+import logging
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import Settings
 from bot.formatting import midi_message
-from bot.interactions import NO_PINGS, as_file, run_request
-from bot.service import MidiOptions, MidiReply, SongService
+from bot.interactions import NO_PINGS, as_file, declare_range, run_request
+from bot.service import SEED_LIMIT, Attachment, MidiOptions, MidiReply, SongService
 from bot.views import RerollView
 
+log = logging.getLogger(__name__)
 
-def music_cog(service: SongService) -> commands.Cog:
-    s = service.settings
-    Seconds = app_commands.Range[int, s.midi_seconds_min, s.midi_seconds_max]
-    Temperature = app_commands.Range[float, s.lyrics_temperature_min, s.lyrics_temperature_max]
-    Seed = app_commands.Range[int, 0, 2**31 - 1]
+AUDIO_SUFFIX = ".wav"
+PAYLOAD_TOO_LARGE = 413  # Discord: 40005, request entity too large
 
-    class Music(commands.Cog):
-        """Piano music."""
 
-        @app_commands.command(description="Compose a short piano piece (MIDI, audio preview, piano roll)")
-        @app_commands.describe(
-            seconds=f"Length in seconds (default {s.midi_seconds_default})",
-            temperature=f"Low is calm, high is adventurous (default {s.midi_temperature_default:g})",
-            seed="Number that makes a result repeatable",
+class Music(commands.Cog):
+    """Piano music."""
+
+    def __init__(self, service: SongService, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+        s = settings
+        declare_range(self.midi, "seconds", s.midi_seconds_min, s.midi_seconds_max)
+        declare_range(self.midi, "temperature", s.temperature_min, s.temperature_max)
+        declare_range(self.midi, "seed", 0, SEED_LIMIT - 1)
+
+    @app_commands.command(description="Compose a short piano piece (MIDI, audio preview, piano roll)")
+    @app_commands.describe(
+        seconds="Length in seconds",
+        temperature="Low is calm, high is adventurous",
+        seed="Number that makes a result repeatable",
+    )
+    async def midi(
+        self,
+        interaction: discord.Interaction,
+        seconds: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        await self.run(interaction, MidiOptions(seconds, temperature, seed))
+
+    async def run(self, interaction: discord.Interaction, options: MidiOptions) -> None:
+        await run_request(interaction, self.service, options, self.send)
+
+    async def send(self, interaction: discord.Interaction, reply: MidiReply) -> None:
+        """The piece with its audio preview if the upload limit allows, else without it.
+
+        The limit comes with the interaction (it depends on the server's boost level); a
+        413 despite it gets one retry without the audio.
+        """
+        limit = interaction.filesize_limit
+        with_audio = sum(len(a.data) for a in reply.attachments) <= limit
+        try:
+            await self._post(interaction, reply, with_audio)
+        except discord.HTTPException as exc:
+            if exc.status != PAYLOAD_TOO_LARGE or not with_audio:
+                raise
+            log.info("request %d: upload refused (%s); sending it without the audio", reply.request_id, exc)
+            await self._post(interaction, reply, with_audio=False)
+
+    async def _post(self, interaction: discord.Interaction, reply: MidiReply, with_audio: bool) -> None:
+        attachments: list[Attachment] = [
+            a for a in reply.attachments if with_audio or not a.filename.endswith(AUDIO_SUFFIX)
+        ]
+        view = RerollView("midi", reply.options, self.run, self.settings)
+        message = await interaction.followup.send(
+            midi_message(reply, with_audio),
+            files=[as_file(a.filename, a.data) for a in attachments],
+            view=view,
+            allowed_mentions=NO_PINGS,
+            wait=True,
         )
-        async def midi(
-            self,
-            interaction: discord.Interaction,
-            seconds: Seconds | None = None,
-            temperature: Temperature | None = None,
-            seed: Seed | None = None,
-        ) -> None:
-            await self.run(interaction, MidiOptions(seconds, temperature, seed))
-
-        async def run(self, interaction: discord.Interaction, options: MidiOptions) -> None:
-            await run_request(interaction, service, options, self.deliver)
-
-        async def deliver(self, interaction: discord.Interaction, reply: MidiReply) -> None:
-            view = RerollView.for_settings(reply.options, self.run, s)
-            files = [as_file(a.filename, a.data) for a in reply.attachments]
-            await interaction.followup.send(
-                midi_message(reply), files=files, view=view, allowed_mentions=NO_PINGS
-            )
-
-    return Music()
+        view.attach(message, interaction.client.live_messages)

@@ -3,6 +3,11 @@ unmodified discord.py client to log in, receive slash-command interactions and a
 
 Tests inject interactions as the gateway would send them and assert on the REST calls
 the bot made (see ../shared/DISCORD-OFFLINE.md for the protocol facts used here).
+
+As strict as Discord where it matters: content over 2,000 characters → 400 / 50035,
+uploads over the interaction's `attachment_size_limit` → 413 / 40005, a second
+acknowledgement → 400 / 40060, an expired interaction token → 404 / 10062; and tests can
+inject any error (status, code, headers) into the next matching calls with `fail_next`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ CHANNEL_ID = "444444444444444444"
 DM_CHANNEL_ID = "555555555555555555"
 EPHEMERAL = 64
 HEARTBEAT_INTERVAL_MS = 250  # short, so a blocked event loop shows up at once
+CONTENT_LIMIT = 2000
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 
 _snowflakes = itertools.count(900000000000000000)
 
@@ -60,6 +67,20 @@ class Interaction:
     id: str
     token: str
     sent_at: float
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT
+
+
+@dataclass
+class Failure:
+    """An error the fake answers the next `times` calls matching `method` and `path_contains` with."""
+
+    method: str
+    path_contains: str
+    status: int
+    code: int
+    times: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+    retry_after: float | None = None
 
 
 class FakeDiscord:
@@ -75,6 +96,11 @@ class FakeDiscord:
         self.close_codes: list[int | None] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.failures: list[Failure] = []
+        self.errors_sent: list[tuple[Call, int, int]] = []  # (call, status, code) refused
+        self._interactions: dict[str, Interaction] = {}  # by token
+        self._acknowledged: set[str] = set()
+        self._expired: set[str] = set()
 
     # -- server lifecycle --------------------------------------------------------------
     async def start(self) -> None:
@@ -185,15 +211,32 @@ class FakeDiscord:
 
     # -- injecting interactions --------------------------------------------------------------
     async def slash(
-        self, name: str, user_id: str = "1", user_name: str = "alice", dm: bool = False, **options: Any
+        self,
+        name: str,
+        user_id: str = "1",
+        user_name: str = "alice",
+        dm: bool = False,
+        upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        raw_options: list[dict] | None = None,
+        **options: Any,
     ) -> Interaction:
+        """A slash command; `raw_options` sends option objects as given (e.g. mistyped)."""
         data = {
             "id": snowflake(),
             "name": name,
             "type": 1,
-            "options": [_option(k, v) for k, v in options.items()],
+            "options": raw_options
+            if raw_options is not None
+            else [_option(k, v) for k, v in options.items()],
         }
-        return await self._interact(2, data, user_id, user_name, dm)
+        return await self._interact(2, data, user_id, user_name, dm, upload_limit=upload_limit)
+
+    def fail_next(self, failure: Failure) -> None:
+        self.failures.append(failure)
+
+    def expire(self, interaction: Interaction) -> None:
+        """Its token is past Discord's 15 minutes: every call with it gets 404 / 10062."""
+        self._expired.add(interaction.token)
 
     async def autocomplete(self, command: str, option: str, typed: str, user_id: str = "1") -> Interaction:
         data = {
@@ -205,22 +248,33 @@ class FakeDiscord:
         return await self._interact(4, data, user_id, "alice", False)
 
     async def click(
-        self, message: dict, custom_id: str, user_id: str = "1", user_name: str = "alice"
+        self, message: dict, label: str, user_id: str = "1", user_name: str = "alice"
     ) -> Interaction:
+        """Click the button labelled `label` under `message`, as it was sent."""
+        buttons = [c for row in message["components"] for c in row["components"]]
+        (custom_id,) = [b["custom_id"] for b in buttons if b.get("label") == label]
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._interact(3, data, user_id, user_name, False, message=message)
 
     async def _interact(
-        self, kind: int, data: dict, user_id: str, user_name: str, dm: bool, message: dict | None = None
+        self,
+        kind: int,
+        data: dict,
+        user_id: str,
+        user_name: str,
+        dm: bool,
+        message: dict | None = None,
+        upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     ) -> Interaction:
-        interaction = Interaction(snowflake(), f"token-{snowflake()}", time.monotonic())
+        interaction = Interaction(snowflake(), f"token-{snowflake()}", time.monotonic(), upload_limit)
+        self._interactions[interaction.token] = interaction
         payload: dict[str, Any] = {
             "id": interaction.id,
             "application_id": APPLICATION_ID,
             "type": kind,
             "token": interaction.token,
             "version": 1,
-            "attachment_size_limit": 10 * 1024 * 1024,
+            "attachment_size_limit": upload_limit,
             "data": data,
             "app_permissions": "2147483647",
             "locale": "en-US",
@@ -276,9 +330,60 @@ class FakeDiscord:
         elif request.can_read_body:
             call.json = await request.json()
         self.calls.append(call)
-        response = self._answer(call)
+        response = self._refusal(call) or self._answer(call)
         async with self._changed:
             self._changed.notify_all()
+        return response
+
+    def _refusal(self, call: Call) -> web.Response | None:
+        """Discord's answer when it would refuse this call, else None."""
+        for failure in self.failures:
+            if failure.times > 0 and failure.method == call.method and failure.path_contains in call.path:
+                failure.times -= 1
+                body: dict[str, Any] = {"message": f"injected {failure.status}", "code": failure.code}
+                if failure.retry_after is not None:
+                    body |= {"retry_after": failure.retry_after, "global": False}
+                return self._error(call, failure.status, failure.code, body, failure.headers)
+        token = _token_in(call.path)
+        if token is None:
+            return None
+        if token in self._expired:
+            return self._error(call, 404, 10062, {"message": "Unknown interaction", "code": 10062})
+        body = call.json or {}
+        content = (
+            (body.get("data") or {}).get("content")
+            if call.path.endswith("/callback")
+            else body.get("content")
+        )
+        if content and len(content) > CONTENT_LIMIT:
+            errors = {
+                "content": {
+                    "_errors": [
+                        {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}
+                    ]
+                }
+            }
+            return self._error(
+                call, 400, 50035, {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+            )
+        interaction = self._interactions.get(token)
+        limit = interaction.upload_limit if interaction else DEFAULT_UPLOAD_LIMIT
+        if sum(len(blob) for blob in call.files.values()) > limit:
+            return self._error(call, 413, 40005, {"message": "Request entity too large", "code": 40005})
+        if call.path.endswith("/callback"):
+            if token in self._acknowledged:
+                return self._error(
+                    call, 400, 40060, {"message": "Interaction has already been acknowledged.", "code": 40060}
+                )
+            self._acknowledged.add(token)
+        return None
+
+    def _error(
+        self, call: Call, status: int, code: int, body: dict, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        self.errors_sent.append((call, status, code))
+        response = _json(body, status=status)
+        response.headers.update(headers or {})
         return response
 
     def _answer(self, call: Call) -> web.Response:
@@ -325,6 +430,12 @@ class FakeDiscord:
             if method == "DELETE":
                 return web.Response(status=204)
             body = call.json or {}
+            message_id = path.rsplit("/", 1)[-1]
+            if method == "PATCH" and message_id in self.messages:  # an edit of a sent message
+                edited = self.messages[message_id]
+                edited |= {k: body[k] for k in ("content", "components") if k in body}
+                call.message = edited
+                return _json(edited)
             call.message = self._message(body, call.files, bool(body.get("flags", 0) & EPHEMERAL))
             return _json(call.message)
         return _json({"message": f"fake Discord has no route {method} {path}", "code": 0}, status=404)
@@ -410,6 +521,16 @@ def _option(name: str, value: Any) -> dict:
         else 3
     )
     return {"name": name, "type": kind, "value": value}
+
+
+def _token_in(path: str) -> str | None:
+    """The interaction token in an interaction callback or webhook path, if any."""
+    parts = path.split("/")
+    if path.startswith("/interactions/") and len(parts) > 3:
+        return parts[3]
+    if path.startswith("/webhooks/") and len(parts) > 3:
+        return parts[3]
+    return None
 
 
 def _everyone_role() -> dict:

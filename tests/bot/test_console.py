@@ -1,22 +1,10 @@
 import sqlite3
-import subprocess
-import sys
 import wave
 
 import pretty_midi
+import pytest
 
-
-def _env(settings):
-    return {
-        "PATH": "/usr/bin:/bin",
-        "LYRICS_CHECKPOINT": str(settings.lyrics_checkpoint),
-        "PIANO_CHECKPOINT": str(settings.piano_checkpoint),
-        "DATABASE_PATH": str(settings.database_path),
-        "CONSOLE_OUTPUT_DIR": str(settings.console_output_dir),
-        "COOLDOWN_SECONDS": "0",
-        "MIDI_SECONDS_MIN": "1",
-        "OMP_NUM_THREADS": "1",
-    }
+from tests.bot.conftest import bot_env, run_bot
 
 
 def test_console_driven_through_stdin(bot_settings, tmp_path):
@@ -27,26 +15,20 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
             "/lyrics artist:Alfa",
             "/lyrics temperature:hot",
             "/midi seconds:3 seed:5",
+            "/history limit:-1",
             "/history",
             "/quit",
             "/lyrics never reached",
         ]
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_env(bot_settings),
-        timeout=120,
-    )
+    result = run_bot(["console"], bot_env(bot_settings), tmp_path, stdin=script)
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "/lyrics [artist:NAME]" in out
     assert "Lyrics in the style of Beta · temperature 0.8 · seed 7" in out and "\nxy x" in out
     assert "error: Unknown artist 'Alfa'. Did you mean: Alpha?" in out
     assert "error: temperature must be a float, not 'hot'." in out
+    assert "error: limit must be between 1 and 25 (got -1)." in out
     assert "Traceback" not in out + result.stderr
 
     folder = bot_settings.console_output_dir / "request-2"
@@ -54,7 +36,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     with wave.open(str(folder / "song.wav")) as f:
         assert f.getnframes() > 0
     assert (folder / "piano-roll.png").read_bytes()[:4] == b"\x89PNG"
-    history = out.split("> /history")[1]
+    history = out.split("> /history\n")[1]
     assert "/midi seconds:3 temperature:1.0 seed:5 · done" in history
     assert "/lyrics artist:Beta start:xy x temperature:0.8 length:100 seed:7 · done" in history
     assert history.index("/midi") < history.index("/lyrics")  # newest first
@@ -69,19 +51,60 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
 
 def test_bot_without_a_token_explains_and_exits_2(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DISCORD_TOKEN": ""}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"], capture_output=True, text=True, cwd=tmp_path, env=env
-    )
+    result = run_bot([], env, tmp_path)
     assert result.returncode == 2
     assert ".env.example" in result.stderr and "python -m bot console" in result.stderr
 
 
 def test_invalid_settings_are_one_clear_message(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "QUEUE_MAX": "zero"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "console"], capture_output=True, text=True, cwd=tmp_path, env=env
-    )
+    result = run_bot(["console"], env, tmp_path)
     assert result.returncode == 2
     assert (
         result.stderr.startswith("error: Invalid settings (queue_max:") and "Traceback" not in result.stderr
     )
+
+
+def test_console_refuses_an_overlong_line_at_once(bot_settings, tmp_path):
+    script = "/lyrics start:" + "a" * 10_000_000 + "\n/about\n"
+    result = run_bot(["console"], bot_env(bot_settings), tmp_path, stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "error: That line is 10,000,014 characters long; the limit is 4,000." in result.stdout
+    assert "**Lyrics**" not in result.stdout and "Lyrics: " in result.stdout  # /about still ran
+
+
+@pytest.mark.parametrize(
+    ("database", "problem"),
+    [
+        ("a-file/bot.db", "cannot create the folder"),
+        ("a-folder", "unable to open database file"),
+        ("/proc/bot.db", "cannot create its lock file"),
+        ("not-sqlite.db", "file is not a database"),
+    ],
+)
+def test_an_unusable_database_is_one_error_line_and_exit_2(bot_settings, tmp_path, database, problem):
+    (tmp_path / "a-file").write_text("I am a file")
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "not-sqlite.db").write_text("some notes, not a database " * 100)
+    env = bot_env(bot_settings) | {"DATABASE_PATH": database}
+    result = run_bot(["console", "-c", "/about"], env, tmp_path)  # an open connection would hang it
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot use DATABASE_PATH={database}")
+    assert problem in result.stderr and result.stderr.count("\n") == 1
+    if database == "not-sqlite.db":
+        assert (tmp_path / database).read_text().startswith("some notes")  # nothing overwritten
+
+
+def test_discord_unreachable_at_startup_is_one_error_line(bot_settings, tmp_path, monkeypatch, capsys):
+    import discord.http
+
+    from bot.__main__ import main
+
+    for name, value in bot_env(bot_settings).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DISCORD_TOKEN", "test-token")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")  # nothing listens
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot reach Discord") and err.count("\n") == 1

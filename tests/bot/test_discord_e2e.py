@@ -5,38 +5,10 @@ import io
 import time
 import wave
 
-import aiohttp
 import pretty_midi
 import pytest
 
-from bot import create_bot
-from tests.bot.fake_discord import EPHEMERAL, GUILD_ID, FakeDiscord
-
-
-@pytest.fixture
-async def discord_env(bot_settings):
-    fake = FakeDiscord()
-    await fake.start()
-    saved = fake.point_discord_py_here()
-    hosts: list[str] = []
-
-    async def record_host(session, context, params):
-        hosts.append(params.url.host)
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(record_host)
-    settings = bot_settings.model_copy(update={"dev_guild_id": int(GUILD_ID)})
-    bot = create_bot(settings, guild_ready_timeout=0.05, http_trace=trace)
-    runner = asyncio.create_task(bot.start("test-token"))
-    await fake.wait_ready()
-    await asyncio.wait_for(bot.wait_until_ready(), 20)
-    yield fake, bot, hosts
-    if not bot.is_closed():
-        await bot.close()
-    assert await runner is None
-    for owner, name, value in saved:
-        setattr(owner, name, value)
-    await fake.stop()
+from tests.bot.fake_discord import EPHEMERAL, GUILD_ID
 
 
 def _options(command: dict) -> dict:
@@ -152,12 +124,12 @@ async def test_again_button_makes_a_new_result(discord_env):
     fake, _, _ = discord_env
     first = await fake.slash("lyrics", artist="beta", length=150, seed=1, temperature=1.5)
     (reply,) = await fake.followups(first)
-    click = await fake.click(reply.message, "again", user_id="3", user_name="carol")
+    click = await fake.click(reply.message, "Again", user_id="3", user_name="carol")
     assert (await fake.callback(click)).json["type"] == 5
     (again,) = await fake.followups(click)
     assert not again.json["content"].splitlines()[0].endswith("seed 1")
     assert again.json["content"] != reply.json["content"]
-    hotter = await fake.click(reply.message, "hotter")
+    hotter = await fake.click(reply.message, "Hotter")
     (hot,) = await fake.followups(hotter)
     assert "temperature 1.7" in hot.json["content"]
 

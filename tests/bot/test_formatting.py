@@ -1,4 +1,4 @@
-from bot.formatting import MESSAGE_LIMIT, chunk_message, lyrics_messages, safe
+from bot.formatting import MESSAGE_LIMIT, chunk_message, fit, lyrics_messages, safe
 from bot.service import LyricsOptions, LyricsReply
 
 
@@ -33,3 +33,10 @@ def test_lyrics_messages_have_a_header_and_fit():
     messages = lyrics_messages(reply)
     assert messages[0].startswith("🎤 Lyrics in the style of **Bob Marley** · temperature 0.9 · seed 42")
     assert all(len(m) <= MESSAGE_LIMIT for m in messages) and len(messages) == 2
+
+
+def test_fit_makes_any_text_one_message():
+    assert fit("short") == "short"
+    assert fit("y" * MESSAGE_LIMIT) == "y" * MESSAGE_LIMIT
+    cut = fit("y" * 5000)
+    assert len(cut) == MESSAGE_LIMIT and cut.endswith("…")

@@ -1,4 +1,5 @@
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from bot.fair_queue import FairQueue
 from bot.service import (
     Busy,
+    DeliveryFailed,
     InvalidOption,
     LyricsOptions,
     LyricsReply,
@@ -56,7 +58,13 @@ def alice(channel: int = 10) -> Requester:
 async def test_lyrics_and_midi_requests_are_answered_and_stored(service):
     lyrics = await service.submit(alice(), LyricsOptions(artist="beta", start="xy", length=100, seed=3))
     midi = await service.submit(Requester(2, "bob", 100, 10), MidiOptions(seconds=3, seed=4))
-    first, second = await lyrics.reply(), await midi.reply()
+    got = []
+
+    async def keep(reply):
+        got.append(reply)
+
+    first, second = await service.deliver(lyrics, keep), await service.deliver(midi, keep)
+    assert got == [first, second]
     assert isinstance(first, LyricsReply) and first.text.startswith("xy") and first.artist == "Beta"
     assert first.options.temperature == service.settings.lyrics_temperature_default
     assert isinstance(second, MidiReply)
@@ -149,8 +157,77 @@ async def test_generation_failure_is_stored_and_reported(service, monkeypatch):
     assert record.status == "failed" and "model on fire" in record.error
 
 
-async def test_artist_autocomplete_is_fuzzy_and_capped(service):
+async def test_artist_autocomplete_is_fuzzy(service):
     assert service.suggest_artists("") == ["Alpha", "Beta"]
+    assert service.suggest_artists("x" * 10_000) == []
     assert service.suggest_artists("et") == ["Beta"]
     assert service.suggest_artists("alpah") == ["Alpha"]
     assert service.artist_song_counts()["Alpha"] > 0
+
+
+async def test_a_burst_cannot_overrun_the_caps(service):
+    """Requests arriving while another's row is being written see its reserved place."""
+    settings = service.settings
+    settings.queue_max_per_user, settings.queue_max = 3, 10
+    service._worker.cancel()
+    requests = [Requester(user % 20, f"u{user % 20}", guild_id=100) for user in range(110)]
+    results = await asyncio.gather(
+        *(service.submit(r, LyricsOptions(length=100)) for r in requests), return_exceptions=True
+    )
+    accepted = [r for r in results if not isinstance(r, BaseException)]
+    assert len(accepted) == 10 and all(isinstance(r, Busy) for r in results if r not in accepted)
+    per_user = Counter(t.job.user_id for t in accepted)
+    assert max(per_user.values()) <= 3 and service.queue_status(0)["waiting"] == 10
+    rows = await service.storage.history(guild_id=100, channel_id=None, limit=1000)
+    assert sorted(r.id for r in rows) == sorted(t.request_id for t in accepted)
+    assert service._reserved.total() == 0
+
+
+async def test_a_burst_respects_the_cooldown(service):
+    service.settings.cooldown_seconds = 60
+    results = await asyncio.gather(
+        *(service.submit(alice(), LyricsOptions(length=100)) for _ in range(5)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+
+
+async def test_a_failed_insert_releases_the_reserved_place(service, monkeypatch):
+    service.settings.cooldown_seconds = 60
+
+    async def broken_insert(**fields):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(service.storage, "insert_request", broken_insert)
+    with pytest.raises(OSError, match="disk full"):
+        await service.submit(alice(), LyricsOptions(length=100))
+    assert service._reserved.total() == 0
+    service.check(alice(), LyricsOptions(length=100))  # no cooldown from a request never taken
+
+
+async def test_options_of_the_wrong_type_or_size_are_refused(service):
+    with pytest.raises(InvalidOption, match="length must be a whole number between 100 and 1500"):
+        service.check(alice(), LyricsOptions(length="abc"))
+    with pytest.raises(InvalidOption, match="temperature must be a number"):
+        service.check(alice(), MidiOptions(temperature="hot"))
+    with pytest.raises(InvalidOption, match="artist can be at most 100 characters long"):
+        service.check(alice(), LyricsOptions(artist="a" * 3000))
+    for limit in (0, -1, 10**9, 2.5):
+        with pytest.raises(InvalidOption, match=r"limit must be (a whole number )?between 1 and 25"):
+            await service.history(alice(), limit=limit)
+
+
+async def test_delivery_failure_or_timeout_is_stored_as_undelivered(service):
+    service.settings.delivery_timeout_seconds = 0.2
+
+    async def refuse(reply):
+        raise ConnectionError("404 Not Found (error code: 10062): Unknown interaction")
+
+    async def hang(reply):
+        await asyncio.sleep(10)
+
+    for send, reason in ((refuse, "Unknown interaction"), (hang, "not accepted within 0.2 s")):
+        ticket = await service.submit(alice(), LyricsOptions(length=100))
+        with pytest.raises(DeliveryFailed, match=f"request #{ticket.request_id}.*{reason}"):
+            await service.deliver(ticket, send)
+        record = await service.storage.get(ticket.request_id)
+        assert record.status == "undelivered" and reason in record.error and record.result

@@ -1,3 +1,5 @@
+import pytest
+
 from bot.storage import Storage, migrations
 
 
@@ -60,3 +62,39 @@ async def test_database_uses_wal(tmp_path):
     async with storage._db.execute("PRAGMA journal_mode") as cursor:
         assert (await cursor.fetchone())[0] == "wal"
     await storage.close()
+
+
+async def test_a_version_1_database_keeps_every_row_and_learns_undelivered(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        version, sql = migrations()[0]
+        db.executescript(f"CREATE TABLE schema_version (version INTEGER NOT NULL);\n{sql}")
+        db.execute(f"INSERT INTO schema_version VALUES ({version})")
+        db.execute(
+            "INSERT INTO requests (created_at, user_id, user_name, command, options, status, result)"
+            " VALUES ('2026-01-01T00:00:00+00:00', 9, 'old', 'midi', '{}', 'done', 'song.mid')"
+        )
+    storage = await Storage.open(path)
+    assert await storage.schema_version() == migrations()[-1][0] >= 2
+    old = await storage.get(1)
+    assert (old.user_name, old.status, old.result) == ("old", "done", "song.mid")
+    new = await _insert(storage)
+    assert new == 2  # ids keep counting from the old rows
+    await storage.finish(new, "undelivered", error="404 10062")
+    assert (await storage.get(new)).status == "undelivered"
+    await storage.close()
+
+
+async def test_one_process_at_a_time_holds_a_database(tmp_path):
+    from bot.storage import StorageError
+
+    first = await Storage.open(tmp_path / "h.db")
+    try:
+        with pytest.raises(StorageError, match="another Balladeer instance is using DATABASE_PATH="):
+            await Storage.open(tmp_path / "h.db")
+    finally:
+        await first.close()
+    second = await Storage.open(tmp_path / "h.db")  # free again once the first closed
+    await second.close()

@@ -1,0 +1,68 @@
+"""What the bot tests share: the environment of a bot subprocess on the tiny test models,
+and the real bot running against the loopback fake Discord."""
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot import create_bot
+from tests.bot.fake_discord import GUILD_ID, FakeDiscord
+
+
+def bot_env(settings) -> dict[str, str]:
+    """Environment for `python -m bot` on these settings, with no .env and no cooldown."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LYRICS_CHECKPOINT": str(settings.lyrics_checkpoint),
+        "PIANO_CHECKPOINT": str(settings.piano_checkpoint),
+        "DATABASE_PATH": str(settings.database_path),
+        "CONSOLE_OUTPUT_DIR": str(settings.console_output_dir),
+        "COOLDOWN_SECONDS": "0",
+        "MIDI_SECONDS_MIN": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+def run_bot(
+    args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m bot ARGS` to its end (bounded: a hang fails the test), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+async def discord_env(bot_settings):
+    fake = FakeDiscord()
+    await fake.start()
+    saved = fake.point_discord_py_here()
+    hosts: list[str] = []
+
+    async def record_host(session, context, params):
+        hosts.append(params.url.host)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(record_host)
+    settings = bot_settings.model_copy(update={"dev_guild_id": int(GUILD_ID)})
+    bot = create_bot(settings, guild_ready_timeout=0.05, http_trace=trace)
+    runner = asyncio.create_task(bot.start("test-token"))
+    await fake.wait_ready()
+    await asyncio.wait_for(bot.wait_until_ready(), 20)
+    yield fake, bot, hosts
+    if not bot.is_closed():
+        await bot.close()
+    assert await runner is None
+    for owner, name, value in saved:
+        setattr(owner, name, value)
+    await fake.stop()
