@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT
+from ml.text.generate import DEFAULT_STYLE
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     lyrics_length_min: int = 100
     lyrics_length_max: int = 1500
     lyrics_start_max_chars: int = 200
+    lyrics_style_default: float = DEFAULT_STYLE
+    lyrics_style_min: float = 0.0
+    lyrics_style_max: float = 4.0
+    style_step: float = 1.0  # what the Stronger style button adds
     artist_max_chars: int = 100
     midi_seconds_default: int = 30
     midi_seconds_min: int = 5
@@ -54,6 +59,7 @@ class Settings(BaseSettings):
             "LYRICS_TEMPERATURE_DEFAULT": ("TEMPERATURE", self.lyrics_temperature_default),
             "MIDI_TEMPERATURE_DEFAULT": ("TEMPERATURE", self.midi_temperature_default),
             "LYRICS_LENGTH_DEFAULT": ("LYRICS_LENGTH", self.lyrics_length_default),
+            "LYRICS_STYLE_DEFAULT": ("LYRICS_STYLE", self.lyrics_style_default),
             "MIDI_SECONDS_DEFAULT": ("MIDI_SECONDS", self.midi_seconds_default),
             "HISTORY_LIMIT_DEFAULT": ("HISTORY_LIMIT", self.history_limit_default),
         }

@@ -23,7 +23,9 @@ from ml.errors import BalladeerError
 PROMPT = "> "
 CONSOLE_CHANNEL_ID = 0
 HELP = """Commands (options are name:value; quote values with spaces):
-  /lyrics [artist:NAME] [start:TEXT] [temperature:T] [length:N] [seed:S]   write lyrics
+  /lyrics [artist:NAME] [start:TEXT] [temperature:T] [length:N] [seed:S] [style:S]
+                                                 write lyrics (style: 0 ignores the artist,
+                                                 1 plain, more exaggerates it)
   /midi [seconds:N] [temperature:T] [seed:S]    compose piano music (MIDI, WAV, PNG saved)
   /artists                                       the artists the lyrics model knows
   /history [limit:N]                             recent requests in this console
@@ -50,6 +52,7 @@ COMMAND_OPTIONS: dict[str, dict[str, Option]] = {
         "temperature": Option(float, "temperature"),
         "length": Option(int, "length"),
         "seed": Option(int, "seed"),
+        "style": Option(float, "style"),
     },
     "midi": {
         "seconds": Option(int, "seconds"),

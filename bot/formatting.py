@@ -51,7 +51,8 @@ def safe(text: str) -> str:
 def lyrics_header(reply: LyricsReply) -> str:
     o = reply.options
     who = f"in the style of **{safe(reply.artist)}**" if reply.artist else "by any artist"
-    return f"🎤 Lyrics {who} · temperature {o.temperature:g} · seed {o.seed}"
+    style = f" · style {o.style:g}" if reply.artist else ""
+    return f"🎤 Lyrics {who} · temperature {o.temperature:g}{style} · seed {o.seed}"
 
 
 def lyrics_messages(reply: LyricsReply) -> list[str]:

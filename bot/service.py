@@ -10,7 +10,6 @@ and the console are thin adapters over it.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import hashlib
 import io
 import logging
@@ -83,6 +82,7 @@ class LyricsOptions:
     temperature: float | None = None
     length: int | None = None
     seed: int | None = None
+    style: float | None = None  # guidance strength; only matters with an artist
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,11 @@ class SongService:
         start = _check_text("start", options.start or "", s.lyrics_start_max_chars)
         typed_artist = _check_text("artist", options.artist or "", s.artist_max_chars) or None
         artist, _ = self.lyrics.resolve_artist(typed_artist)  # UnknownArtistError lists matches
-        return LyricsOptions(artist, start, temperature, length, _seed(options.seed))
+        style = s.lyrics_style_default if options.style is None else options.style
+        _check_range("style", style, s.lyrics_style_min, s.lyrics_style_max)
+        if artist is None:
+            style = 1.0  # without an artist there is no style to strengthen
+        return LyricsOptions(artist, start, temperature, length, _seed(options.seed), style)
 
     def resolve_midi(self, options: MidiOptions) -> MidiOptions:
         s = self.settings
@@ -364,7 +368,7 @@ class SongService:
 
     def _generate_lyrics(self, batch: list[Job]) -> list[LyricsReply]:
         requests = [
-            LyricsRequest(o.artist, o.start, o.temperature, o.length, o.seed)
+            LyricsRequest(o.artist, o.start, o.temperature, o.length, o.seed, style=o.style)
             for o in (j.options for j in batch)
         ]
         samples = self.lyrics.generate(requests)
@@ -448,22 +452,11 @@ class SongService:
 
     # -- what the commands show -----------------------------------------------------
     def artist_song_counts(self) -> dict[str, int]:
-        counts = self.lyrics.checkpoint.meta.get("data", {}).get("song_counts", {})
-        return {a: counts.get(a, 0) for a in self.lyrics.artists}
+        return self.lyrics.song_counts
 
     def suggest_artists(self, typed: str) -> list[str]:
-        """Artists ranked for autocomplete: prefix, then substring, then fuzzy matches;
-        with nothing typed, the best-known first."""
-        artists = self.lyrics.artists
-        query = typed.strip().casefold()[: self.settings.artist_max_chars]
-        if not query:
-            counts = self.artist_song_counts()
-            return sorted(artists, key=lambda a: (-counts[a], a))
-        prefix = [a for a in artists if a.casefold().startswith(query)]
-        inner = [a for a in artists if query in a.casefold() and a not in prefix]
-        lowered = {a.casefold(): a for a in artists}
-        fuzzy = [lowered[m] for m in difflib.get_close_matches(query, list(lowered), 10, 0.5)]
-        return list(dict.fromkeys(prefix + inner + fuzzy))
+        """Artists ranked for autocomplete (the Discord edge keeps as many as it may show)."""
+        return self.lyrics.artist_table.ranked(typed[: self.settings.artist_max_chars])
 
     def queue_status(self, user_id: int) -> dict[str, Any]:
         order = self._queue.order()
@@ -481,18 +474,23 @@ class SongService:
         return len(self._queue) + self._reserved.total(), max(per_user.values(), default=0)
 
     def about(self) -> dict[str, Any]:
-        def describe(generator: LyricsGenerator | PianoGenerator) -> dict[str, Any]:
+        def describe(generator: LyricsGenerator | PianoGenerator, data: dict[str, Any]) -> dict[str, Any]:
             checkpoint = generator.checkpoint
             return {
                 "parameters": checkpoint.parameter_count(),
                 "config": checkpoint.model_config,
-                "data": {k: v for k, v in checkpoint.meta.get("data", {}).items() if k != "song_counts"},
+                "data": data,
                 "metrics": checkpoint.metrics,
             }
 
+        lyrics_data = self.lyrics.meta.data
+        piano_data = self.piano.checkpoint.meta.get("data", {})
         return {
-            "lyrics": {**describe(self.lyrics), "version": self.versions["lyrics"]},
-            "midi": {**describe(self.piano), "version": self.versions["midi"]},
+            "lyrics": {
+                **describe(self.lyrics, {"songs": lyrics_data.songs, "artists": lyrics_data.artists}),
+                "version": self.versions["lyrics"],
+            },
+            "midi": {**describe(self.piano, piano_data), "version": self.versions["midi"]},
             "uptime_s": time.monotonic() - self.started_at,
             "served": dict(self._served),
             "batches": self._batches,

@@ -10,6 +10,7 @@ runs, so a second instance cannot mark the first one's running requests interrup
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -83,6 +84,8 @@ class Storage:
         lock = None if in_memory else _lock_beside(Path(path))
         db = None
         try:
+            if not in_memory:
+                await asyncio.to_thread(_probe, path)
             db = await aiosqlite.connect(path)
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode=WAL")
@@ -205,6 +208,16 @@ class Storage:
         async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cursor:
             row = await cursor.fetchone()
         return _record(row) if row else None
+
+
+def _probe(path: str | Path) -> None:
+    """Open and read the file with plain sqlite3 first: a failed aiosqlite connect leaves
+    its worker thread to report to a loop that may be gone, so unusable files stop here."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA schema_version")  # reads the header: "file is not a database"
+    finally:
+        db.close()
 
 
 def _lock_beside(path: Path) -> int:

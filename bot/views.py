@@ -1,4 +1,5 @@
-"""The Again / Hotter / Cooler buttons under every answer, and what a stale one says.
+"""The Again / Hotter / Cooler (and, for lyrics in an artist's style, Stronger style)
+buttons under every answer, and what a stale one says.
 
 A live `RerollView` answers its buttons until it times out; then it disables them on the
 message. A click that no live view holds (after the timeout, or after a restart) reaches
@@ -45,7 +46,8 @@ class LiveMessages:
 
 
 class RerollView(discord.ui.View):
-    """Runs the same request again, by whoever clicks: new seed, or a temperature step."""
+    """Runs the same request again, by whoever clicks: new seed, a temperature step, or a
+    stronger style."""
 
     def __init__(
         self, command: Command, options: LyricsOptions | MidiOptions, rerun: Rerun, settings: Settings
@@ -53,15 +55,26 @@ class RerollView(discord.ui.View):
         super().__init__(timeout=BUTTON_TIMEOUT_S)
         self.options = options
         self.rerun = rerun
+        self.settings = settings
         self.step, self.low, self.high = (
             settings.temperature_step,
             settings.temperature_min,
             settings.temperature_max,
         )
-        for button in (self.again, self.hotter, self.cooler):
-            button.custom_id = f"{CUSTOM_ID_PREFIX}:{command}:{button.label.lower()}"
+        buttons = {
+            "again": self.again,
+            "hotter": self.hotter,
+            "cooler": self.cooler,
+            "stronger": self.stronger,
+        }
+        for action, button in buttons.items():
+            button.custom_id = f"{CUSTOM_ID_PREFIX}:{command}:{action}"
         self.hotter.disabled = options.temperature >= self.high
         self.cooler.disabled = options.temperature <= self.low
+        if isinstance(options, LyricsOptions) and options.artist:
+            self.stronger.disabled = options.style >= settings.lyrics_style_max
+        else:
+            self.remove_item(self.stronger)  # no artist, no style to strengthen
         self.message: discord.Message | discord.WebhookMessage | None = None
         self.live: LiveMessages | None = None
 
@@ -103,10 +116,15 @@ class RerollView(discord.ui.View):
     async def cooler(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await self.rerun(interaction, self._with_temperature(-self.step))
 
+    @discord.ui.button(label="Stronger style", emoji="🎨", style=discord.ButtonStyle.secondary)
+    async def stronger(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        style = min(self.options.style + self.settings.style_step, self.settings.lyrics_style_max)
+        await self.rerun(interaction, replace(self.options, style=round(style, 2), seed=None))
+
 
 class ExpiredButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"{CUSTOM_ID_PREFIX}:(?P<command>lyrics|midi):(?P<action>again|hotter|cooler)",
+    template=rf"{CUSTOM_ID_PREFIX}:(?P<command>lyrics|midi):(?P<action>again|hotter|cooler|stronger)",
 ):
     """Answers a reroll click that no live view holds: the buttons have expired."""
 

@@ -21,8 +21,10 @@ import torch
 
 from ml.batch import Batch
 from ml.checkpoint import Checkpoint
-from ml.text.data import ANY_ARTIST, LyricsCorpus, Song
+from ml.text.artists import ANY_ARTIST
+from ml.text.data import LyricsCorpus, Song
 from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.meta import LyricsData
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.task import LyricsTask
 from ml.text.vocab import EOS, Vocab
@@ -42,11 +44,22 @@ def synthetic_task(chars: int) -> LyricsTask:
         songs.append(Song(rng.choice(ARTISTS[1:]), f"s{len(songs)}", "\n".join(lines)))
     vocab = Vocab(CHARS)
     corpus = LyricsCorpus(vocab, ARTISTS, songs, condition_dropout=0.2)
-    return LyricsTask(corpus, LyricsCorpus(vocab, ARTISTS, songs[:4]), {})
+    return LyricsTask(corpus, LyricsCorpus(vocab, ARTISTS, songs[:4]), LyricsData())
 
 
 def model_config(hidden: int, layers: int) -> CharLSTMConfig:
-    return CharLSTMConfig(vocab_size=len(CHARS) + 3, n_artists=len(ARTISTS), hidden=hidden, layers=layers)
+    """The shipped lyrics recipe's shape and regularisers at the given size."""
+    return CharLSTMConfig(
+        vocab_size=len(CHARS) + 3,
+        n_artists=len(ARTISTS),
+        hidden=hidden,
+        layers=layers,
+        dropout=0.25,
+        weight_drop=0.35,
+        embed_dropout=0.05,
+        locked_dropout=True,
+        artist_to_output=True,
+    )
 
 
 def bench_training(hidden: int, layers: int, precision: str, steps: int) -> float:
@@ -69,15 +82,17 @@ def generator_2x512() -> LyricsGenerator:
     return LyricsGenerator(Checkpoint("lyrics", config.to_dict(), model.state_dict(), meta))
 
 
-def bench_sampling(repeats: int) -> dict[str, float]:
+def bench_sampling(repeats: int, style: float) -> dict[str, float]:
+    """One 500-character request (median of `repeats`) and 32 in one batch, at `style`
+    (1: plain conditional sampling; otherwise guided, two rows per request)."""
     generator = generator_2x512()
     generator.generate([LyricsRequest(length=50, seed=0)])
     one = []
     for i in range(repeats):
         start = time.perf_counter()
-        generator.generate([LyricsRequest(artist="A", prime="Why", length=500, seed=i)])
+        generator.generate([LyricsRequest(artist="A", prime="Why", length=500, seed=i, style=style)])
         one.append(time.perf_counter() - start)
-    requests = [LyricsRequest(artist="AB"[i % 2], length=500, seed=i) for i in range(32)]
+    requests = [LyricsRequest(artist="AB"[i % 2], length=500, seed=i, style=style) for i in range(32)]
     start = time.perf_counter()
     generator.generate(requests)
     batch_s = time.perf_counter() - start
@@ -177,14 +192,16 @@ def main() -> None:
                 rate = bench_training(hidden, layers, precision, args.steps)
                 print(f"  {layers}x{hidden} {precision}: {rate:10,.0f} chars/s", flush=True)
     if args.only in (None, "sample"):
-        s = bench_sampling(repeats=5)
-        print("sampling (2x512, fp32):")
-        print(f"  one request, 500 chars: {s['one_500_chars_s']:.3f} s ({s['one_chars_per_s']:,.0f} chars/s)")
-        print(
-            f"  32 requests in one batch: {s['batch32_s']:.2f} s "
-            f"({s['batch32_chars_per_s']:,.0f} chars/s, "
-            f"{s['batch_speedup']:.1f}x one request)"
-        )
+        for label, style in (("plain, style 1", 1.0), ("guided, style 2", 2.0)):
+            s = bench_sampling(repeats=5, style=style)
+            print(f"sampling (2x512, fp32, {label}):")
+            one = f"{s['one_500_chars_s']:.3f} s ({s['one_chars_per_s']:,.0f} chars/s)"
+            print(f"  one request, 500 chars: {one}")
+            print(
+                f"  32 requests in one batch: {s['batch32_s']:.2f} s "
+                f"({s['batch32_chars_per_s']:,.0f} chars/s, "
+                f"{s['batch_speedup']:.1f}x one request)"
+            )
     if args.only in (None, "memory"):
         print(f"peak memory growth of one training step (2x512, batch {args.memory_batch}, fp32):")
         bench_memory(args.memory_batch, [int(x) for x in args.lengths.split(",")])

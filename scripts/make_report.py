@@ -57,7 +57,7 @@ def lyrics_section(checkpoint: Path, data: Path) -> list[str]:
     if "bits_per_char_any_artist" in report:
         out.append(f'| LSTM, "any artist" | {report["bits_per_char_any_artist"]:.3f} |')
     generator = LyricsGenerator.from_checkpoint(checkpoint)
-    counts = generator.checkpoint.meta["data"]["song_counts"]
+    counts = generator.song_counts
     top = sorted(counts, key=lambda a: -counts[a])[:10]
     wins = 0
     out += [

@@ -30,10 +30,13 @@ def write_lyrics_csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 
 
 def two_artist_rows(songs_per_artist: int = 24, lines: int = 12) -> list[tuple[str, str, str]]:
+    """Songs of one artist differ in their last line (the song number in the artist's own
+    alphabet), so each is its own lyric and the split can put it on either side."""
     rows = []
     for i in range(songs_per_artist):
-        rows.append(("Alpha", f"Song {i}", ALPHA_LINE * lines))
-        rows.append(("Beta", f"Tune {i}", BETA_LINE * lines))
+        number = f"{i + 1:b}"
+        rows.append(("Alpha", f"Song {i}", ALPHA_LINE * lines + number.translate(str.maketrans("01", "ab"))))
+        rows.append(("Beta", f"Tune {i}", BETA_LINE * lines + number.translate(str.maketrans("01", "xy"))))
     return rows
 
 

@@ -25,6 +25,7 @@ class Lyrics(commands.Cog):
         declare_range(self.lyrics, "temperature", s.temperature_min, s.temperature_max)
         declare_range(self.lyrics, "length", s.lyrics_length_min, s.lyrics_length_max)
         declare_range(self.lyrics, "seed", 0, SEED_LIMIT - 1)
+        declare_range(self.lyrics, "style", s.lyrics_style_min, s.lyrics_style_max)
 
     @app_commands.command(description="Write song lyrics, optionally in the style of an artist")
     @app_commands.describe(
@@ -33,6 +34,7 @@ class Lyrics(commands.Cog):
         temperature="Low is safe, high is wild",
         length="Characters to write",
         seed="Number that makes a result repeatable",
+        style="How strongly to follow the artist: 0 ignores them, 1 plain, more exaggerates",
     )
     async def lyrics(
         self,
@@ -42,8 +44,9 @@ class Lyrics(commands.Cog):
         temperature: float | None = None,
         length: int | None = None,
         seed: int | None = None,
+        style: float | None = None,
     ) -> None:
-        await self.run(interaction, LyricsOptions(artist, start or "", temperature, length, seed))
+        await self.run(interaction, LyricsOptions(artist, start or "", temperature, length, seed, style))
 
     @lyrics.autocomplete("artist")
     async def artist_autocomplete(

@@ -20,8 +20,10 @@ from ml.errors import BalladeerError
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
 from ml.text.evaluate import evaluate_lyrics
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.generate import DEFAULT_STYLE, LyricsGenerator, LyricsRequest
+from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.style import StyleReportConfig, style_report
 from ml.text.task import LyricsDataConfig, LyricsTask
 from ml.text.vocab import Vocab
 
@@ -51,6 +53,23 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--embed-dim", type=int, default=64, help="character embedding size (default 64)")
     p.add_argument("--artist-dim", type=int, default=32, help="artist embedding size (default 32)")
     p.add_argument(
+        "--weight-drop", type=float, default=0.0, help="DropConnect on hidden-to-hidden weights (default 0)"
+    )
+    p.add_argument(
+        "--embed-dropout",
+        type=float,
+        default=0.0,
+        help="share of characters dropped from the embedding per batch (default 0)",
+    )
+    p.add_argument(
+        "--locked-dropout",
+        action="store_true",
+        help="one dropout mask per sequence on the LSTM's input and output (variational dropout)",
+    )
+    p.add_argument(
+        "--artist-to-output", action="store_true", help="the artist also shifts the output layer's input"
+    )
+    p.add_argument(
         "--val-fraction",
         type=float,
         default=DEFAULT_VALIDATION_FRACTION,
@@ -66,6 +85,9 @@ def train(args: argparse.Namespace) -> None:
         raise BalladeerError("--condition-dropout must be in [0, 1).")
     if not 0 < args.val_fraction < 1:
         raise BalladeerError("--val-fraction must be between 0 and 1.")
+    for flag in ("weight_drop", "embed_dropout"):
+        if not 0 <= getattr(args, flag) < 1:
+            raise BalladeerError(f"--{flag.replace('_', '-')} must be in [0, 1).")
     data = LyricsDataConfig(
         data=args.data,
         artists=args.artists,
@@ -77,7 +99,8 @@ def train(args: argparse.Namespace) -> None:
     last = config.out_dir / "last.pt"
     if config.resume and last.is_file():
         saved = load_checkpoint(last, "lyrics")
-        task = LyricsTask.from_config(data, Vocab(saved.meta["vocab"]), saved.meta["artists"])
+        meta = LyricsMeta.from_dict(saved.meta)
+        task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists)
         model_config = CharLSTMConfig(**saved.model_config)
     else:
         task = LyricsTask.from_config(data)
@@ -89,16 +112,20 @@ def train(args: argparse.Namespace) -> None:
             hidden=args.hidden,
             layers=args.layers,
             dropout=args.dropout,
+            weight_drop=args.weight_drop,
+            embed_dropout=args.embed_dropout,
+            locked_dropout=args.locked_dropout,
+            artist_to_output=args.artist_to_output,
         )
     s = task.summary
     log.info(
         "%d songs by %d artists: %d train (%s chars), %d validation (%s chars); vocabulary %d",
-        s["songs"],
-        s["artists"],
-        s["train_songs"],
-        f"{s['train_chars']:,}",
-        s["val_songs"],
-        f"{s['val_chars']:,}",
+        s.songs,
+        s.artists,
+        s.train_songs,
+        f"{s.train_chars:,}",
+        s.val_songs,
+        f"{s.val_chars:,}",
         len(task.train.vocab),
     )
     torch.manual_seed(config.seed)
@@ -121,6 +148,13 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         "--length", type=int, default=500, help="characters to write after the prime (default 500)"
     )
     p.add_argument("--top-k", type=int, help="sample only among the k likeliest characters")
+    p.add_argument(
+        "--style",
+        type=float,
+        default=DEFAULT_STYLE,
+        help="how strongly to follow the artist: 0 ignores it, 1 plain conditional sampling, "
+        f"more exaggerates it (default {DEFAULT_STYLE:g})",
+    )
     p.add_argument("--seed", type=int, help="seed for a reproducible sample (sample i uses seed + i)")
     p.add_argument("--num", type=int, default=1, help="how many samples, written in one batch")
     p.add_argument("--list-artists", action="store_true", help="print the artists the model knows and exit")
@@ -142,6 +176,7 @@ def sample(args: argparse.Namespace) -> None:
             length=args.length,
             seed=None if args.seed is None else args.seed + i,
             top_k=args.top_k,
+            style=args.style,
         )
         for i in range(args.num)
     ]
@@ -151,7 +186,8 @@ def sample(args: argparse.Namespace) -> None:
     for i, s in enumerate(samples):
         if args.num > 1:
             artist = s.artist or "any artist"
-            print(f"=== sample {i + 1} · {artist} · temperature {s.temperature} · seed {s.seed}")
+            settings = f"temperature {s.temperature} · style {s.style:g} · seed {s.seed}"
+            print(f"=== sample {i + 1} · {artist} · {settings}")
         else:
             log.info("artist %s, temperature %s, seed %d", s.artist or "any", s.temperature, s.seed)
         print(s.text)
@@ -170,11 +206,40 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         help="the model's validation songs, or all of its artists' songs",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    style = p.add_argument_group("style report (--style-report)")
+    style.add_argument(
+        "--style-report",
+        action="store_true",
+        help="also measure how recognisably samples follow their artist, over style strengths",
+    )
+    style.add_argument("--top-artists", type=int, default=10, help="artists the classifier tells apart (10)")
+    style.add_argument(
+        "--samples-per-artist", type=int, default=20, help="samples per artist and strength (20)"
+    )
+    style.add_argument(
+        "--strengths", type=_strength_list, default=[0.0, 1.0, 1.5, 2.0, 3.0, 4.0], help='e.g. "0,1,2,4"'
+    )
+    style.add_argument("--sample-length", type=int, default=500, help="characters per sample (500)")
     p.set_defaults(run=evaluate)
+
+
+def _strength_list(value: str) -> list[float]:
+    try:
+        return [float(x) for x in value.split(",") if x.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"strengths are numbers separated by commas, not {value!r}") from exc
 
 
 def evaluate(args: argparse.Namespace) -> None:
     report = evaluate_lyrics(args.checkpoint, args.data, args.split, args.device)
+    if args.style_report:
+        config = StyleReportConfig(
+            top_artists=args.top_artists,
+            samples_per_artist=args.samples_per_artist,
+            strengths=args.strengths,
+            sample_length=args.sample_length,
+        )
+        report["style_report"] = style_report(args.checkpoint, args.data, config, args.device)
     if args.json:
         print_json(report)
         return
@@ -190,3 +255,20 @@ def evaluate(args: argparse.Namespace) -> None:
             f"  any artist {row['bits_per_char_any_artist']:.3f}" if "bits_per_char_any_artist" in row else ""
         )
         print(f"  {name:<28}{row['songs']:4d} songs {row['bits_per_char']:6.3f}{extra}")
+    if "style_report" in report:
+        print_style_report(report["style_report"])
+
+
+def print_style_report(style: dict) -> None:
+    reference = style["reference"]
+    print(
+        f"style: classifier over {len(style['artists'])} artists (chance {style['chance']:.2f}); "
+        f"real validation songs attributed {reference['accuracy']:.2f}"
+    )
+    print("  style  accuracy  bits/char (any artist)  copy rate  longest copy")
+    for strength, row in style["sweep"].items():
+        print(
+            f"  {strength:>5}  {row['accuracy']:8.2f}  {row['bits_per_char_any_artist']:22.3f}  "
+            f"{row['copy_rate']:9.3f}  {row['longest_copy']:12d}"
+        )
+    print(f"  recommended style: {style['recommended_style']}")

@@ -19,12 +19,12 @@ from pathlib import Path
 import torch
 
 from ml.batch import Batch
-from ml.errors import DataError, UnknownArtistError, close_matches
+from ml.errors import DataError, UnknownArtistError
 from ml.sequences import padded_batches, shuffled, stream_batch
 from ml.splits import split_items
+from ml.text.artists import ANY_ARTIST, close_matches
 from ml.text.vocab import BOS, EOS, Vocab
 
-ANY_ARTIST = "<any artist>"
 REQUIRED_COLUMNS = ("artist", "song", "text")
 
 _TYPOGRAPHIC = str.maketrans(
@@ -48,6 +48,7 @@ _TYPOGRAPHIC = str.maketrans(
 )
 _TRAILING_SPACES = re.compile(r"[ \t]+\n")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ class Song:
     @property
     def identity(self) -> str:
         return f"{self.artist}\x00{self.title}"
+
+    @property
+    def lyric_key(self) -> str:
+        """The words alone (letters and digits, case folded): the same lyric under two
+        titles or with other punctuation has the same key."""
+        return _NOT_WORD.sub("", self.text.casefold())
 
 
 def normalize_lyrics(text: str) -> str:
@@ -116,8 +123,13 @@ def select_artists(songs: list[Song], artists: list[str] | None = None, min_song
 
 
 def split_songs(songs: list[Song], fraction: float) -> tuple[list[Song], list[Song]]:
-    """(train, validation), decided per song by a stable hash of artist and title."""
-    return split_items(songs, lambda s: s.identity, fraction, "songs")
+    """(train, validation), decided by a stable hash of artist and title; copies of one
+    lyric (another title, a live version) all follow the first of them by that identity,
+    so a lyric never sits on both sides."""
+    group: dict[str, str] = {}
+    for song in songs:
+        group[song.lyric_key] = min(group.get(song.lyric_key, song.identity), song.identity)
+    return split_items(songs, lambda s: group[s.lyric_key], fraction, "songs")
 
 
 @dataclass

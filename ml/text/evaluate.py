@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
 from ml.sequences import padded_batch
-from ml.splits import DEFAULT_VALIDATION_FRACTION
 from ml.text.baselines import baseline_bits_per_char
 from ml.text.data import LyricsCorpus, read_songs, split_songs
+from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.vocab import UNK, Vocab
 
@@ -48,20 +48,17 @@ def evaluate_lyrics(
     if split not in ("val", "all"):
         raise BalladeerError(f"--split must be val or all, not {split!r}.")
     checkpoint = load_checkpoint(checkpoint_path, "lyrics", map_location=device)
-    vocab = Vocab(checkpoint.meta["vocab"])
-    artists = checkpoint.meta.get("artists", [])
-    summary = checkpoint.meta.get("data", {})
+    meta = LyricsMeta.from_dict(checkpoint.meta)
+    vocab, artists = Vocab(meta.vocab), meta.artists
     model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
 
     songs = read_songs(data)
-    trained_on = set(summary.get("song_counts", {}))
+    trained_on = set(meta.data.song_counts)
     if trained_on:
         songs = [s for s in songs if s.artist in trained_on]
     if not songs:
         raise BalladeerError(f"{data} holds no songs by the artists this model was trained on.")
-    train_songs, val_songs = split_songs(
-        songs, summary.get("validation_fraction", DEFAULT_VALIDATION_FRACTION)
-    )
+    train_songs, val_songs = split_songs(songs, meta.data.validation_fraction)
     scored = val_songs if split == "val" else songs
     corpus = LyricsCorpus(vocab, artists, scored)
     train_corpus = LyricsCorpus(vocab, artists, train_songs)

@@ -4,6 +4,11 @@ All requests advance in lockstep, one LSTM step for the whole batch: a request s
 reading its prime is fed its next prime character, the others their last sample. Each
 request draws from its own seeded generator, so its text does not depend on what else
 shares the batch.
+
+Style strength is classifier-free guidance: a request with an artist and a style s ≠ 1
+gets a second row in the same batch, reading the same characters as "any artist"; its
+next-character logits are u + s·(c − u), c given the artist and u given any artist. s = 1
+is plain conditional sampling, s = 0 ignores the artist, s > 1 exaggerates the style.
 """
 
 from __future__ import annotations
@@ -14,13 +19,18 @@ from pathlib import Path
 import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
-from ml.errors import BalladeerError, UnknownArtistError, close_matches
+from ml.errors import BalladeerError
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
-from ml.text.data import ANY_ARTIST
+from ml.text.artists import ArtistTable
+from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.vocab import BOS, EOS, UNK, Vocab
+
+# Chosen by the style report on the shipped model (docs/REPORT.md): the weakest strength whose
+# samples are attributed to their artist as often as real unseen songs, fluent and not copied.
+DEFAULT_STYLE = 1.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class LyricsRequest:
     length: int = 500  # characters to write after the prime
     seed: int | None = None
     top_k: int | None = None
+    style: float = DEFAULT_STYLE  # guidance: 0 any artist, 1 conditional, > 1 stronger style
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class LyricsSample:
     seed: int
     temperature: float
     ended: bool  # the model closed the song before reaching the length
+    style: float = 1.0  # the guidance strength it was written with (1 without an artist)
     unknown_chars: list[str] = field(default_factory=list)  # prime characters read as <unk>
 
 
@@ -49,11 +61,11 @@ class LyricsGenerator:
     def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
         self.checkpoint = checkpoint
-        self.vocab = Vocab(checkpoint.meta["vocab"])
-        self.artist_table: list[str] = checkpoint.meta.get("artists", [])
+        self.meta = LyricsMeta.from_dict(checkpoint.meta)
+        self.vocab = Vocab(self.meta.vocab)
+        self.artist_table = ArtistTable(self.meta.artists, self.meta.data.song_counts)
         self.model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
         self.stepper = LSTMStepper(self.model.lstm)
-        self._artist_ids = {a.casefold(): i for i, a in enumerate(self.artist_table) if i}
 
     @classmethod
     def from_checkpoint(
@@ -65,18 +77,18 @@ class LyricsGenerator:
     @property
     def artists(self) -> list[str]:
         """Artists the model can write like (empty for an unconditional model)."""
-        return [a for a in self.artist_table if a != ANY_ARTIST]
+        return self.artist_table.artists
+
+    @property
+    def song_counts(self) -> dict[str, int]:
+        """Training songs per artist the model can write like."""
+        return self.artist_table.song_counts
 
     def resolve_artist(self, name: str | None) -> tuple[str | None, int]:
         """(canonical name, artist id); None or blank means any artist."""
-        if name is None or not name.strip():
-            return None, 0
-        if not self.model.conditional:
+        if name and name.strip() and not self.model.conditional:
             raise BalladeerError("This lyrics model was trained without artists; leave the artist out.")
-        index = self._artist_ids.get(name.strip().casefold())
-        if index is None:
-            raise UnknownArtistError(name, close_matches(name.strip(), self.artists))
-        return self.artist_table[index], index
+        return self.artist_table.resolve(name)
 
     @torch.no_grad()
     def generate(self, requests: list[LyricsRequest]) -> list[LyricsSample]:
@@ -84,9 +96,16 @@ class LyricsGenerator:
         if not requests:
             return []
         for r in requests:
-            if r.temperature < 0 or r.length < 1 or (r.top_k is not None and r.top_k < 1):
-                raise BalladeerError("temperature must be ≥ 0, length ≥ 1 and top_k ≥ 1.")
+            if r.temperature < 0 or r.length < 1 or (r.top_k is not None and r.top_k < 1) or r.style < 0:
+                raise BalladeerError("temperature must be ≥ 0, length ≥ 1, top_k ≥ 1 and style ≥ 0.")
         resolved = [self.resolve_artist(r.artist) for r in requests]
+        # Guided requests get a twin row reading the same text as "any artist".
+        guided = [
+            i
+            for i, (r, (_, index)) in enumerate(zip(requests, resolved, strict=True))
+            if index and r.style != 1
+        ]
+        styles = torch.tensor([requests[i].style for i in guided])[:, None]
         encoded = [self.vocab.encode(r.prime) for r in requests]
         feeds = [[BOS, *e.ids] for e in encoded]
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
@@ -94,15 +113,19 @@ class LyricsGenerator:
         written: list[list[int]] = [[] for _ in requests]
         active = [True] * len(requests)
 
-        artists = torch.tensor([index for _, index in resolved], device=self.device)
+        artists = torch.tensor([index for _, index in resolved] + [0] * len(guided), device=self.device)
         temperatures = torch.tensor([r.temperature for r in requests])
         tokens = [feed[0] for feed in feeds]
-        state = self.stepper.zero_state(len(requests), self.device)
+        state = self.stepper.zero_state(len(artists), self.device)
         step = 0
         while any(active):
-            x = self.model.features(torch.tensor(tokens, device=self.device), artists)
-            out, state = self.stepper(x, state)
-            logits = self.model.head(out).float().cpu()
+            rows = torch.tensor(tokens + [tokens[i] for i in guided], device=self.device)
+            out, state = self.stepper(self.model.features(rows, artists), state)
+            logits = self.model.output(out, artists).float().cpu()
+            if guided:
+                conditional, unconditional = logits[guided], logits[len(requests) :]
+                logits[guided] = unconditional + styles * (conditional - unconditional)
+            logits = logits[: len(requests)]
             step += 1
             sampling = [i for i in range(len(requests)) if active[i] and step >= len(feeds[i])]
             drawn = sample_tokens(
@@ -129,6 +152,7 @@ class LyricsGenerator:
                 seed=seed,
                 temperature=r.temperature,
                 ended=tokens[i] == EOS,
+                style=r.style if name else 1.0,
                 unknown_chars=e.unknown,
             )
             for i, (r, (name, _), seed, w, e) in enumerate(

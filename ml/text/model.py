@@ -1,9 +1,15 @@
 """Character-level LSTM language model, optionally conditioned on the artist.
 
 The conditional model concatenates a learned artist embedding to the character
-embedding at every step. Artist id 0 is reserved for "any artist": training replaces
-the true artist by it now and then (condition dropout), so the same model writes with
-or without a style.
+embedding at every step and, with `artist_to_output`, also adds an artist vector to the
+LSTM's output just before the softmax, so the style reaches the prediction directly.
+Artist id 0 is reserved for "any artist": training replaces the true artist by it now and
+then (condition dropout), so the same model writes with or without a style.
+
+Regularisation for small corpora, after AWD-LSTM (Merity et al., 2018): DropConnect on
+the hidden-to-hidden matrices (`weight_drop`), one dropout mask per sequence shared by
+every step (`locked dropout` on the LSTM's input and output), and dropping whole
+characters from the embedding table (`embed_dropout`). All of them act in training only.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from ml.batch import Batch
 
@@ -27,10 +34,22 @@ class CharLSTMConfig:
     artist_dim: int = 32
     hidden: int = 512
     layers: int = 2
-    dropout: float = 0.2
+    dropout: float = 0.2  # between LSTM layers, and on the output (locked when `locked_dropout`)
+    weight_drop: float = 0.0  # DropConnect on the hidden-to-hidden weights
+    embed_dropout: float = 0.0  # share of characters whose embedding is zeroed for a batch
+    locked_dropout: bool = False  # one mask per sequence instead of one per step
+    artist_to_output: bool = False  # the artist also shifts the output layer's input
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def locked_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Dropout on (B, T, F) with one mask per sequence, the same at every step."""
+    if not training or p <= 0:
+        return x
+    mask = x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - p) / (1 - p)
+    return x * mask
 
 
 class CharLSTM(nn.Module):
@@ -38,8 +57,14 @@ class CharLSTM(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.artist_embed = nn.Embedding(config.n_artists, config.artist_dim) if config.n_artists else None
-        input_dim = config.embed_dim + (config.artist_dim if config.n_artists else 0)
+        conditional = config.n_artists > 0
+        self.artist_embed = nn.Embedding(config.n_artists, config.artist_dim) if conditional else None
+        self.artist_out = (
+            nn.Embedding(config.n_artists, config.hidden) if conditional and config.artist_to_output else None
+        )
+        if self.artist_out is not None:
+            nn.init.normal_(self.artist_out.weight, std=0.01)
+        input_dim = config.embed_dim + (config.artist_dim if conditional else 0)
         self.lstm = nn.LSTM(
             input_dim,
             config.hidden,
@@ -58,17 +83,55 @@ class CharLSTM(nn.Module):
         self, tokens: torch.Tensor, artists: torch.Tensor | None, state: State | None = None
     ) -> tuple[torch.Tensor, State]:
         """Logits (B, T, V) for the next character at every step, and the final state."""
-        out, state = self.lstm(self.features(tokens, artists), state)
-        return self.head(self.drop(out)), state
+        x = self.features(tokens, artists)
+        if self.config.locked_dropout:
+            x = locked_dropout(x, self.config.dropout, self.training)
+        out, state = self._run_lstm(x, state)
+        if self.config.locked_dropout:
+            out = locked_dropout(out, self.config.dropout, self.training)
+        else:
+            out = self.drop(out)
+        return self.output(out, artists), state
+
+    def _run_lstm(self, x: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
+        """The LSTM, with freshly dropped hidden-to-hidden weights when training."""
+        p = self.config.weight_drop
+        if not self.training or p <= 0:
+            return self.lstm(x, state)
+        weights = {
+            name: F.dropout(w, p, training=True) if name.startswith("weight_hh") else w
+            for name, w in self.lstm.named_parameters()
+        }
+        return functional_call(self.lstm, weights, (x, state))
 
     def features(self, tokens: torch.Tensor, artists: torch.Tensor | None) -> torch.Tensor:
         """The LSTM's input: character embedding, then the artist's when conditional."""
-        x = self.embed(tokens)
+        x = self._embed(tokens)
         if self.artist_embed is None:
             return x
         if artists is None:
             artists = torch.zeros_like(tokens)  # any artist
+        elif artists.dim() < tokens.dim():  # one artist per sequence
+            artists = artists.unsqueeze(-1).expand_as(tokens)
         return torch.cat([x, self.artist_embed(artists)], dim=-1)
+
+    def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        p = self.config.embed_dropout
+        if not self.training or p <= 0:
+            return self.embed(tokens)
+        keep = self.embed.weight.new_empty(self.embed.num_embeddings, 1).bernoulli_(1 - p) / (1 - p)
+        return F.embedding(tokens, self.embed.weight * keep)
+
+    def output(self, hidden: torch.Tensor, artists: torch.Tensor | None) -> torch.Tensor:
+        """Logits from the top LSTM layer's output (…, H), shifted by the artist if configured."""
+        if self.artist_out is not None:
+            if artists is None:
+                artists = torch.zeros(hidden.shape[:-1], dtype=torch.long, device=hidden.device)
+            shift = self.artist_out(artists)
+            if shift.dim() < hidden.dim():  # one artist per sequence
+                shift = shift.unsqueeze(-2)
+            hidden = hidden + shift
+        return self.head(hidden)
 
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed cross-entropy (nats) over the batch's scored steps, and the final state."""

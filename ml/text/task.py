@@ -11,6 +11,7 @@ import torch
 
 from ml.batch import Batch
 from ml.text.data import LyricsCorpus, artist_table, read_songs, select_artists, split_songs
+from ml.text.meta import LyricsData, LyricsMeta
 from ml.text.vocab import Vocab
 
 
@@ -29,7 +30,7 @@ class LyricsTask:
     kind = "lyrics"
     unit = "char"
 
-    def __init__(self, train: LyricsCorpus, val: LyricsCorpus, summary: dict[str, Any]) -> None:
+    def __init__(self, train: LyricsCorpus, val: LyricsCorpus, summary: LyricsData) -> None:
         self.train = train
         self.val = val
         self.summary = summary
@@ -47,18 +48,18 @@ class LyricsTask:
         artists = table if artists is None else artists
         train = LyricsCorpus(vocab, artists, train_songs, config.condition_dropout)
         val = LyricsCorpus(vocab, artists, val_songs)
-        summary = {
-            "source": str(config.data),
-            "songs": len(songs),
-            "train_songs": len(train_songs),
-            "val_songs": len(val_songs),
-            "artists": len(counts),
-            "train_chars": train.characters,
-            "val_chars": val.characters,
-            "min_songs": config.min_songs,
-            "validation_fraction": config.validation_fraction,
-            "song_counts": counts,
-        }
+        summary = LyricsData(
+            source=str(config.data),
+            songs=len(songs),
+            train_songs=len(train_songs),
+            val_songs=len(val_songs),
+            artists=len(counts),
+            train_chars=train.characters,
+            val_chars=val.characters,
+            min_songs=config.min_songs,
+            validation_fraction=config.validation_fraction,
+            song_counts=counts,
+        )
         return cls(train, val, summary)
 
     def train_batches(self, bptt: str, batch_size: int, generator: torch.Generator) -> list[Batch]:
@@ -70,11 +71,7 @@ class LyricsTask:
         return self.val.song_batches(batch_size)
 
     def checkpoint_meta(self) -> dict[str, Any]:
-        return {
-            "vocab": self.train.vocab.to_list(),
-            "artists": self.train.artists,
-            "data": self.summary,
-        }
+        return LyricsMeta(self.train.vocab.to_list(), self.train.artists, self.summary).to_dict()
 
     def named_metrics(self, loss_per_unit: float) -> dict[str, float]:
         return {"bpc": loss_per_unit / math.log(2)}

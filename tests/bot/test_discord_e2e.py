@@ -34,6 +34,8 @@ async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
         1500,
     )
     assert lyrics["start"]["max_length"] == 200 and not lyrics["start"]["required"]
+    assert lyrics["artist"]["max_length"] == 100
+    assert (lyrics["style"]["type"], lyrics["style"]["min_value"], lyrics["style"]["max_value"]) == (10, 0, 4)
     midi = _options(commands["midi"])
     assert (midi["seconds"]["type"], midi["seconds"]["min_value"], midi["seconds"]["max_value"]) == (
         4,
@@ -52,11 +54,13 @@ async def test_lyrics_is_deferred_then_answered_without_pings(discord_env):
     (followup,) = await fake.followups(interaction)
     assert followup.at >= ack.at
     body = followup.json
-    assert body["content"].startswith("🎤 Lyrics in the style of **Alpha** · temperature 0.8 · seed 9")
+    assert body["content"].startswith(
+        "🎤 Lyrics in the style of **Alpha** · temperature 0.8 · style 1 · seed 9"
+    )
     assert "\n\nab" in body["content"]
     assert body["allowed_mentions"] == {"parse": []}
     labels = [c["label"] for row in body["components"] for c in row["components"]]
-    assert labels == ["Again", "Hotter", "Cooler"]
+    assert labels == ["Again", "Hotter", "Cooler", "Stronger style"]
 
 
 async def test_midi_is_answered_with_playable_attachments(discord_env):
@@ -132,6 +136,24 @@ async def test_again_button_makes_a_new_result(discord_env):
     hotter = await fake.click(reply.message, "Hotter")
     (hot,) = await fake.followups(hotter)
     assert "temperature 1.7" in hot.json["content"]
+    stronger = await fake.click(reply.message, "Stronger style")
+    (strong,) = await fake.followups(stronger)
+    assert strong.json["content"].startswith(
+        "🎤 Lyrics in the style of **Beta** · temperature 1.5 · style 2 ·"
+    )
+
+
+async def test_style_is_an_option_checked_by_the_service_and_only_for_an_artist(discord_env):
+    fake, _, _ = discord_env
+    refused = await fake.slash("lyrics", artist="alpha", style=9.5)
+    assert (await fake.callback(refused)).json["data"][
+        "content"
+    ] == "style must be between 0 and 4 (got 9.5)."
+    anyone = await fake.slash("lyrics", length=100, style=3.0)
+    (reply,) = await fake.followups(anyone)
+    assert " style " not in reply.json["content"].splitlines()[0]
+    labels = [c["label"] for row in reply.json["components"] for c in row["components"]]
+    assert labels == ["Again", "Hotter", "Cooler"]  # no style to strengthen without an artist
 
 
 async def test_heartbeats_keep_flowing_while_a_long_generation_runs(discord_env):

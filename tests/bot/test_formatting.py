@@ -26,12 +26,14 @@ def test_lyrics_messages_have_a_header_and_fit():
         request_id=1,
         text="Why oh why\n" * 300,
         artist="Bob Marley",
-        options=LyricsOptions("Bob Marley", "Why", 0.9, 1500, 42),
+        options=LyricsOptions("Bob Marley", "Why", 0.9, 1500, 42, 2.0),
         ended=False,
         unknown_chars=[],
     )
     messages = lyrics_messages(reply)
-    assert messages[0].startswith("🎤 Lyrics in the style of **Bob Marley** · temperature 0.9 · seed 42")
+    assert messages[0].startswith(
+        "🎤 Lyrics in the style of **Bob Marley** · temperature 0.9 · style 2 · seed 42"
+    )
     assert all(len(m) <= MESSAGE_LIMIT for m in messages) and len(messages) == 2
 
 

@@ -57,12 +57,24 @@ def test_artist_filter_is_case_insensitive_and_unknown_names_get_suggestions():
 
 
 def test_split_is_deterministic_per_song_and_independent_of_order():
-    songs = [Song(f"artist{i % 7}", f"title{i}", "la") for i in range(400)]
+    songs = [Song(f"artist{i % 7}", f"title{i}", f"la la {i}") for i in range(400)]
     train, val = split_songs(songs, 0.1)
     _, val2 = split_songs(list(reversed(songs)), 0.1)
     assert {s.identity for s in val} == {s.identity for s in val2}
     assert len(train) + len(val) == 400 and 20 < len(val) < 65
-    assert all(is_validation(s.identity, 0.1) for s in val)
+    assert all(is_validation(s.identity, 0.1) for s in val)  # unique lyrics: by artist and title
+
+
+def test_copies_of_one_lyric_stay_on_one_side_of_the_split():
+    songs = []
+    for i in range(300):
+        words = f"line {i} of a song\nand its chorus"
+        songs.append(Song("A", f"title {i}", words))
+        songs.append(Song("B", f"another title {i} (live)", words.upper().replace(" of", ", of!")))
+    train, val = split_songs(songs, 0.1)
+    assert val and train
+    assert {s.lyric_key for s in train}.isdisjoint(s.lyric_key for s in val)
+    assert len(val) % 2 == 0  # both copies, always
 
 
 def test_vocab_round_trip_reports_unknown_characters():

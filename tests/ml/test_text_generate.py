@@ -60,6 +60,41 @@ def test_artist_conditioning_selects_the_style(generator):
     assert styles == {True, False}  # "any artist" writes in both styles
 
 
+def test_style_zero_is_any_artist_and_one_is_plain_conditional(generator):
+    for seed in range(3):
+        plain = generator.generate([LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed)])
+        same = generator.generate(
+            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=1)]
+        )
+        unguided = generator.generate([LyricsRequest(temperature=1.0, length=80, seed=seed)])
+        ignored = generator.generate(
+            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=0)]
+        )
+        assert plain[0].text == same[0].text
+        assert ignored[0].text == unguided[0].text and ignored[0].style == 0
+
+
+def test_guided_requests_keep_every_sampling_guarantee(generator):
+    requests = [
+        LyricsRequest(artist="Alpha", temperature=1.3, length=120, seed=3, style=3),
+        LyricsRequest(artist="beta", prime="xy", temperature=0.9, length=60, seed=4, top_k=3, style=2),
+        LyricsRequest(artist="Beta", temperature=0, length=50, seed=5, style=4),
+        LyricsRequest(prime="ab ab", temperature=1.2, length=150, seed=6, style=3),  # no artist: no effect
+    ]
+    batched = generator.generate(requests)
+    alone = [generator.generate([r])[0] for r in requests]
+    assert [s.text for s in batched] == [s.text for s in alone]
+    assert batched[1].text.startswith("xy") and batched[3].style == 1.0
+    greedy = generator.generate([LyricsRequest(artist="Beta", temperature=0, length=50, seed=9, style=4)])
+    assert greedy[0].text == batched[2].text  # temperature 0 is argmax, whatever the seed
+    strong = generator.generate(
+        [LyricsRequest(artist="Alpha", temperature=1.5, length=100, seed=s, style=3) for s in range(4)]
+    )
+    assert all(_letters(s.text) <= {"a", "b"} and s.text for s in strong)
+    with pytest.raises(BalladeerError, match="style"):
+        generator.generate([LyricsRequest(artist="Beta", style=-1)])
+
+
 def test_length_bounds_the_output_and_the_artist_name_is_canonical(generator):
     sample = generator.generate([LyricsRequest(artist="ALPHA", length=25, temperature=1.0, seed=2)])[0]
     assert len(sample.text) <= 25 and sample.artist == "Alpha"

@@ -77,7 +77,7 @@ def test_tbptt_carries_state_so_the_loss_matches_but_gradients_are_truncated():
 
 
 def test_a_small_model_learns_periodic_text(tmp_path):
-    rows = [("Poet", f"Loop {i}", "la di da dum\n" * 30) for i in range(30)]
+    rows = [("Poet", f"Loop {i}", "la di da dum\n" * (20 + i)) for i in range(30)]  # distinct lyrics
     best = train_tiny_lyrics(
         write_lyrics_csv(tmp_path / "p.csv", rows), tmp_path / "run", epochs=25, conditional=False
     )
@@ -135,3 +135,42 @@ def test_resumed_task_keeps_the_saved_vocabulary(two_artist_csv):
     )
     assert task.train.vocab.to_list() == saved.to_list()
     assert task.checkpoint_meta()["artists"] == ["<any artist>", "Beta", "Alpha"]
+
+
+def test_regularisers_act_in_training_only_and_the_stepper_matches_the_model():
+    from ml.recurrent import LSTMStepper
+    from ml.text.model import CharLSTM, CharLSTMConfig
+
+    torch.manual_seed(0)
+    config = CharLSTMConfig(
+        vocab_size=12,
+        n_artists=3,
+        hidden=16,
+        layers=2,
+        embed_dim=8,
+        artist_dim=4,
+        dropout=0.3,
+        weight_drop=0.5,
+        embed_dropout=0.2,
+        locked_dropout=True,
+        artist_to_output=True,
+    )
+    model = CharLSTM(config)
+    with torch.no_grad():
+        model.artist_out.weight.normal_()  # make the artist's output shift visible
+    tokens, artists = torch.randint(0, 12, (3, 10)), torch.tensor([[0] * 10, [1] * 10, [2] * 10])
+    model.train()
+    first, _ = model(tokens, artists)
+    second, _ = model(tokens, artists)
+    assert not torch.allclose(first, second)  # fresh masks every call
+    first.sum().backward()
+    assert model.lstm.weight_hh_l0.grad.abs().sum() > 0  # DropConnect keeps the weights trainable
+    model.eval()
+    logits, _ = model(tokens, artists)
+    assert torch.equal(logits, model(tokens, artists)[0])
+    stepper = LSTMStepper(model.lstm)
+    state = stepper.zero_state(3, torch.device("cpu"))
+    for t in range(10):
+        out, state = stepper(model.features(tokens[:, t], artists[:, t]), state)
+        assert torch.allclose(model.output(out, artists[:, t]), logits[:, t], atol=1e-5)
+    assert not torch.allclose(logits[1], logits[2])  # the artist reaches the output

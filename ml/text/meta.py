@@ -1,0 +1,41 @@
+"""What a lyrics checkpoint says about its data, typed: saved as a plain dict (so the
+checkpoint loads with weights_only=True), read back through this class, never by keys."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ml.splits import DEFAULT_VALIDATION_FRACTION
+
+
+@dataclass(frozen=True)
+class LyricsData:
+    """The songs a model was trained and validated on."""
+
+    source: str = ""
+    songs: int = 0
+    train_songs: int = 0
+    val_songs: int = 0
+    artists: int = 0
+    train_chars: int = 0
+    val_chars: int = 0
+    min_songs: int = 1
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+    song_counts: dict[str, int] = field(default_factory=dict)  # training songs per artist
+
+
+@dataclass(frozen=True)
+class LyricsMeta:
+    vocab: list[str]
+    artists: list[str]  # index order; "any artist" first when conditional, empty otherwise
+    data: LyricsData = field(default_factory=LyricsData)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, meta: dict[str, Any]) -> LyricsMeta:
+        known = {f.name for f in fields(LyricsData)}
+        data = {k: v for k, v in meta.get("data", {}).items() if k in known}
+        return cls(vocab=list(meta["vocab"]), artists=list(meta.get("artists", [])), data=LyricsData(**data))
