@@ -39,6 +39,15 @@ class Batch:
             context=None if self.context is None else self.context[:, start:stop],
         )
 
+    def rows(self, start: int, stop: int) -> Batch:
+        """Sequences [start, stop) of the batch, every step."""
+        return Batch(
+            inputs=self.inputs[start:stop],
+            targets=self.targets[start:stop],
+            mask=self.mask[start:stop],
+            context=None if self.context is None else self.context[start:stop],
+        )
+
     def to(self, device: torch.device | str) -> Batch:
         move = {"non_blocking": True}
         return replace(

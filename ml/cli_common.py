@@ -11,6 +11,8 @@ from typing import Any
 
 from torch import nn
 
+from ml.checkpoint import Checkpoint, load_checkpoint
+from ml.errors import BalladeerError
 from ml.training import BPTT_MODES, Task, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
@@ -112,10 +114,38 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
+def checkpoint_to_resume(config: TrainConfig, kind: str, model_config: dict[str, Any]) -> Checkpoint | None:
+    """OUT/last.pt when --resume finds one: the one place a resume reads the model and the
+    task metadata from. The model flags of this command must describe the same model."""
+    path = config.out_dir / "last.pt"
+    if not (config.resume and path.is_file()):
+        return None
+    saved = load_checkpoint(path, kind)
+    differing = {
+        key: saved.model_config[key]
+        for key, value in model_config.items()
+        if key in saved.model_config and saved.model_config[key] != value
+    }
+    if differing:
+        flags = ", ".join(f"{_flag(key)} {value}" for key, value in differing.items())
+        raise BalladeerError(
+            f"{path} holds a different model ({flags}); resume with those flags, or train into a new --out."
+        )
+    return saved
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
 def fit_and_report(task: Task, model: nn.Module, model_config: dict, config: TrainConfig) -> None:
     """Train, then print the best validation score in the task's own terms."""
     log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
-    result = Trainer(task, model, config, model_config).fit()
+    trainer = Trainer(task, model, config, model_config)
+    try:
+        result = trainer.fit()
+    finally:
+        trainer.dist.close()
     scores = ", ".join(
         f"{v:.3f} {k.replace('_', ' ')}" for k, v in task.named_metrics(result.best_val_loss).items()
     )

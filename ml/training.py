@@ -13,7 +13,6 @@ provides the batches, the checkpoint metadata and how to name its loss. The BPTT
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -24,12 +23,15 @@ from typing import Any, Protocol
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.checkpoint import checkpoint
 from tqdm import tqdm
 
 from ml.batch import Batch
 from ml.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ml.distributed import DistributedContext
 from ml.errors import BalladeerError
+from ml.run_log import MetricsLog, plot_losses
 
 log = logging.getLogger(__name__)
 
@@ -165,24 +167,61 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
 
 
+class LossForward(nn.Module):
+    """`forward` runs the model's sequence loss, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Batch, state: State, segment: int | None) -> tuple[torch.Tensor, State]:
+        return sequence_loss(self.model, batch, state, segment)
+
+
+@dataclass
+class Window:
+    """Training loss and throughput since the last log line (summed over every rank)."""
+
+    loss: float = 0.0
+    units: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    def rate(self) -> float:
+        return self.units / max(time.monotonic() - self.started, 1e-9)
+
+
 class Trainer:
-    """Fits a model on a task and writes best.pt, last.pt, metrics.jsonl and loss.png."""
+    """Fits a model on a task and writes best.pt, last.pt, metrics.jsonl and loss.png.
+
+    Under torchrun every rank trains on its own share of each epoch (`batch_size`
+    sequences per rank per step), gradients are averaged by DistributedDataParallel,
+    validation is summed over the ranks, and rank 0 alone writes the run folder.
+    """
 
     def __init__(self, task: Task, model: nn.Module, config: TrainConfig, model_config: dict) -> None:
         self.task = task
         self.config = config
         self.model_config = model_config
-        self.device = resolve_device(config.device)
+        device = resolve_device(config.device)
+        self.dist = DistributedContext.from_env(device)
+        self.device = self.dist.device(device)
         self.model = model.to(self.device)
+        loss_forward = LossForward(self.model)
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.forward: nn.Module = DistributedDataParallel(loss_forward, device_ids=ids)
+        else:
+            self.forward = loss_forward
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.out = config.out_dir
+        self.log = MetricsLog(self.out / "metrics.jsonl")
         self.step = 0
         self.epoch = 0
         self.step_in_epoch = 0
         self.best_val = math.inf
         self.bad_evals = 0
         self.elapsed_before = 0.0
-        self.val_batches = task.validation_batches(config.batch_size)
+        self.val_batches = task.validation_batches(config.batch_size)[self.dist.rank :: self.dist.world_size]
         self.steps_per_epoch = len(self._chunks(0))
 
     # -- schedule -------------------------------------------------------------------
@@ -196,152 +235,162 @@ class Trainer:
         return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
     def _chunks(self, epoch: int) -> list[tuple[Batch, bool]]:
-        generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
-        batches = self.task.train_batches(self.config.bptt, self.config.batch_size, generator)
-        return epoch_chunks(batches, self.config.bptt, self.config.seq_len)
+        """This rank's (chunk, carries state) pairs of an epoch; every rank gets as many."""
+        c, rank, world = self.config, self.dist.rank, self.dist.world_size
+        generator = torch.Generator().manual_seed(c.seed * 1000 + epoch)
+        if c.bptt == "tbptt":  # one set of streams for all ranks; each reads its own rows
+            (streams,) = self.task.train_batches(c.bptt, c.batch_size * world, generator)
+            batches = [streams.rows(rank * c.batch_size, (rank + 1) * c.batch_size)]
+        else:  # whole sequences: ranks take turns through the shuffled batches
+            batches = self.task.train_batches(c.bptt, c.batch_size, generator)
+            batches = batches[: len(batches) // world * world][rank::world]
+        return epoch_chunks(batches, c.bptt, c.seq_len)
+
+    def _schedule(self) -> Iterator[tuple[Batch, bool, bool]]:
+        """(chunk, carries state, last of its epoch) from where training stands to the end."""
+        while self.epoch < self.config.epochs:
+            chunks = self._chunks(self.epoch)
+            for i in range(self.step_in_epoch, len(chunks)):
+                batch, carries = chunks[i]
+                self.step_in_epoch = i + 1
+                yield batch, carries, i == len(chunks) - 1
+            self.epoch += 1
+            self.step_in_epoch = 0
 
     # -- one optimisation step ----------------------------------------------------------
-    def train_step(self, batch: Batch, state: State) -> tuple[float, State]:
-        """Forward, backward, clip, update; returns (mean loss, state to carry)."""
+    def train_step(self, batch: Batch, state: State) -> tuple[float, float, State]:
+        """Forward, backward, clip, update: (mean loss, units scored, state to carry), both
+        figures over every rank. The loss is scaled so the averaged gradient is that of the
+        mean over the whole global batch, however the scored steps fall across ranks."""
         batch = batch.to(self.device)
         segment = self.config.checkpoint_segment if self.config.bptt == "checkpoint" else None
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
         with autocast(self.device, self.config.precision):
-            loss_sum, state = sequence_loss(self.model, batch, state, segment)
-        loss = loss_sum / max(batch.scored, 1)
+            loss_sum, state = self.forward(batch, state, segment)
+        total, units = self.dist.sum([float(loss_sum.detach()), float(batch.scored)], self.device)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
-        self.optimizer.step()
-        return float(loss.detach()), detach_state(state)
+        (loss_sum * (self.dist.world_size / max(units, 1))).backward()  # DDP syncs here
+        if units:  # else nothing was scored on any rank (a padding-only tail): no update
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+            self.optimizer.step()
+        return total / max(units, 1), units, detach_state(state)
 
     def measure_throughput(self, steps: int, warmup: int = 2) -> float:
         """Scored units (chars or frames) per second over `steps` training steps of epoch 0."""
         chunks = self._chunks(0)
         if len(chunks) < warmup + steps:
             raise BalladeerError(f"the data holds {len(chunks)} steps; {warmup + steps} are needed")
-        state, units = None, 0
+        state, units = None, 0.0
         for i, (batch, carries) in enumerate(chunks[: warmup + steps]):
             if i == warmup:
                 start = time.perf_counter()
-            _, state = self.train_step(batch, state if carries else None)
-            units += batch.scored if i >= warmup else 0
+            _, scored, state = self.train_step(batch, state if carries else None)
+            units += scored if i >= warmup else 0
         return units / (time.perf_counter() - start)
 
     # -- the loop -----------------------------------------------------------------------
     def fit(self) -> TrainResult:
         c = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
         if c.resume:
             self._resume()
-        else:
-            (self.out / "metrics.jsonl").unlink(missing_ok=True)
+        elif self.dist.is_main:
+            self.log.reset()
         started = time.monotonic()
         deadline = started + c.max_minutes * 60 if c.max_minutes else math.inf
-        stop_reason = "epochs done"
-        window_loss, window_units, window_start = 0.0, 0, time.monotonic()
-        self.model.train()
-        log.info(
-            "training %s: %d steps/epoch, %d epochs, device %s, bptt %s",
-            self.task.kind,
-            self.steps_per_epoch,
-            c.epochs,
-            self.device,
-            c.bptt,
-        )
-        while self.epoch < c.epochs and stop_reason == "epochs done":
-            chunks = self._chunks(self.epoch)
-            bar = tqdm(
-                total=len(chunks),
-                initial=self.step_in_epoch,
-                disable=not c.progress,
-                desc=f"epoch {self.epoch + 1}/{c.epochs}",
-                unit="step",
-                dynamic_ncols=True,
+        if self.dist.is_main:
+            log.info(
+                "training %s: %d steps/epoch, %d epochs, device %s, bptt %s%s",
+                self.task.kind,
+                self.steps_per_epoch,
+                c.epochs,
+                self.device,
+                c.bptt,
+                f", {self.dist.world_size} ranks" if self.dist.enabled else "",
             )
-            state = None
-            for batch, carries in chunks[self.step_in_epoch :]:
-                if batch.scored == 0:
-                    self.step_in_epoch += 1
-                    continue
-                loss, state = self.train_step(batch, state if carries else None)
-                self.step += 1
-                self.step_in_epoch += 1
-                window_loss += loss * batch.scored
-                window_units += batch.scored
-                rate = window_units / max(time.monotonic() - window_start, 1e-9)
-                bar.set_postfix(
-                    loss=f"{loss:.3f}",
-                    best=f"{self.best_val:.3f}",
-                    **{f"{self.task.unit}s/s": f"{rate:,.0f}"},
-                )
-                bar.update()
-                if self.step % c.eval_every == 0 or time.monotonic() >= deadline:
-                    self._log_train(window_loss / window_units, rate, started)
-                    window_loss, window_units, window_start = 0.0, 0, time.monotonic()
-                    if self._validate(started):
-                        stop_reason = "early stop: no validation improvement"
-                        break
-                    if time.monotonic() >= deadline:
-                        stop_reason = "time budget reached"
-                        break
-            bar.close()
-            if stop_reason == "epochs done":
-                self.epoch += 1
-                self.step_in_epoch = 0
-                if window_units:  # steps since the last validation
-                    rate = window_units / max(time.monotonic() - window_start, 1e-9)
-                    self._log_train(window_loss / window_units, rate, started)
-                    window_loss, window_units, window_start = 0.0, 0, time.monotonic()
-                    if self._validate(started):
-                        stop_reason = "early stop: no validation improvement"
-                else:  # the epoch's last step was just validated: only record the new epoch
-                    self._save_last(self.elapsed_before + time.monotonic() - started)
-        elapsed = self.elapsed_before + time.monotonic() - started
-        self._save_last(elapsed)
-        self._plot()
-        log.info(
-            "stopped after %d steps (%s); best validation loss %.4f",
-            self.step,
-            stop_reason,
-            self.best_val,
+        bar = tqdm(
+            total=c.epochs * self.steps_per_epoch,
+            initial=self.epoch * self.steps_per_epoch + self.step_in_epoch,
+            disable=not (c.progress and self.dist.is_main),
+            unit="step",
+            dynamic_ncols=True,
         )
+        self.model.train()
+        window, state, stop_reason = Window(), None, "epochs done"
+        for batch, carries, epoch_ends in self._schedule():
+            loss, units, state = self.train_step(batch, state if carries else None)
+            self.step += 1
+            window.loss += loss * units
+            window.units += units
+            bar.set_description(f"epoch {self.epoch + 1}/{c.epochs}")
+            bar.set_postfix(loss=f"{loss:.3f}", best=f"{self.best_val:.3f}")
+            bar.update()
+            # Every rank reaches the same verdict: the deadline check is shared.
+            (out_of_time,) = self.dist.sum([float(time.monotonic() >= deadline)], self.device)
+            if self.step % c.eval_every == 0 or epoch_ends or out_of_time:
+                reason = self._evaluate_and_decide(window, started, bool(out_of_time))
+                window = Window()
+                if reason:
+                    stop_reason = reason
+                    break
+        bar.close()
+        elapsed = self.elapsed_before + time.monotonic() - started
+        if self.dist.is_main:
+            self._save_last(elapsed)
+            plot_losses(self.log.read(), self.out / "loss.png", self.task.unit)
+            log.info(
+                "stopped after %d steps (%s); best validation loss %.4f",
+                self.step,
+                stop_reason,
+                self.best_val,
+            )
+        self.dist.barrier()  # nobody leaves (or resumes) before rank 0 has saved
         return TrainResult(
             best_val_loss=self.best_val,
             steps=self.step,
-            epochs_done=self.epoch + self.step_in_epoch / max(self.steps_per_epoch, 1),
+            epochs_done=self._epoch_position(),
             elapsed_s=elapsed,
             stop_reason=stop_reason,
-            history=read_metrics(self.out / "metrics.jsonl"),
+            history=self.log.read() if self.dist.is_main else [],
         )
 
-    # -- validation, checkpoints, logs --------------------------------------------------------
-    def _validate(self, started: float) -> bool:
-        """Score the validation set, save best/last; True when it is time to stop early."""
-        total, count = evaluate_loss(self.model, self.val_batches, self.device, self.config.precision)
-        val = total / max(count, 1)
+    def _evaluate_and_decide(self, window: Window, started: float, out_of_time: bool) -> str | None:
+        """The one place that logs, validates, saves and says whether to stop (and why)."""
         elapsed = self.elapsed_before + time.monotonic() - started
+        if window.units and self.dist.is_main:
+            self._log_train(window.loss / window.units, window.rate(), elapsed)
+        total, count = evaluate_loss(self.model, self.val_batches, self.device, self.config.precision)
+        total, count = self.dist.sum([total, float(count)], self.device)
+        val = total / max(count, 1)
         improved = val < self.best_val
-        record = {
-            "type": "val",
-            "step": self.step,
-            "epoch": self._epoch_position(),
-            "val_loss": val,
-            **{f"val_{k}": v for k, v in self.task.named_metrics(val).items()},
-            "elapsed_s": round(elapsed, 1),
-            "improved": improved,
-        }
-        self._append(record)
         if improved:
             self.best_val, self.bad_evals = val, 0
-            save_checkpoint(self.out / "best.pt", self._checkpoint(record), half=True)
         else:
             self.bad_evals += 1
-        self._save_last(elapsed)
-        self._plot()
-        return self.bad_evals >= self.config.patience
+        if self.dist.is_main:
+            record = {
+                "type": "val",
+                "step": self.step,
+                "epoch": self._epoch_position(),
+                "val_loss": val,
+                **{f"val_{k}": v for k, v in self.task.named_metrics(val).items()},
+                "elapsed_s": round(elapsed, 1),
+                "improved": improved,
+            }
+            self.log.append(record)
+            if improved:
+                save_checkpoint(self.out / "best.pt", self._checkpoint(record), half=True)
+            self._save_last(elapsed)
+            plot_losses(self.log.read(), self.out / "loss.png", self.task.unit)
+        if self.bad_evals >= self.config.patience:
+            return "early stop: no validation improvement"
+        if out_of_time:
+            return "time budget reached"
+        return None
 
+    # -- checkpoints and logs -----------------------------------------------------------------
     def _epoch_position(self) -> float:
         return round(self.epoch + self.step_in_epoch / max(self.steps_per_epoch, 1), 3)
 
@@ -365,44 +414,43 @@ class Trainer:
             "best_val": self.best_val,
             "bad_evals": self.bad_evals,
             "elapsed_s": elapsed,
+            "world_size": self.dist.world_size,
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         }
-        metrics = {
-            "step": self.step,
-            "epoch": self._epoch_position(),
-            "best_val_loss": self.best_val,
-        }
+        metrics = {"step": self.step, "epoch": self._epoch_position(), "best_val_loss": self.best_val}
         save_checkpoint(self.out / "last.pt", self._checkpoint(metrics, training))
 
     def _resume(self) -> None:
+        """Every rank continues from last.pt (weights, optimizer, position, early-stop state)."""
         path = self.out / "last.pt"
         if not path.is_file():
             log.warning("--resume: %s not found, starting from scratch", path)
-            (self.out / "metrics.jsonl").unlink(missing_ok=True)
+            if self.dist.is_main:
+                self.log.reset()
             return
         saved = load_checkpoint(path, self.task.kind, map_location=self.device)
         if saved.training is None:
             raise BalladeerError(f"{path} holds no training state to resume from.")
         self.model.load_state_dict(saved.state_dict)
         t = saved.training
+        if t.get("world_size", 1) != self.dist.world_size:
+            raise BalladeerError(
+                f"{path} was trained with {t.get('world_size', 1)} ranks; resume it with as many "
+                f"(this run has {self.dist.world_size}), or start a new run folder."
+            )
         self.optimizer.load_state_dict(t["optimizer"])
         self.step, self.epoch, self.step_in_epoch = t["step"], t["epoch"], t["step_in_epoch"]
-        self.best_val, self.bad_evals, self.elapsed_before = (
-            t["best_val"],
-            t["bad_evals"],
-            t["elapsed_s"],
-        )
+        self.best_val, self.bad_evals, self.elapsed_before = t["best_val"], t["bad_evals"], t["elapsed_s"]
         torch.set_rng_state(t["torch_rng"].cpu())
         if t["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in t["cuda_rng"]])
-        # Drop log lines written after the saved step (a crash between saves).
-        history = [r for r in read_metrics(self.out / "metrics.jsonl") if r["step"] <= self.step]
-        (self.out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+        if self.dist.is_main:
+            self.log.keep_until(self.step)
         log.info("resumed from %s at step %d (epoch %.2f)", path, self.step, self._epoch_position())
 
-    def _log_train(self, loss: float, rate: float, started: float) -> None:
-        self._append(
+    def _log_train(self, loss: float, rate: float, elapsed: float) -> None:
+        self.log.append(
             {
                 "type": "train",
                 "step": self.step,
@@ -410,45 +458,6 @@ class Trainer:
                 "train_loss": loss,
                 "lr": self.lr_at(self.step),
                 f"{self.task.unit}s_per_s": round(rate, 1),
-                "elapsed_s": round(self.elapsed_before + time.monotonic() - started, 1),
+                "elapsed_s": round(elapsed, 1),
             }
         )
-
-    def _append(self, record: dict) -> None:
-        with (self.out / "metrics.jsonl").open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
-    def _plot(self) -> None:
-        plot_losses(read_metrics(self.out / "metrics.jsonl"), self.out / "loss.png", self.task.unit)
-
-
-def read_metrics(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _records(history: list[dict], kind: str, key: str) -> Iterator[tuple[int, float]]:
-    return ((r["step"], r[key]) for r in history if r["type"] == kind)
-
-
-def plot_losses(history: list[dict], path: Path, unit: str) -> None:
-    """Train and validation loss against optimisation steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    for kind, key, style in (("train", "train_loss", "-"), ("val", "val_loss", "o-")):
-        points = list(_records(history, kind, key))
-        if points:
-            steps, values = zip(*points, strict=True)
-            ax.plot(steps, values, style, label=kind, markersize=3)
-    ax.set_xlabel("step")
-    ax.set_ylabel(f"loss (nats per {unit})")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

@@ -11,6 +11,7 @@ import torch
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
+    checkpoint_to_resume,
     fit_and_report,
     print_json,
     train_config_from_args,
@@ -76,7 +77,8 @@ def train(args: argparse.Namespace) -> None:
     )
     torch.manual_seed(config.seed)
     model = PianoLSTM(model_config)
-    model.init_output_bias(task.train.key_frequencies())
+    if checkpoint_to_resume(config, "piano", model_config.to_dict()) is None:  # else last.pt's weights
+        model.init_output_bias(task.train.key_frequencies())
     fit_and_report(task, model, model_config.to_dict(), config)
 
 

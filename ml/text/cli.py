@@ -8,10 +8,10 @@ from pathlib import Path
 
 import torch
 
-from ml.checkpoint import load_checkpoint
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
+    checkpoint_to_resume,
     fit_and_report,
     print_json,
     train_config_from_args,
@@ -96,27 +96,25 @@ def train(args: argparse.Namespace) -> None:
         condition_dropout=args.condition_dropout,
         validation_fraction=args.val_fraction,
     )
-    last = config.out_dir / "last.pt"
-    if config.resume and last.is_file():
-        saved = load_checkpoint(last, "lyrics")
+    model_settings = {
+        "embed_dim": args.embed_dim,
+        "artist_dim": args.artist_dim,
+        "hidden": args.hidden,
+        "layers": args.layers,
+        "dropout": args.dropout,
+        "weight_drop": args.weight_drop,
+        "embed_dropout": args.embed_dropout,
+        "locked_dropout": args.locked_dropout,
+        "artist_to_output": args.artist_to_output,
+    }
+    saved = checkpoint_to_resume(config, "lyrics", model_settings)
+    if saved is not None:  # same vocabulary and artist table as the run being continued
         meta = LyricsMeta.from_dict(saved.meta)
         task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists)
         model_config = CharLSTMConfig(**saved.model_config)
     else:
         task = LyricsTask.from_config(data)
-        model_config = CharLSTMConfig(
-            vocab_size=len(task.train.vocab),
-            n_artists=len(task.train.artists),
-            embed_dim=args.embed_dim,
-            artist_dim=args.artist_dim,
-            hidden=args.hidden,
-            layers=args.layers,
-            dropout=args.dropout,
-            weight_drop=args.weight_drop,
-            embed_dropout=args.embed_dropout,
-            locked_dropout=args.locked_dropout,
-            artist_to_output=args.artist_to_output,
-        )
+        model_config = CharLSTMConfig(len(task.train.vocab), len(task.train.artists), **model_settings)
     s = task.summary
     log.info(
         "%d songs by %d artists: %d train (%s chars), %d validation (%s chars); vocabulary %d",

@@ -90,6 +90,29 @@ def test_train_sample_eval_through_the_cli(tmp_path, two_artist_csv, capsys):
     assert set(report["per_artist"]) == {"Alpha", "Beta"}
     assert "bits_per_char_any_artist" in report
 
+    resume = ["train", "lyrics", "--data", str(two_artist_csv), "--out", str(out), "--resume"]
+    assert main([*resume, "--hidden", "48", "--layers", "1", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out / 'last.pt'} holds a different model (--hidden 32); resume with those flags" in err
+    assert "Traceback" not in err
+
+
+def test_piano_training_resumes_with_its_own_model(tmp_path, chord_folder, capsys):
+    out = tmp_path / "piano"
+
+    def train(hidden: int, epochs: int, *extra: str) -> int:
+        flags = f"--hidden {hidden} --layers 1 --batch-size 4 --epochs {epochs} --device cpu"
+        argv = ["train", "piano", "--data", str(chord_folder), "--out", str(out), *flags.split()]
+        return main([*argv, "--no-progress", "--no-transpose", *extra])
+
+    assert train(32, 2) == 0
+    steps = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"]
+    assert train(32, 3, "--resume") == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] > steps and len({(r["type"], r["step"]) for r in records}) == len(records)
+    assert train(64, 3, "--resume") == 2
+    assert "holds a different model (--hidden 32)" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize(
     ("argv", "message"),
