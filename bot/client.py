@@ -90,6 +90,21 @@ class BalladeerBot(commands.Bot):
         await super().close()
 
 
+class ShardedBalladeerBot(BalladeerBot, commands.AutoShardedBot):
+    """The same bot over several gateway connections (shards) in one process.
+
+    Each process of a large deployment runs its own shards with its own models and SQLite
+    file; a guild lives on exactly one shard, so its history stays in one process.
+    """
+
+
 def create_bot(settings: Settings, **client_options: Any) -> BalladeerBot:
-    """A bot ready to `start(token)`; nothing touches the network or the models before that."""
-    return BalladeerBot(settings, **client_options)
+    """A bot ready to `start(token)`; nothing touches the network or the models before that.
+
+    With SHARD_COUNT set it is sharded: over SHARD_IDS (default: all), or over as many
+    shards as Discord recommends with SHARD_COUNT=auto.
+    """
+    if settings.shard_count is None:
+        return BalladeerBot(settings, **client_options)
+    count = None if settings.shard_count == "auto" else settings.shard_count
+    return ShardedBalladeerBot(settings, shard_count=count, shard_ids=settings.shard_ids, **client_options)

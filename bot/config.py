@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT
 from ml.text.generate import DEFAULT_STYLE
@@ -22,6 +23,10 @@ class Settings(BaseSettings):
     lyrics_checkpoint: Path = DEFAULT_LYRICS_CHECKPOINT
     piano_checkpoint: Path = DEFAULT_PIANO_CHECKPOINT
     console_output_dir: Path = Path("balladeer-output")
+    # Sharding: unset = one gateway connection; a number (or "auto": Discord's recommendation)
+    # = an AutoShardedBot over SHARD_IDS (comma-separated; default all of them).
+    shard_count: int | Literal["auto"] | None = None
+    shard_ids: Annotated[list[int], NoDecode] | None = None
 
     queue_max: int = Field(50, ge=1)
     queue_max_per_user: int = Field(3, ge=1)
@@ -53,6 +58,20 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()] or None
+        if isinstance(value, int):  # a single id
+            return [value]
+        return value
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _bounds_are_ordered(self) -> Settings:
         bounded = {
@@ -68,6 +87,13 @@ class Settings(BaseSettings):
             high = getattr(self, f"{bound.lower()}_max")
             if not low <= value <= high:
                 raise ValueError(f"{default_name} must lie within {bound}_MIN..{bound}_MAX ({low}..{high})")
+        if self.shard_ids is not None:
+            if not isinstance(self.shard_count, int):
+                raise ValueError("SHARD_IDS needs SHARD_COUNT set to a number")
+            if not all(0 <= i < self.shard_count for i in self.shard_ids):
+                raise ValueError(f"SHARD_IDS must lie in 0..{self.shard_count - 1} (SHARD_COUNT)")
+        if isinstance(self.shard_count, int) and self.shard_count < 1:
+            raise ValueError("SHARD_COUNT must be at least 1 (or auto)")
         if self.history_limit_max < 1 or self.artist_max_chars < 1 or self.lyrics_start_max_chars < 1:
             raise ValueError("HISTORY_LIMIT_MAX, ARTIST_MAX_CHARS and LYRICS_START_MAX_CHARS must be >= 1")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Lyrics regularisation ablation at a fixed short budget (3 epochs each, same seed, same
+# Lyrics regularisation ablation at a fixed short budget (2 epochs each, same seed, same
 # split as the shipped model): what each change buys on validation. The shipped model is the
 # last row trained to the end (scripts/train_defaults.sh); see checkpoints/MODEL_CARD.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 COMMON=(--data "$DATA/lyrics/songdata.csv" --min-songs 20 --hidden 512 --layers 2 --bptt tbptt
-  --seq-len 128 --batch-size 64 --epochs 3 --lr 2e-3 --eval-every 100 --patience 100
+  --seq-len 128 --batch-size 64 --epochs 2 --lr 2e-3 --eval-every 100 --patience 100
   --precision bf16 --seed 1234 --resume --no-progress)
 run() { name=$1; shift; python -m ml train lyrics --out "runs/ablate/$name" "${COMMON[@]}" "$@"; }
 run a-baseline --dropout 0.3

@@ -28,8 +28,12 @@ from aiohttp import web
 
 APPLICATION_ID = "111111111111111111"
 BOT_ID = "222222222222222222"
-GUILD_ID = "333333333333333333"
+GUILD_ID = "333333333333333333"  # on shard 0 of 2: (id >> 22) % 2 == 0
 CHANNEL_ID = "444444444444444444"
+SECOND_GUILD_ID = str(int(GUILD_ID) + (1 << 22))  # on shard 1 of 2
+SECOND_CHANNEL_ID = "444444444444444445"
+CHANNELS = {GUILD_ID: CHANNEL_ID, SECOND_GUILD_ID: SECOND_CHANNEL_ID}
+SHARDS_RECOMMENDED = 2  # what GET /gateway/bot answers
 DM_CHANNEL_ID = "555555555555555555"
 EPHEMERAL = 64
 HEARTBEAT_INTERVAL_MS = 250  # short, so a blocked event loop shows up at once
@@ -89,7 +93,9 @@ class FakeDiscord:
         self.heartbeats: list[float] = []
         self.messages: dict[str, dict] = {}
         self.synced_commands: list[dict] = []
-        self._ws: web.WebSocketResponse | None = None
+        self._shards: dict[int, web.WebSocketResponse] = {}  # shard id → its connection
+        self._shard_total = 1
+        self.identifies: list[list[int] | None] = []  # the `shard` field of every IDENTIFY
         self._sequence = itertools.count(1)
         self._changed = asyncio.Condition()
         self._identified = asyncio.Event()
@@ -141,9 +147,10 @@ class FakeDiscord:
 
     # -- gateway ----------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        """One gateway connection: a whole bot, or one shard [i, n] of a sharded one."""
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws = ws
+        shard_id = 0
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
         async for message in ws:
             if message.type != aiohttp.WSMsgType.TEXT:
@@ -154,31 +161,42 @@ class FakeDiscord:
                 self.heartbeats.append(time.monotonic())
                 await ws.send_json({"op": 11})
             elif op == 2:
-                await self._dispatch("READY", self._ready())
-                await self._dispatch("GUILD_CREATE", self._guild())
+                shard = payload["d"].get("shard")
+                self.identifies.append(shard)
+                shard_id, self._shard_total = shard or (0, 1)
+                self._shards[shard_id] = ws
+                guilds = [g for g in CHANNELS if self.shard_of(g) == shard_id]
+                await self._dispatch("READY", self._ready(guilds, shard), shard_id)
+                for guild_id in guilds:
+                    await self._dispatch("GUILD_CREATE", self._guild(guild_id), shard_id)
                 self._identified.set()
             elif op == 6:
-                await self._dispatch("RESUMED", {})
+                self._shards[shard_id] = ws
+                await self._dispatch("RESUMED", {}, shard_id)
         self.close_codes.append(ws.close_code)
         return ws
 
-    async def _dispatch(self, event: str, data: dict) -> None:
-        assert self._ws is not None
-        await self._ws.send_json({"op": 0, "t": event, "s": next(self._sequence), "d": data})
+    def shard_of(self, guild_id: str | None) -> int:
+        """Discord's rule: a guild lives on shard (id >> 22) % shards; DMs arrive on shard 0."""
+        return 0 if guild_id is None else (int(guild_id) >> 22) % self._shard_total
 
-    def _ready(self) -> dict:
-        return {
+    async def _dispatch(self, event: str, data: dict, shard_id: int = 0) -> None:
+        await self._shards[shard_id].send_json({"op": 0, "t": event, "s": next(self._sequence), "d": data})
+
+    def _ready(self, guilds: list[str], shard: list[int] | None) -> dict:
+        ready = {
             "v": 10,
             "user": BOT_USER,
             "session_id": "fake-session",
             "resume_gateway_url": self.gateway_url,
-            "guilds": [{"id": GUILD_ID, "unavailable": True}],
+            "guilds": [{"id": g, "unavailable": True} for g in guilds],
             "application": {"id": APPLICATION_ID, "flags": 0},
         }
+        return ready | ({"shard": shard} if shard else {})
 
-    def _guild(self) -> dict:
+    def _guild(self, guild_id: str) -> dict:
         return {
-            "id": GUILD_ID,
+            "id": guild_id,
             "name": "Test Server",
             "owner_id": "1",
             "member_count": 3,
@@ -189,11 +207,11 @@ class FakeDiscord:
             "roles": [_everyone_role()],
             "channels": [
                 {
-                    "id": CHANNEL_ID,
+                    "id": CHANNELS[guild_id],
                     "type": 0,
                     "name": "songs",
                     "position": 0,
-                    "guild_id": GUILD_ID,
+                    "guild_id": guild_id,
                     "permission_overwrites": [],
                 }
             ],
@@ -218,6 +236,7 @@ class FakeDiscord:
         dm: bool = False,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         raw_options: list[dict] | None = None,
+        guild_id: str = GUILD_ID,
         **options: Any,
     ) -> Interaction:
         """A slash command; `raw_options` sends option objects as given (e.g. mistyped)."""
@@ -229,7 +248,9 @@ class FakeDiscord:
             if raw_options is not None
             else [_option(k, v) for k, v in options.items()],
         }
-        return await self._interact(2, data, user_id, user_name, dm, upload_limit=upload_limit)
+        return await self._interact(
+            2, data, user_id, user_name, dm, upload_limit=upload_limit, guild_id=guild_id
+        )
 
     def fail_next(self, failure: Failure) -> None:
         self.failures.append(failure)
@@ -265,6 +286,7 @@ class FakeDiscord:
         dm: bool,
         message: dict | None = None,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        guild_id: str = GUILD_ID,
     ) -> Interaction:
         interaction = Interaction(snowflake(), f"token-{snowflake()}", time.monotonic(), upload_limit)
         self._interactions[interaction.token] = interaction
@@ -289,15 +311,16 @@ class FakeDiscord:
                 "context": 1,
             }
         else:
+            channel_id = CHANNELS[guild_id]
             payload |= {
-                "guild_id": GUILD_ID,
-                "channel_id": CHANNEL_ID,
+                "guild_id": guild_id,
+                "channel_id": channel_id,
                 "channel": {
-                    "id": CHANNEL_ID,
+                    "id": channel_id,
                     "type": 0,
                     "name": "songs",
                     "position": 0,
-                    "guild_id": GUILD_ID,
+                    "guild_id": guild_id,
                 },
                 "member": {
                     "user": user(user_id, user_name),
@@ -308,12 +331,12 @@ class FakeDiscord:
                     "deaf": False,
                     "mute": False,
                 },
-                "authorizing_integration_owners": {"0": GUILD_ID},
+                "authorizing_integration_owners": {"0": guild_id},
                 "context": 0,
             }
         if message is not None:
             payload["message"] = message
-        await self._dispatch("INTERACTION_CREATE", payload)
+        await self._dispatch("INTERACTION_CREATE", payload, self.shard_of(None if dm else guild_id))
         return interaction
 
     # -- REST --------------------------------------------------------------------------
@@ -390,6 +413,11 @@ class FakeDiscord:
         path, method = call.path, call.method
         if path == "/users/@me":
             return _json(BOT_USER)
+        if path == "/gateway/bot":
+            limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+            return _json(
+                {"url": self.gateway_url, "shards": SHARDS_RECOMMENDED, "session_start_limit": limit}
+            )
         if path == "/oauth2/applications/@me":
             return _json(
                 {

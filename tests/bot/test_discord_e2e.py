@@ -8,7 +8,8 @@ import wave
 import pretty_midi
 import pytest
 
-from tests.bot.fake_discord import EPHEMERAL, GUILD_ID
+from bot import create_bot
+from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord
 
 
 def _options(command: dict) -> dict:
@@ -18,7 +19,7 @@ def _options(command: dict) -> dict:
 async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
     fake, _, hosts = discord_env
     sync = await fake.wait_for(lambda c: c.method == "PUT" and c.path.endswith("/commands"))
-    assert sync.path == f"/applications/{fake._ready()['application']['id']}/guilds/{GUILD_ID}/commands"
+    assert sync.path == f"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands"
     commands = {c["name"]: c for c in sync.json}
     assert set(commands) == {"lyrics", "midi", "artists", "history", "queue", "about"}
     lyrics = _options(commands["lyrics"])
@@ -196,3 +197,29 @@ async def test_clean_shutdown_stores_everything_and_leaves_no_tasks(discord_env,
 
     rows = sqlite3.connect(bot_settings.database_path).execute("SELECT status FROM requests").fetchall()
     assert rows == [("done",)]
+
+
+@pytest.mark.parametrize(("count", "ids", "expected"), [("auto", None, [[0, 2], [1, 2]]), (2, [1], [[1, 2]])])
+async def test_a_sharded_bot_answers_on_each_of_its_shards(bot_settings, count, ids, expected):
+    fake = FakeDiscord()
+    await fake.start()
+    saved = fake.point_discord_py_here()
+    settings = bot_settings.model_copy(update={"shard_count": count, "shard_ids": ids})
+    bot = create_bot(settings, guild_ready_timeout=0.05)
+    runner = asyncio.create_task(bot.start("test-token"))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 20)
+        assert sorted(fake.identifies) == expected
+        assert any(c.path == "/gateway/bot" for c in fake.calls) == (count == "auto")
+        served = [GUILD_ID, SECOND_GUILD_ID] if ids is None else [SECOND_GUILD_ID]
+        for guild in served:
+            interaction = await fake.slash("lyrics", guild_id=guild, length=100, seed=1)
+            (reply,) = await fake.followups(interaction)
+            assert reply.json["content"].startswith("🎤 Lyrics by any artist")
+        assert {g.shard_id for g in bot.guilds} == {fake.shard_of(g) for g in served}
+    finally:
+        await bot.close()
+        await runner
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+        await fake.stop()
