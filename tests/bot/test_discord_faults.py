@@ -201,3 +201,14 @@ async def test_a_second_instance_on_the_same_database_refuses_to_start(discord_e
     again = await fake.slash("lyrics", length=100)
     await fake.followups(again)  # the first instance still serves, its history intact
     assert await _eventually(lambda: _statuses(bot_settings) == ["done", "done"])
+
+
+async def test_a_rate_limited_followup_is_retried_and_delivered(discord_env):
+    fake, bot, _ = discord_env
+    limited = Failure("POST", "/webhooks/", 429, 0, headers={"Via": "1.1 google"}, retry_after=0.2)
+    fake.fail_next(limited)
+    interaction = await fake.slash("lyrics", length=100)
+    sent = await fake.followups(interaction, count=2)  # refused once, then accepted
+    assert [status for _, status, _ in fake.errors_sent] == [429]
+    assert sent[-1].json["content"].startswith("🎤 Lyrics")
+    assert await _eventually(lambda: _statuses(bot.service.settings) == ["done"])
