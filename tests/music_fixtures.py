@@ -34,10 +34,10 @@ def write_chord_folder(folder: Path, tunes: int = 16) -> Path:
     return folder
 
 
-def train_tiny_piano(data: Path, out: Path, epochs: int = 30, **train_kwargs) -> Path:
+def train_tiny_piano(data: Path, out: Path, epochs: int = 30, head: str = "sigmoid", **train_kwargs) -> Path:
     """A 1x64 LSTM that learns the chord loop in seconds; returns its best.pt."""
     task = PianoTask(PianoDataConfig(data=data, transpose=False, validation_fraction=0.25))
-    config = PianoLSTMConfig(input_dim=32, hidden=64, layers=1, dropout=0.0)
+    config = PianoLSTMConfig(input_dim=32, hidden=64, layers=1, dropout=0.0, head=head, nade_hidden=32)
     torch.manual_seed(0)
     model = PianoLSTM(config)
     model.init_output_bias(task.train.key_frequencies())

@@ -20,7 +20,7 @@ from ml.errors import BalladeerError
 from ml.music.audio import render_wav
 from ml.music.evaluate import evaluate_piano
 from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.model import PianoLSTM, PianoLSTMConfig
+from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, save_roll_png
 from ml.music.task import PianoDataConfig, PianoTask
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
@@ -46,6 +46,13 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-transpose", action="store_true", help="keep MIDI tunes in their own key")
     p.add_argument("--input-dim", type=int, default=256, help="size of the frame projection (default 256)")
+    p.add_argument(
+        "--head",
+        choices=HEADS,
+        default="nade",
+        help="nade: a frame's keys predicted one after another (default); sigmoid: independent keys",
+    )
+    p.add_argument("--nade-hidden", type=int, default=128, help="NADE hidden units (default 128)")
     p.add_argument(
         "--val-fraction",
         type=float,
@@ -73,7 +80,12 @@ def train(args: argparse.Namespace) -> None:
         f"{s['val_frames']:,}",
     )
     model_config = PianoLSTMConfig(
-        input_dim=args.input_dim, hidden=args.hidden, layers=args.layers, dropout=args.dropout
+        input_dim=args.input_dim,
+        hidden=args.hidden,
+        layers=args.layers,
+        dropout=args.dropout,
+        head=args.head,
+        nade_hidden=args.nade_hidden,
     )
     torch.manual_seed(config.seed)
     model = PianoLSTM(model_config)

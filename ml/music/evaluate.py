@@ -2,7 +2,8 @@
 
 NLL per frame: nats, summed over the 88 keys, averaged over every scored frame (all but
 each tune's first), as in Boulanger-Lewandowski et al. 2012 and Bai et al. 2018. Frame
-accuracy: TP / (TP + FP + FN), pooled over all scored frames and keys, at threshold 0.5.
+accuracy: TP / (TP + FP + FN), pooled over all scored frames and keys, predicting each
+key's likelier outcome (with the NADE head: key by key, given the predicted keys below).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
@@ -35,10 +35,9 @@ def score_model(model: PianoLSTM, corpus: PianoCorpus, device: torch.device) -> 
     nll, tp, fp, fn = 0.0, 0, 0, 0
     for batch in corpus.tune_batches(EVAL_BATCH_SIZE):
         batch = batch.to(device)
-        logits, _ = model(batch.inputs)
-        per_key = F.binary_cross_entropy_with_logits(logits.float(), batch.targets, reduction="none")
-        nll += float((per_key.sum(-1) * batch.mask).sum())
-        predicted = (logits > 0) & batch.mask[..., None]
+        context, _ = model.features(batch.inputs)
+        nll += float((model.frame_nll(context, batch.targets) * batch.mask).sum())
+        predicted = model.predict(context) & batch.mask[..., None].bool()
         truth = batch.targets.bool() & batch.mask[..., None]
         tp += int((predicted & truth).sum())
         fp += int((predicted & ~truth).sum())

@@ -1,9 +1,10 @@
 """Batched piano sampling from a trained checkpoint.
 
 All requests advance in lockstep, one LSTM step for the whole batch: a request still
-reading its prime is fed its next prime frame, the others their last sample. Every key
-of a frame is an independent Bernoulli draw from sigmoid(logit / temperature), taken with
-the request's own seeded generator, so batching never changes a request's music.
+reading its prime is fed its next prime frame, the others their last sample. A frame's
+keys are drawn from the model's output (independent keys, or key by key with the NADE
+head) with logits divided by the temperature, from the request's own seeded generator, so
+batching never changes a request's music.
 """
 
 from __future__ import annotations
@@ -108,12 +109,11 @@ class PianoGenerator:
         frames = torch.from_numpy(np.stack([f[0] for f in feeds]).astype(np.float32)).to(self.device)
         for step in range(1, max(lengths)):
             out, state = self.stepper(self.model.project(frames), state)
-            logits = self.model.head(out).float().cpu()
-            drawn = sample_frames(
-                logits,
+            drawn = self.model.sample(
+                out,
                 temperatures,
-                [r.max_notes for r in requests],
                 generators,
+                [r.max_notes for r in requests],
                 [step < n and step >= len(f) for n, f in zip(lengths, feeds, strict=True)],
             )
             next_frames = []
@@ -144,29 +144,3 @@ class PianoGenerator:
         frame = np.zeros((1, KEYS), dtype=bool)
         frame[0, opening] = True
         return frame
-
-
-def sample_frames(
-    logits: torch.Tensor,
-    temperatures: torch.Tensor,
-    max_notes: list[int | None],
-    generators: list[torch.Generator],
-    sampling: list[bool],
-) -> list[np.ndarray]:
-    """One frame per row: keys on where a uniform draw falls under sigmoid(logit / T);
-    at T = 0 the likelier outcome of every key. Rows not `sampling` draw nothing."""
-    greedy = temperatures == 0
-    probs = torch.sigmoid(logits / torch.where(greedy, 1.0, temperatures)[:, None])
-    frames = []
-    for row, generator in enumerate(generators):
-        if not sampling[row]:
-            frames.append(np.zeros(logits.shape[1], dtype=bool))
-            continue
-        on = logits[row] > 0 if greedy[row] else torch.rand(logits.shape[1], generator=generator) < probs[row]
-        cap = max_notes[row]
-        if cap is not None and int(on.sum()) > cap:
-            keep = torch.topk(torch.where(on, probs[row], -1.0), cap).indices
-            on = torch.zeros_like(on)
-            on[keep] = True
-        frames.append(on.numpy())
-    return frames

@@ -1,8 +1,9 @@
-"""LSTM over piano-roll frames with an independent Bernoulli per key.
+"""LSTM over piano-roll frames, with one of two outputs for the next frame.
 
-Input frame (88 keys, 0/1) → linear projection → n-layer LSTM → 88 logits for the next
-frame. The loss is binary cross-entropy per key, summed over the keys: the exact negative
-log-likelihood of the frame under independent Bernoullis, in nats.
+Input frame (88 keys, 0/1) → linear projection → n-layer LSTM → an output over the next
+frame: `sigmoid`, an independent Bernoulli per key (88 logits), or `nade`, the keys
+predicted one after another (ml/music/nade.py). Either way the loss is the exact
+negative log-likelihood of the frame in nats, summed over the keys.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml.batch import Batch
+from ml.errors import BalladeerError
+from ml.music.nade import NADEHead
 from ml.music.pianoroll import KEYS
+
+HEADS = ("sigmoid", "nade")
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -27,6 +32,12 @@ class PianoLSTMConfig:
     hidden: int = 512
     layers: int = 2
     dropout: float = 0.3
+    head: str = "sigmoid"  # "sigmoid": independent keys; "nade": keys conditioned on lower keys
+    nade_hidden: int = 128
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise BalladeerError(f"--head must be one of {', '.join(HEADS)}, not {self.head!r}.")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,7 +56,10 @@ class PianoLSTM(nn.Module):
             dropout=config.dropout if config.layers > 1 else 0.0,
         )
         self.drop = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden, config.keys)
+        self.head = nn.Linear(config.hidden, config.keys)  # per-key logits; NADE's key biases
+        self.nade = None
+        if config.head == "nade":
+            self.nade = NADEHead(config.hidden, config.keys, config.nade_hidden)
 
     @torch.no_grad()
     def init_output_bias(self, key_frequencies: np.ndarray) -> None:
@@ -57,13 +71,72 @@ class PianoLSTM(nn.Module):
         p = torch.as_tensor(key_frequencies, dtype=torch.float32).clamp(1e-4, 1 - 1e-4)
         self.head.bias.copy_(torch.log(p) - torch.log1p(-p))
 
-    def forward(self, frames: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Logits (B, T, 88) of the next frame after every frame, and the final state."""
+    def features(self, frames: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """The LSTM's output (B, T, H) after every frame, dropout applied, and the final state."""
         out, state = self.lstm(self.project(frames), state)
-        return self.head(self.drop(out)), state
+        return self.drop(out), state
 
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Summed NLL (nats): per-key BCE summed over keys and over the scored frames."""
-        logits, state = self.forward(batch.inputs, state)
-        per_key = F.binary_cross_entropy_with_logits(logits.float(), batch.targets, reduction="none")
-        return (per_key.sum(dim=-1) * batch.mask).sum(), state
+        """Summed NLL (nats) of the scored frames, each summed over its keys."""
+        context, state = self.features(batch.inputs, state)
+        return (self.frame_nll(context, batch.targets) * batch.mask).sum(), state
+
+    def frame_nll(self, context: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """Exact NLL (nats) of each next frame (…,) given the LSTM output before it."""
+        key_bias = self.head(context)
+        if self.nade is not None:
+            return self.nade.nll(context, key_bias, frames)
+        return F.binary_cross_entropy_with_logits(key_bias.float(), frames, reduction="none").sum(-1)
+
+    @torch.no_grad()
+    def predict(self, context: torch.Tensor) -> torch.Tensor:
+        """The likeliest next frame (…, 88) as bools: each key's likelier outcome (NADE: key
+        by key, given the keys below)."""
+        key_bias = self.head(context)
+        if self.nade is not None:
+            return self.nade.greedy(context, key_bias)
+        return key_bias > 0
+
+    @torch.no_grad()
+    def sample(
+        self,
+        context: torch.Tensor,
+        temperatures: torch.Tensor,
+        generators: list[torch.Generator],
+        max_notes: list[int | None],
+        sampling: list[bool],
+    ) -> list[np.ndarray]:
+        """One next frame per row of `context` (B, H); rows not `sampling` draw nothing."""
+        key_bias = self.head(context).float().cpu()
+        if self.nade is None:
+            return sample_frames(key_bias, temperatures, max_notes, generators, sampling)
+        frames = self.nade.sample(context, key_bias, temperatures, generators, max_notes)
+        return [
+            frame if wanted else np.zeros_like(frame) for frame, wanted in zip(frames, sampling, strict=True)
+        ]
+
+
+def sample_frames(
+    logits: torch.Tensor,
+    temperatures: torch.Tensor,
+    max_notes: list[int | None],
+    generators: list[torch.Generator],
+    sampling: list[bool],
+) -> list[np.ndarray]:
+    """One frame per row: keys on where a uniform draw falls under sigmoid(logit / T);
+    at T = 0 the likelier outcome of every key. Rows not `sampling` draw nothing."""
+    greedy = temperatures == 0
+    probs = torch.sigmoid(logits / torch.where(greedy, 1.0, temperatures)[:, None])
+    frames = []
+    for row, generator in enumerate(generators):
+        if not sampling[row]:
+            frames.append(np.zeros(logits.shape[1], dtype=bool))
+            continue
+        on = logits[row] > 0 if greedy[row] else torch.rand(logits.shape[1], generator=generator) < probs[row]
+        cap = max_notes[row]
+        if cap is not None and int(on.sum()) > cap:
+            keep = torch.topk(torch.where(on, probs[row], -1.0), cap).indices
+            on = torch.zeros_like(on)
+            on[keep] = True
+        frames.append(on.numpy())
+    return frames
