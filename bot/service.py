@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import math
 import time
@@ -26,9 +25,8 @@ from bot.config import Settings
 from bot.fair_queue import FairQueue
 from bot.storage import RequestRecord, Storage
 from ml.errors import BalladeerError
-from ml.music.audio import render_wav
 from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.pianoroll import save_roll_png
+from ml.music.render import render_piece
 from ml.sampling import new_seed
 from ml.text.generate import LyricsGenerator, LyricsRequest
 
@@ -385,19 +383,13 @@ class SongService:
         ]
         replies = []
         for job, piece in zip(batch, self.piano.generate(requests), strict=True):
-            midi = piece.to_midi()
-            midi_bytes, png, wav = io.BytesIO(), io.BytesIO(), io.BytesIO()
-            midi.write(midi_bytes)
-            title = f"temperature {piece.temperature:g} · seed {piece.seed}"
-            save_roll_png(piece.roll, png, piece.frames_per_beat, title=title)
-            render_wav(midi, wav)
+            rendered = render_piece(piece)
             attachments = [
-                Attachment("song.mid", midi_bytes.getvalue()),
-                Attachment("song.wav", wav.getvalue()),
-                Attachment("piano-roll.png", png.getvalue()),
+                Attachment("song.mid", rendered.midi),
+                Attachment("song.wav", rendered.wav),
+                Attachment("piano-roll.png", rendered.png),
             ]
-            notes = sum(len(i.notes) for i in midi.instruments)
-            replies.append(MidiReply(job.request_id, job.options, notes, attachments))
+            replies.append(MidiReply(job.request_id, job.options, rendered.notes, attachments))
         return replies
 
     # -- delivering -----------------------------------------------------------------

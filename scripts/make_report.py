@@ -20,6 +20,7 @@ from ml.music.evaluate import evaluate_piano, score_model
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.model import PianoLSTM
 from ml.music.pianoroll import save_roll_png
+from ml.music.render import render_piece
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT, REPO_ROOT
 from ml.text.evaluate import evaluate_lyrics
 from ml.text.generate import LyricsGenerator, LyricsRequest
@@ -302,12 +303,8 @@ def main() -> None:
     lines += pipeline_check(generator.model, jukedeck_tunes, nottingham)
 
     piece = generator.generate([PianoRequest(seconds=30, temperature=1.0, seed=5)])[0]
-    save_roll_png(
-        piece.roll,
-        args.out / "piano-sample.png",
-        piece.frames_per_beat,
-        title="sample, temperature 1.0, seed 5",
-    )
+    rendered = render_piece(piece, wav=False, title="sample, temperature 1.0, seed 5")
+    (args.out / "piano-sample.png").write_bytes(rendered.png)
     tune = jukedeck_tunes[0]
     save_roll_png(
         tune.roll[: len(piece.roll)],

@@ -17,11 +17,11 @@ from ml.cli_common import (
     train_config_from_args,
 )
 from ml.errors import BalladeerError
-from ml.music.audio import render_wav
 from ml.music.evaluate import evaluate_piano
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
-from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, save_roll_png
+from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT
+from ml.music.render import render_piece
 from ml.music.task import PianoDataConfig, PianoTask
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
@@ -127,23 +127,18 @@ def sample(args: argparse.Namespace) -> None:
     prime = generator.prime_from_midi(args.prime, args.prime_bars) if args.prime else None
     request = PianoRequest(args.seconds, args.temperature, args.seed, prime, args.max_notes)
     piece = generator.generate([request])[0]
-    midi = piece.to_midi()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    midi.write(str(args.out))
-    written = [str(args.out)]
-    if args.png:
-        save_roll_png(
-            piece.roll,
-            args.png,
-            piece.frames_per_beat,
-            title=f"seed {piece.seed}, temperature {piece.temperature}",
-        )
-        written.append(str(args.png))
-    if args.wav:
-        synth = render_wav(midi, args.wav, args.synth)
-        written.append(f"{args.wav} ({synth} synth)")
-    notes = sum(len(i.notes) for i in midi.instruments)
-    print(f"{piece.seconds:.1f} s, {notes} notes, seed {piece.seed}: {', '.join(written)}")
+    rendered = render_piece(piece, wav=bool(args.wav), png=bool(args.png), synth=args.synth)
+    written = []
+    for path, data, note in (
+        (args.out, rendered.midi, ""),
+        (args.png, rendered.png, ""),
+        (args.wav, rendered.wav, f" ({rendered.synth} synth)"),
+    ):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            written.append(f"{path}{note}")
+    print(f"{piece.seconds:.1f} s, {rendered.notes} notes, seed {piece.seed}: {', '.join(written)}")
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:

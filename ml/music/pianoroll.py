@@ -162,8 +162,10 @@ def save_roll_png(
     frames_per_beat: int = DEFAULT_FRAMES_PER_BEAT,
     beats_per_bar: int = 4,
     title: str | None = None,
+    prime_frames: int = 0,
 ) -> None:
-    """A piano-roll picture: pitch up, time in bars, octave lines labelled at each C."""
+    """A piano-roll picture: pitch up, time in bars, octave lines labelled at each C; the
+    first `prime_frames` (music the model was given, not wrote) shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -193,6 +195,9 @@ def save_roll_png(
     ax.set_yticks(c_keys, [note_name(k + LOWEST_PITCH) for k in c_keys])
     for bar in range(1, int(np.ceil(bars))):
         ax.axvline(bar, color="0.85", linewidth=0.5)
+    if prime_frames:
+        ax.axvspan(0, prime_frames / frames_per_bar, color="tab:orange", alpha=0.18, label="your prime")
+        ax.legend(loc="upper right", fontsize=8)
     ax.set_xlabel("bar")
     ax.set_ylabel("pitch")
     if title:

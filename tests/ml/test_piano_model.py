@@ -1,6 +1,7 @@
 import io
 import json
 import wave
+from dataclasses import replace
 
 import numpy as np
 import pretty_midi
@@ -198,3 +199,22 @@ def test_train_and_eval_piano_through_the_cli(chord_folder, tmp_path, capsys):
         == 2
     )
     assert "val, all or train" in capsys.readouterr().err
+
+
+def test_render_piece_gives_every_format_as_bytes_and_shades_a_prime(generator):
+    from ml.music.render import render_piece
+
+    prime = np.zeros((8, 88), dtype=bool)
+    prime[:, [39, 43, 46]] = True
+    continued, fresh = generator.generate(
+        [PianoRequest(seconds=4, seed=1, prime=prime), PianoRequest(seconds=4, seed=1)]
+    )
+    rendered = render_piece(continued, synth="numpy")
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(rendered.midi))
+    assert rendered.notes == sum(len(i.notes) for i in midi.instruments) > 0
+    assert (
+        rendered.png[:8] == b"\x89PNG\r\n\x1a\n" and rendered.wav[:4] == b"RIFF" and rendered.synth == "numpy"
+    )
+    unshaded = render_piece(replace(continued, prime_frames=0), wav=False)
+    assert unshaded.png != rendered.png and unshaded.wav is None
+    assert render_piece(fresh, wav=False, png=False).png is None
