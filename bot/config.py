@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     midi_seconds_max: int = 120
     midi_temperature_default: float = 1.0
     midi_max_notes: int = 8
+    continue_max_bytes: int = Field(1_000_000, ge=1)  # /continue: the largest MIDI file taken
+    continue_prime_bars: float = Field(16, gt=0)  # ... and how much of it the model reads
     temperature_step: float = 0.2
     history_limit_default: int = 10
     history_limit_max: int = 25

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.formatting import about_text, history_lines, lyrics_header
-from bot.service import Busy, LyricsOptions, LyricsReply, MidiOptions, MidiReply, Requester, SongService
+from bot.service import (
+    Busy,
+    LyricsOptions,
+    LyricsReply,
+    MidiOptions,
+    MidiReply,
+    Prime,
+    Requester,
+    SongService,
+)
 from ml.errors import BalladeerError
 
 PROMPT = "> "
@@ -27,6 +36,8 @@ HELP = """Commands (options are name:value; quote values with spaces):
                                                  write lyrics (style: 0 ignores the artist,
                                                  1 plain, more exaggerates it)
   /midi [seconds:N] [temperature:T] [seed:S]    compose piano music (MIDI, WAV, PNG saved)
+  /continue file:PATH.mid [seconds:N] [temperature:T] [seed:S]
+                                                 play on from your MIDI file
   /artists                                       the artists the lyrics model knows
   /history [limit:N]                             recent requests in this console
   /queue                                         requests waiting
@@ -55,6 +66,12 @@ COMMAND_OPTIONS: dict[str, dict[str, Option]] = {
         "style": Option(float, "style"),
     },
     "midi": {
+        "seconds": Option(int, "seconds"),
+        "temperature": Option(float, "temperature"),
+        "seed": Option(int, "seed"),
+    },
+    "continue": {
+        "file": Option(str, "file"),
         "seconds": Option(int, "seconds"),
         "temperature": Option(float, "temperature"),
         "seed": Option(int, "seed"),
@@ -122,6 +139,11 @@ class Console:
             await self.run(LyricsOptions(**values))
         elif name == "midi":
             await self.run(MidiOptions(**values))
+        elif name == "continue":
+            if "file" not in values:
+                raise UsageError("/continue needs file:PATH, a MIDI file to play on from.")
+            prime = await self.read_prime(Path(values.pop("file")))
+            await self.run(MidiOptions(**values, prime=prime))
         elif name == "artists":
             counts = self.service.artist_song_counts()
             self.say(
@@ -141,6 +163,16 @@ class Console:
             self.say(HELP)
         else:
             raise UsageError(f"Unknown command /{name}; type /help for the list.")
+
+    async def read_prime(self, path: Path) -> Prime:
+        limit = self.service.settings.continue_max_bytes
+        try:
+            if path.stat().st_size > limit:
+                raise UsageError(f"{path} is {path.stat().st_size:,} bytes; the limit is {limit:,}.")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
+        return await self.service.read_prime(path.name, data)
 
     async def run(self, options: LyricsOptions | MidiOptions) -> None:
         while True:
@@ -169,9 +201,8 @@ class Console:
         for attachment in reply.attachments:
             (folder / attachment.filename).write_bytes(attachment.data)
         o = reply.options
-        self.say(
-            f"🎹 {o.seconds} s of piano · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes"
-        )
+        what = f"{o.prime.filename} continued for {o.seconds} s" if o.prime else f"{o.seconds} s of piano"
+        self.say(f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes")
         for attachment in reply.attachments:
             self.say(f"  saved {folder / attachment.filename} ({len(attachment.data):,} bytes)")
 

@@ -66,7 +66,10 @@ def lyrics_messages(reply: LyricsReply) -> list[str]:
 
 def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     o = reply.options
-    head = f"🎹 {o.seconds} s of piano · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
+    what = f"{o.seconds} s of piano"
+    if o.prime:
+        what = f"**{safe(o.prime.filename)}** continued for {o.seconds} s"
+    head = f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
     if with_audio:
         return f"{head} Play **song.wav** here, or open **song.mid** in any MIDI player."
     return (

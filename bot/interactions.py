@@ -96,7 +96,8 @@ async def run_request(
     """
     reservation = service.reserve(requester_of(interaction), options)
     try:
-        await interaction.response.defer(thinking=True)
+        if not interaction.response.is_done():  # /continue acknowledges before reading its file
+            await interaction.response.defer(thinking=True)
     except BaseException:
         service.release(reservation)
         raise

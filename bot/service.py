@@ -21,10 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from bot.config import Settings
 from bot.fair_queue import FairQueue
 from bot.storage import RequestRecord, Storage
-from ml.errors import BalladeerError
+from ml.errors import BalladeerError, DataError
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.render import render_piece
 from ml.sampling import new_seed
@@ -84,10 +86,32 @@ class LyricsOptions:
 
 
 @dataclass(frozen=True)
+class Prime:
+    """A user's MIDI file read onto the piano model's grid: the music /continue continues."""
+
+    filename: str
+    roll: np.ndarray = field(repr=False)  # (frames, 88) bool
+
+    @property
+    def frames(self) -> int:
+        return len(self.roll)
+
+
+@dataclass(frozen=True)
 class MidiOptions:
     seconds: int | None = None
     temperature: float | None = None
     seed: int | None = None
+    prime: Prime | None = None  # set for /continue
+
+    @property
+    def command(self) -> str:
+        return "continue" if self.prime is not None else "midi"
+
+    def for_history(self) -> dict[str, Any]:
+        """What history stores: the file's name, never its music."""
+        shown = {"seconds": self.seconds, "temperature": self.temperature, "seed": self.seed}
+        return shown | ({"file": self.prime.filename} if self.prime else {})
 
 
 @dataclass(frozen=True)
@@ -232,7 +256,27 @@ class SongService:
         temperature = s.midi_temperature_default if options.temperature is None else options.temperature
         _check_range("seconds", seconds, s.midi_seconds_min, s.midi_seconds_max)
         _check_range("temperature", temperature, s.temperature_min, s.temperature_max)
-        return MidiOptions(seconds, temperature, _seed(options.seed))
+        if options.prime is not None and not isinstance(options.prime, Prime):
+            raise InvalidOption("The file to continue must be read with read_prime first.")
+        return MidiOptions(seconds, temperature, _seed(options.seed), options.prime)
+
+    async def read_prime(self, filename: str, data: bytes) -> Prime:
+        """A MIDI file a user wants continued, checked and read (in a thread: parsing a large
+        file would hold up the event loop); InvalidOption says what is wrong with it."""
+        shown = _cut(filename, 60)
+        limit = self.settings.continue_max_bytes
+        if len(data) > limit:
+            raise InvalidOption(f"{shown} is {len(data):,} bytes; the limit is {limit:,}.")
+        if not data:
+            raise InvalidOption(f"{shown} is empty.")
+        bars = self.settings.continue_prime_bars
+        try:
+            roll = await asyncio.to_thread(self.piano.prime_from_midi, data, bars)
+        except DataError:
+            raise InvalidOption(f"{shown} is not a MIDI file I can read (.mid / .midi).") from None
+        except BalladeerError:  # no pitched notes
+            raise InvalidOption(f"{shown} has no notes to continue (it is empty, or drums only).") from None
+        return Prime(filename, roll)
 
     def check(
         self, requester: Requester, options: LyricsOptions | MidiOptions
@@ -279,14 +323,16 @@ class SongService:
         """Store a reserved request as queued and put it in line."""
         requester, options = reservation.requester, reservation.options
         kind: Kind = "lyrics" if isinstance(options, LyricsOptions) else "midi"
+        command = options.command if isinstance(options, MidiOptions) else kind
+        shown = options.for_history() if isinstance(options, MidiOptions) else asdict(options)
         try:
             request_id = await self.storage.insert_request(
                 guild_id=requester.guild_id,
                 channel_id=requester.channel_id,
                 user_id=requester.user_id,
                 user_name=requester.user_name,
-                command=kind,
-                options=asdict(options),
+                command=command,
+                options=shown,
                 model_version=self.versions[kind],
             )
         except BaseException:
@@ -378,7 +424,13 @@ class SongService:
     def _generate_midi(self, batch: list[Job]) -> list[MidiReply]:
         cap = self.settings.midi_max_notes
         requests = [
-            PianoRequest(seconds=o.seconds, temperature=o.temperature, seed=o.seed, max_notes=cap)
+            PianoRequest(
+                seconds=o.seconds,
+                temperature=o.temperature,
+                seed=o.seed,
+                prime=o.prime.roll if o.prime else None,
+                max_notes=cap,
+            )
             for o in (j.options for j in batch)
         ]
         replies = []

@@ -23,7 +23,7 @@ from bot.service import LyricsOptions, MidiOptions
 log = logging.getLogger(__name__)
 
 Rerun = Callable[[discord.Interaction, LyricsOptions | MidiOptions], Awaitable[None]]
-Command = Literal["lyrics", "midi"]
+Command = Literal["lyrics", "midi", "continue"]
 # Below the 15 minutes an interaction token lives, so the timeout can still edit the message.
 BUTTON_TIMEOUT_S = 14 * 60
 CUSTOM_ID_PREFIX = "reroll"
@@ -124,7 +124,7 @@ class RerollView(discord.ui.View):
 
 class ExpiredButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"{CUSTOM_ID_PREFIX}:(?P<command>lyrics|midi):(?P<action>again|hotter|cooler|stronger)",
+    template=rf"{CUSTOM_ID_PREFIX}:(?P<command>lyrics|midi|continue):(?P<action>again|hotter|cooler|stronger)",
 ):
     """Answers a reroll click that no live view holds: the buttons have expired."""
 

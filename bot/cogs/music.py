@@ -1,4 +1,5 @@
-"""/midi: a piano piece as MIDI, with an audio preview and a piano-roll picture."""
+"""/midi and /continue: a piano piece (new, or continuing the user's MIDI file) as MIDI,
+with an audio preview and a piano-roll picture."""
 
 import logging
 
@@ -9,7 +10,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.formatting import midi_message
 from bot.interactions import NO_PINGS, as_file, declare_range, run_request
-from bot.service import SEED_LIMIT, Attachment, MidiOptions, MidiReply, SongService
+from bot.service import SEED_LIMIT, Attachment, InvalidOption, MidiOptions, MidiReply, SongService
 from bot.views import RerollView
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ class Music(commands.Cog):
         declare_range(self.midi, "seconds", s.midi_seconds_min, s.midi_seconds_max)
         declare_range(self.midi, "temperature", s.temperature_min, s.temperature_max)
         declare_range(self.midi, "seed", 0, SEED_LIMIT - 1)
+        declare_range(self.continue_piece, "seconds", s.midi_seconds_min, s.midi_seconds_max)
+        declare_range(self.continue_piece, "temperature", s.temperature_min, s.temperature_max)
+        declare_range(self.continue_piece, "seed", 0, SEED_LIMIT - 1)
 
     @app_commands.command(description="Compose a short piano piece (MIDI, audio preview, piano roll)")
     @app_commands.describe(
@@ -43,6 +47,28 @@ class Music(commands.Cog):
         seed: int | None = None,
     ) -> None:
         await self.run(interaction, MidiOptions(seconds, temperature, seed))
+
+    @app_commands.command(name="continue", description="Continue your MIDI file: the model plays on from it")
+    @app_commands.describe(
+        file="A MIDI file (.mid): the music starts from its first bars",
+        seconds="How long to play on",
+        temperature="Low is calm, high is adventurous",
+        seed="Number that makes a result repeatable",
+    )
+    async def continue_piece(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        seconds: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        limit = self.settings.continue_max_bytes
+        if file.size > limit:  # refuse before downloading it
+            raise InvalidOption(f"{file.filename[:60]} is {file.size:,} bytes; the limit is {limit:,}.")
+        await interaction.response.defer(thinking=True)  # downloading and reading take a moment
+        prime = await self.service.read_prime(file.filename, await file.read())
+        await self.run(interaction, MidiOptions(seconds, temperature, seed, prime))
 
     async def run(self, interaction: discord.Interaction, options: MidiOptions) -> None:
         await run_request(interaction, self.service, options, self.send)
@@ -67,7 +93,7 @@ class Music(commands.Cog):
         attachments: list[Attachment] = [
             a for a in reply.attachments if with_audio or not a.filename.endswith(AUDIO_SUFFIX)
         ]
-        view = RerollView("midi", reply.options, self.run, self.settings)
+        view = RerollView(reply.options.command, reply.options, self.run, self.settings)
         message = await interaction.followup.send(
             midi_message(reply, with_audio),
             files=[as_file(a.filename, a.data) for a in attachments],

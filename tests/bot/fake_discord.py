@@ -74,6 +74,14 @@ class Interaction:
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
 
 
+@dataclass(frozen=True)
+class FakeFile:
+    """A file a user attaches to a slash command; the fake serves it from its CDN route."""
+
+    filename: str
+    data: bytes
+
+
 @dataclass
 class Failure:
     """An error the fake answers the next `times` calls matching `method` and `path_contains` with."""
@@ -103,6 +111,7 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.failures: list[Failure] = []
+        self.uploads: dict[str, bytes] = {}  # what users attached, by CDN key
         self.errors_sent: list[tuple[Call, int, int]] = []  # (call, status, code) refused
         self._interactions: dict[str, Interaction] = {}  # by token
         self._acknowledged: set[str] = set()
@@ -113,6 +122,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_get("/", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        app.router.add_get("/cdn/{key}", self._cdn)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -239,15 +249,30 @@ class FakeDiscord:
         guild_id: str = GUILD_ID,
         **options: Any,
     ) -> Interaction:
-        """A slash command; `raw_options` sends option objects as given (e.g. mistyped)."""
-        data = {
-            "id": snowflake(),
-            "name": name,
-            "type": 1,
-            "options": raw_options
-            if raw_options is not None
-            else [_option(k, v) for k, v in options.items()],
-        }
+        """A slash command; `raw_options` sends option objects as given (e.g. mistyped); a
+        FakeFile value is an attachment option, resolved as Discord does."""
+        data: dict[str, Any] = {"id": snowflake(), "name": name, "type": 1}
+        resolved: dict[str, dict] = {}
+        built = []
+        for key, value in options.items():
+            if isinstance(value, FakeFile):
+                attachment_id = snowflake()
+                self.uploads[attachment_id] = value.data
+                url = f"http://127.0.0.1:{self.port}/cdn/{attachment_id}"
+                resolved[attachment_id] = {
+                    "id": attachment_id,
+                    "filename": value.filename,
+                    "size": len(value.data),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": "audio/midi",
+                }
+                built.append({"name": key, "type": 11, "value": attachment_id})
+            else:
+                built.append(_option(key, value))
+        data["options"] = raw_options if raw_options is not None else built
+        if resolved:
+            data["resolved"] = {"attachments": resolved}
         return await self._interact(
             2, data, user_id, user_name, dm, upload_limit=upload_limit, guild_id=guild_id
         )
@@ -338,6 +363,12 @@ class FakeDiscord:
             payload["message"] = message
         await self._dispatch("INTERACTION_CREATE", payload, self.shard_of(None if dm else guild_id))
         return interaction
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        blob = self.uploads.get(request.match_info["key"])
+        if blob is None:
+            return web.Response(status=404)
+        return web.Response(body=blob, content_type="application/octet-stream")
 
     # -- REST --------------------------------------------------------------------------
     async def _rest(self, request: web.Request) -> web.Response:

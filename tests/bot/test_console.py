@@ -5,6 +5,7 @@ import pretty_midi
 import pytest
 
 from tests.bot.conftest import bot_env, run_bot
+from tests.music_fixtures import chord_midi
 
 
 def test_console_driven_through_stdin(bot_settings, tmp_path):
@@ -15,15 +16,20 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
             "/lyrics artist:Alfa",
             "/lyrics temperature:hot",
             "/midi seconds:3 seed:5",
+            '/continue file:"my tune.mid" seconds:2 seed:1',
+            "/continue file:missing.mid",
             "/history limit:-1",
             "/history",
             "/quit",
             "/lyrics never reached",
         ]
     )
+    chord_midi(beats=8).write(str(tmp_path / "my tune.mid"))
     result = run_bot(["console"], bot_env(bot_settings), tmp_path, stdin=script)
     out = result.stdout
     assert result.returncode == 0, result.stderr
+    assert "🎹 my tune.mid continued for 2 s · temperature 1 · seed 1" in out
+    assert "error: Cannot read missing.mid: No such file or directory." in out
     assert "/lyrics [artist:NAME]" in out
     assert "Lyrics in the style of Beta · temperature 0.8 · style 1 · seed 7" in out and "\nxy x" in out
     assert "error: Unknown artist 'Alfa'. Did you mean: Alpha?" in out
@@ -46,7 +52,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
         .execute("SELECT id, command, status FROM requests ORDER BY id")
         .fetchall()
     )
-    assert rows == [(1, "lyrics", "done"), (2, "midi", "done")]
+    assert rows == [(1, "lyrics", "done"), (2, "midi", "done"), (3, "continue", "done")]
 
 
 def test_bot_without_a_token_explains_and_exits_2(tmp_path):

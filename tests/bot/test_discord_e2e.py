@@ -9,7 +9,8 @@ import pretty_midi
 import pytest
 
 from bot import create_bot
-from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord
+from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
+from tests.music_fixtures import chord_midi
 
 
 def _options(command: dict) -> dict:
@@ -21,7 +22,8 @@ async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
     sync = await fake.wait_for(lambda c: c.method == "PUT" and c.path.endswith("/commands"))
     assert sync.path == f"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands"
     commands = {c["name"]: c for c in sync.json}
-    assert set(commands) == {"lyrics", "midi", "artists", "history", "queue", "about"}
+    assert set(commands) == {"lyrics", "midi", "continue", "artists", "history", "queue", "about"}
+    assert _options(commands["continue"])["file"]["type"] == 11
     lyrics = _options(commands["lyrics"])
     assert lyrics["artist"]["type"] == 3 and lyrics["artist"]["autocomplete"] is True
     assert (
@@ -223,3 +225,60 @@ async def test_a_sharded_bot_answers_on_each_of_its_shards(bot_settings, count, 
         for owner, name, value in saved:
             setattr(owner, name, value)
         await fake.stop()
+
+
+def _midi_bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_settings):
+    fake, _, _ = discord_env
+    tune = FakeFile("my tune.mid", _midi_bytes(chord_midi(beats=8)))
+    interaction = await fake.slash("continue", file=tune, seconds=4, seed=3)
+    assert (await fake.callback(interaction)).json["type"] == 5
+    (reply,) = await fake.followups(interaction)
+    assert reply.json["content"].startswith("🎹 **my tune.mid** continued for 4 s · temperature 1 · seed 3")
+    assert set(reply.files) == {"song.mid", "song.wav", "piano-roll.png"}
+    music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
+    assert music.get_end_time() > 4 + 3.5  # the 8 beats of the prime (4 s at 120 bpm), then 4 s more
+    labels = [c["label"] for row in reply.json["components"] for c in row["components"]]
+    assert labels == ["Again", "Hotter", "Cooler"]
+    again = await fake.click(reply.message, "Again")
+    (second,) = await fake.followups(again)
+    assert second.json["content"].startswith("🎹 **my tune.mid** continued")
+    history = await fake.slash("history")
+    assert (
+        "/continue seconds:4 temperature:1.0 seed:3 file:my tune.mid · done"
+        in (await fake.callback(history)).json["data"]["content"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        (FakeFile("notes.txt", b"these are not notes"), "notes.txt is not a MIDI file I can read"),
+        (FakeFile("empty.mid", b""), "empty.mid is empty."),
+        (FakeFile("drums.mid", b"drums"), "drums.mid has no notes to continue"),
+        (FakeFile("huge.mid", b"\0" * 1_000_001), "huge.mid is 1,000,001 bytes; the limit is 1,000,000."),
+    ],
+)
+async def test_continue_refuses_unusable_files_privately(discord_env, file, message):
+    fake, _, _ = discord_env
+    if file.filename == "drums.mid":
+        drums = pretty_midi.PrettyMIDI()
+        kit = pretty_midi.Instrument(program=0, is_drum=True)
+        kit.notes.append(pretty_midi.Note(100, 36, 0, 0.5))
+        drums.instruments.append(kit)
+        file = FakeFile("drums.mid", _midi_bytes(drums))
+    interaction = await fake.slash("continue", file=file)
+    answer = await fake.callback(interaction)
+    if answer.json["type"] == 4:  # refused before downloading
+        text = answer.json["data"]["content"]
+        assert answer.json["data"]["flags"] & EPHEMERAL
+    else:
+        (followup,) = await fake.followups(interaction)
+        text = followup.json["content"]
+        assert followup.json["flags"] & EPHEMERAL
+    assert message in text
