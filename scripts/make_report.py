@@ -1,7 +1,8 @@
 """Write docs/REPORT.md: the evaluation of the shipped models, with samples and pictures.
 
     python scripts/make_report.py                       # shipped models, ../shared/data
-    python scripts/make_report.py --jsb runs/jsb/best.pt
+    python scripts/make_report.py --jsb runs/jsb/best.pt --style-json runs/style.json
+    python scripts/make_report.py --only lyrics --style-json runs/style.json  # lyrics section only
 
 Every figure is computed here, from the checkpoints and the data named on the command line.
 """
@@ -280,8 +281,21 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=data)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs")
+    parser.add_argument(
+        "--only", choices=("lyrics",), help="rewrite this section of an existing REPORT.md, keep the rest"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only == "lyrics":
+        report = args.out / "REPORT.md"
+        text = report.read_text()
+        start, end = text.index("## Lyrics"), text.index("## Piano")
+        section = lyrics_section(
+            args.lyrics, args.data / "lyrics" / "songdata.csv", args.style_json, args.out
+        )
+        report.write_text(text[:start] + "\n".join(section) + "\n" + text[end:])
+        print(json.dumps({"written": str(report), "section": "lyrics"}))
+        return
 
     lines = [
         "# Evaluation report",
