@@ -24,12 +24,10 @@ import sqlite3
 import sys
 import tempfile
 import time
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the test suite's fake Discord
 
-from bot import create_bot
 from bot.client import BalladeerBot
 from bot.config import Settings
 from tests.bot.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, FakeDiscord
@@ -38,25 +36,6 @@ from tests.bot.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, FakeDiscord
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(round(q * (len(ordered) - 1)), len(ordered) - 1)]
-
-
-@asynccontextmanager
-async def running_bot(settings: Settings):
-    fake = FakeDiscord()
-    await fake.start()
-    saved = fake.point_discord_py_here()
-    bot = create_bot(settings, guild_ready_timeout=0.05)
-    runner = asyncio.create_task(bot.start("bench-token"))
-    try:
-        await fake.wait_ready()
-        await bot.wait_until_ready()
-        yield fake, bot
-    finally:
-        await bot.close()
-        await runner
-        for owner, name, value in saved:
-            setattr(owner, name, value)
-        await fake.stop()
 
 
 async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str, float]:
@@ -68,7 +47,8 @@ async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str
         queue_max=max(n, 1),
         batch_max=batch_max,
     )
-    async with running_bot(settings) as (fake, _):
+    fake = FakeDiscord()
+    async with fake.serving(settings):
         started = time.monotonic()
         sent = await asyncio.gather(
             *(
@@ -102,7 +82,8 @@ async def burst(n: int, users: int, length: int, cooldown: float | None, databas
     settings = Settings(_env_file=None, dev_guild_id=int(GUILD_ID), database_path=database)
     if cooldown is not None:
         settings.cooldown_seconds = cooldown
-    async with running_bot(settings) as (fake, bot):
+    fake = FakeDiscord()
+    async with fake.serving(settings) as bot:
         peaks = [0, 0]
         watcher = asyncio.create_task(watch_occupancy(bot, peaks))
         started = time.monotonic()

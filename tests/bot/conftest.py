@@ -1,7 +1,6 @@
 """What the bot tests share: the environment of a bot subprocess on the tiny test models,
 and the real bot running against the loopback fake Discord."""
 
-import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +8,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot import create_bot
 from tests.bot.fake_discord import GUILD_ID, FakeDiscord
 
 
@@ -44,9 +42,8 @@ def run_bot(
 
 @pytest.fixture
 async def discord_env(bot_settings):
+    """(fake Discord, the bot logged in to it, the host of every HTTP request the bot made)."""
     fake = FakeDiscord()
-    await fake.start()
-    saved = fake.point_discord_py_here()
     hosts: list[str] = []
 
     async def record_host(session, context, params):
@@ -55,14 +52,5 @@ async def discord_env(bot_settings):
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(record_host)
     settings = bot_settings.model_copy(update={"dev_guild_id": int(GUILD_ID)})
-    bot = create_bot(settings, guild_ready_timeout=0.05, http_trace=trace)
-    runner = asyncio.create_task(bot.start("test-token"))
-    await fake.wait_ready()
-    await asyncio.wait_for(bot.wait_until_ready(), 20)
-    yield fake, bot, hosts
-    if not bot.is_closed():
-        await bot.close()
-    assert await runner is None
-    for owner, name, value in saved:
-        setattr(owner, name, value)
-    await fake.stop()
+    async with fake.serving(settings, http_trace=trace) as bot:
+        yield fake, bot, hosts

@@ -16,6 +16,8 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,10 @@ import discord.gateway
 import discord.http
 import yarl
 from aiohttp import web
+
+from bot import create_bot
+from bot.client import BalladeerBot
+from bot.config import Settings
 
 APPLICATION_ID = "111111111111111111"
 BOT_ID = "222222222222222222"
@@ -154,6 +160,25 @@ class FakeDiscord:
         discord.http.Route.BASE = self.rest_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
         return saved
+
+    @asynccontextmanager
+    async def serving(self, settings: Settings, **client_options: Any) -> AsyncIterator[BalladeerBot]:
+        """This fake started, discord.py aimed at it, and the real bot logged in and ready;
+        everything stopped and restored afterwards (the bot's `start` must end cleanly)."""
+        await self.start()
+        saved = self.point_discord_py_here()
+        bot = create_bot(settings, guild_ready_timeout=0.05, **client_options)
+        runner = asyncio.create_task(bot.start("test-token"))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 20)
+            yield bot
+        finally:
+            if not bot.is_closed():
+                await bot.close()
+            assert await runner is None
+            for owner, name, value in saved:
+                setattr(owner, name, value)
+            await self.stop()
 
     # -- gateway ----------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:

@@ -8,7 +8,6 @@ import wave
 import pretty_midi
 import pytest
 
-from bot import create_bot
 from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
 from tests.music_fixtures import chord_midi
 
@@ -204,13 +203,8 @@ async def test_clean_shutdown_stores_everything_and_leaves_no_tasks(discord_env,
 @pytest.mark.parametrize(("count", "ids", "expected"), [("auto", None, [[0, 2], [1, 2]]), (2, [1], [[1, 2]])])
 async def test_a_sharded_bot_answers_on_each_of_its_shards(bot_settings, count, ids, expected):
     fake = FakeDiscord()
-    await fake.start()
-    saved = fake.point_discord_py_here()
     settings = bot_settings.model_copy(update={"shard_count": count, "shard_ids": ids})
-    bot = create_bot(settings, guild_ready_timeout=0.05)
-    runner = asyncio.create_task(bot.start("test-token"))
-    try:
-        await asyncio.wait_for(bot.wait_until_ready(), 20)
+    async with fake.serving(settings) as bot:
         assert sorted(fake.identifies) == expected
         assert any(c.path == "/gateway/bot" for c in fake.calls) == (count == "auto")
         served = [GUILD_ID, SECOND_GUILD_ID] if ids is None else [SECOND_GUILD_ID]
@@ -219,12 +213,6 @@ async def test_a_sharded_bot_answers_on_each_of_its_shards(bot_settings, count, 
             (reply,) = await fake.followups(interaction)
             assert reply.json["content"].startswith("🎤 Lyrics by any artist")
         assert {g.shard_id for g in bot.guilds} == {fake.shard_of(g) for g in served}
-    finally:
-        await bot.close()
-        await runner
-        for owner, name, value in saved:
-            setattr(owner, name, value)
-        await fake.stop()
 
 
 def _midi_bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
