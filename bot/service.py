@@ -92,10 +92,6 @@ class Prime:
     filename: str
     roll: np.ndarray = field(repr=False)  # (frames, 88) bool
 
-    @property
-    def frames(self) -> int:
-        return len(self.roll)
-
 
 @dataclass(frozen=True)
 class MidiOptions:
