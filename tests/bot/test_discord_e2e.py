@@ -57,7 +57,7 @@ async def test_lyrics_is_deferred_then_answered_without_pings(discord_env):
     assert followup.at >= ack.at
     body = followup.json
     assert body["content"].startswith(
-        "🎤 Lyrics in the style of **Alpha** · temperature 0.8 · style 1 · seed 9"
+        "🎤 Lyrics in the style of **Alpha** · temperature 0.8 · style 3 · seed 9"
     )
     assert "\n\nab" in body["content"]
     assert body["allowed_mentions"] == {"parse": []}
@@ -141,7 +141,7 @@ async def test_again_button_makes_a_new_result(discord_env):
     stronger = await fake.click(reply.message, "Stronger style")
     (strong,) = await fake.followups(stronger)
     assert strong.json["content"].startswith(
-        "🎤 Lyrics in the style of **Beta** · temperature 1.5 · style 2 ·"
+        "🎤 Lyrics in the style of **Beta** · temperature 1.5 · style 4 ·"
     )
 
 

@@ -3,7 +3,7 @@ import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.generate import DEFAULT_STYLE, LyricsGenerator, LyricsRequest
 
 
 @pytest.fixture(scope="module")
@@ -62,15 +62,19 @@ def test_artist_conditioning_selects_the_style(generator):
 
 def test_style_zero_is_any_artist_and_one_is_plain_conditional(generator):
     for seed in range(3):
-        plain = generator.generate([LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed)])
-        same = generator.generate(
-            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=1)]
+        plain = generator.generate(
+            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=1.0)]
+        )
+        default = generator.generate([LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed)])
+        chosen = generator.generate(
+            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=DEFAULT_STYLE)]
         )
         unguided = generator.generate([LyricsRequest(temperature=1.0, length=80, seed=seed)])
         ignored = generator.generate(
             [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=0)]
         )
-        assert plain[0].text == same[0].text
+        assert default[0].text == chosen[0].text and default[0].style == DEFAULT_STYLE
+        assert plain[0].style == 1.0
         assert ignored[0].text == unguided[0].text and ignored[0].style == 0
 
 
