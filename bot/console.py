@@ -165,10 +165,8 @@ class Console:
             raise UsageError(f"Unknown command /{name}; type /help for the list.")
 
     async def read_prime(self, path: Path) -> Prime:
-        limit = self.service.settings.continue_max_bytes
         try:
-            if path.stat().st_size > limit:
-                raise UsageError(f"{path} is {path.stat().st_size:,} bytes; the limit is {limit:,}.")
+            self.service.check_prime_size(path.name, path.stat().st_size)  # before reading it
             data = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None

@@ -13,14 +13,14 @@ import discord
 
 from bot.service import LyricsReply, MidiReply
 from bot.storage import RequestRecord
+from ml.errors import shorten
 
 MESSAGE_LIMIT = 2000  # Discord refuses longer content with 400 / 50035
-ELLIPSIS = "…"
 
 
-def fit(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    """`text` as one message: cut to `limit` characters, the cut marked with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+def fit(text: str) -> str:
+    """`text` as one message: cut to Discord's limit, the cut marked with an ellipsis."""
+    return shorten(text, MESSAGE_LIMIT)
 
 
 def chunk_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

@@ -16,7 +16,7 @@ from discord import app_commands
 
 from bot.formatting import chunk_message, fit
 from bot.service import LyricsOptions, MidiOptions, Reply, Requester, SongService
-from ml.errors import BalladeerError
+from ml.errors import BalladeerError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(original, BalladeerError):
         return str(original)
     if isinstance(error, app_commands.TransformerError):
-        return f"The value {fit(str(error.value), 60)!r} does not fit that option; please check it."
+        return f"The value {shorten(str(error.value))!r} does not fit that option; please check it."
     if isinstance(
         error, MalformedOptions | app_commands.CheckFailure | app_commands.CommandSignatureMismatch
     ):

@@ -26,7 +26,7 @@ import numpy as np
 from bot.config import Settings
 from bot.fair_queue import FairQueue
 from bot.storage import RequestRecord, Storage
-from ml.errors import BalladeerError, DataError
+from ml.errors import BalladeerError, DataError, shorten
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.render import render_piece
 from ml.sampling import new_seed
@@ -256,13 +256,17 @@ class SongService:
             raise InvalidOption("The file to continue must be read with read_prime first.")
         return MidiOptions(seconds, temperature, _seed(options.seed), options.prime)
 
+    def check_prime_size(self, filename: str, size: int) -> None:
+        """Refuse a file too large to continue; adapters call it before they fetch the file."""
+        limit = self.settings.continue_max_bytes
+        if size > limit:
+            raise InvalidOption(f"{shorten(filename)} is {size:,} bytes; the limit is {limit:,}.")
+
     async def read_prime(self, filename: str, data: bytes) -> Prime:
         """A MIDI file a user wants continued, checked and read (in a thread: parsing a large
         file would hold up the event loop); InvalidOption says what is wrong with it."""
-        shown = _cut(filename, 60)
-        limit = self.settings.continue_max_bytes
-        if len(data) > limit:
-            raise InvalidOption(f"{shown} is {len(data):,} bytes; the limit is {limit:,}.")
+        self.check_prime_size(filename, len(data))
+        shown = shorten(filename)
         if not data:
             raise InvalidOption(f"{shown} is empty.")
         bars = self.settings.continue_prime_bars
@@ -476,7 +480,7 @@ class SongService:
             return f"the reply was not accepted within {limit:g} s"
         except Exception as exc:
             log.warning("request %d was not delivered: %s", reply.request_id, exc)
-            return _cut(f"{type(exc).__name__}: {exc}", EXCERPT_CHARS)
+            return shorten(f"{type(exc).__name__}: {exc}", EXCERPT_CHARS)
         return None
 
     async def _close_row(self, job: Job, status: str, reply: Reply, error: str | None = None) -> None:
@@ -597,10 +601,6 @@ def _check_text(name: str, text: object, max_chars: int) -> str:
     if len(text) > max_chars:
         raise InvalidOption(f"{name} can be at most {max_chars} characters long (got {len(text):,}).")
     return text
-
-
-def _cut(text: str, max_chars: int) -> str:
-    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def _seed(seed: int | None) -> int:

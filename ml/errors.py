@@ -16,6 +16,12 @@ class CheckpointError(BalladeerError):
 
 
 ECHO_CHARS = 60  # user text quoted back in a message is cut to this, so replies stay short
+ELLIPSIS = "…"
+
+
+def shorten(text: str, max_chars: int = ECHO_CHARS) -> str:
+    """`text` cut to `max_chars` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= max_chars else text[: max_chars - len(ELLIPSIS)] + ELLIPSIS
 
 
 class UnknownArtistError(BalladeerError):
@@ -24,6 +30,5 @@ class UnknownArtistError(BalladeerError):
     def __init__(self, name: str, suggestions: list[str]) -> None:
         self.name = name
         self.suggestions = suggestions
-        shown = name if len(name) <= ECHO_CHARS else name[: ECHO_CHARS - 1] + "…"
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"Unknown artist {shown!r}.{hint}")
+        super().__init__(f"Unknown artist {shorten(name)!r}.{hint}")

@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.formatting import midi_message
 from bot.interactions import NO_PINGS, as_file, declare_range, run_request
-from bot.service import SEED_LIMIT, Attachment, InvalidOption, MidiOptions, MidiReply, SongService
+from bot.service import SEED_LIMIT, Attachment, MidiOptions, MidiReply, SongService
 from bot.views import RerollView
 
 log = logging.getLogger(__name__)
@@ -26,12 +26,10 @@ class Music(commands.Cog):
         self.service = service
         self.settings = settings
         s = settings
-        declare_range(self.midi, "seconds", s.midi_seconds_min, s.midi_seconds_max)
-        declare_range(self.midi, "temperature", s.temperature_min, s.temperature_max)
-        declare_range(self.midi, "seed", 0, SEED_LIMIT - 1)
-        declare_range(self.continue_piece, "seconds", s.midi_seconds_min, s.midi_seconds_max)
-        declare_range(self.continue_piece, "temperature", s.temperature_min, s.temperature_max)
-        declare_range(self.continue_piece, "seed", 0, SEED_LIMIT - 1)
+        for command in (self.midi, self.continue_piece):
+            declare_range(command, "seconds", s.midi_seconds_min, s.midi_seconds_max)
+            declare_range(command, "temperature", s.temperature_min, s.temperature_max)
+            declare_range(command, "seed", 0, SEED_LIMIT - 1)
 
     @app_commands.command(description="Compose a short piano piece (MIDI, audio preview, piano roll)")
     @app_commands.describe(
@@ -63,9 +61,7 @@ class Music(commands.Cog):
         temperature: float | None = None,
         seed: int | None = None,
     ) -> None:
-        limit = self.settings.continue_max_bytes
-        if file.size > limit:  # refuse before downloading it
-            raise InvalidOption(f"{file.filename[:60]} is {file.size:,} bytes; the limit is {limit:,}.")
+        self.service.check_prime_size(file.filename, file.size)  # before downloading it
         await interaction.response.defer(thinking=True)  # downloading and reading take a moment
         prime = await self.service.read_prime(file.filename, await file.read())
         await self.run(interaction, MidiOptions(seconds, temperature, seed, prime))
