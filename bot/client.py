@@ -18,7 +18,7 @@ from bot.cogs.music import Music
 from bot.config import Settings
 from bot.interactions import NO_PINGS, MalformedOptions, report_error
 from bot.service import SongService
-from bot.views import ExpiredButton, LiveMessages
+from bot.views import ExpiredButton
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class BalladeerBot(commands.Bot):
         )
         self.settings = settings
         self.service: SongService | None = None
-        self.live_messages = LiveMessages()
+        self.live_messages: set[int] = set()  # messages whose buttons a live view answers
         self.tree.on_error = report_error
 
     async def setup_hook(self) -> None:

@@ -29,22 +29,6 @@ BUTTON_TIMEOUT_S = 14 * 60
 CUSTOM_ID_PREFIX = "reroll"
 
 
-class LiveMessages:
-    """Ids of messages whose buttons a live view answers; the bot holds one."""
-
-    def __init__(self) -> None:
-        self._ids: set[int] = set()
-
-    def add(self, message_id: int) -> None:
-        self._ids.add(message_id)
-
-    def discard(self, message_id: int) -> None:
-        self._ids.discard(message_id)
-
-    def __contains__(self, message_id: int) -> bool:
-        return message_id in self._ids
-
-
 class RerollView(discord.ui.View):
     """Runs the same request again, by whoever clicks: new seed, a temperature step, or a
     stronger style."""
@@ -56,11 +40,6 @@ class RerollView(discord.ui.View):
         self.options = options
         self.rerun = rerun
         self.settings = settings
-        self.step, self.low, self.high = (
-            settings.temperature_step,
-            settings.temperature_min,
-            settings.temperature_max,
-        )
         buttons = {
             "again": self.again,
             "hotter": self.hotter,
@@ -69,25 +48,25 @@ class RerollView(discord.ui.View):
         }
         for action, button in buttons.items():
             button.custom_id = f"{CUSTOM_ID_PREFIX}:{command}:{action}"
-        self.hotter.disabled = options.temperature >= self.high
-        self.cooler.disabled = options.temperature <= self.low
+        self.hotter.disabled = options.temperature >= settings.temperature_max
+        self.cooler.disabled = options.temperature <= settings.temperature_min
         if isinstance(options, LyricsOptions) and options.artist:
             self.stronger.disabled = options.style >= settings.lyrics_style_max
         else:
             self.remove_item(self.stronger)  # no artist, no style to strengthen
         self.message: discord.Message | discord.WebhookMessage | None = None
-        self.live: LiveMessages | None = None
+        self.live_messages: set[int] = set()
 
-    def attach(self, message: discord.Message | discord.WebhookMessage, live: LiveMessages) -> None:
-        """The message these buttons sit under, so the timeout can disable them there."""
-        self.message, self.live = message, live
-        live.add(message.id)
+    def attach(self, message: discord.Message | discord.WebhookMessage, live_messages: set[int]) -> None:
+        """The message these buttons sit under, so the timeout can disable them there;
+        `live_messages` (the bot's) holds the ids of messages whose buttons still answer."""
+        self.message, self.live_messages = message, live_messages
+        live_messages.add(message.id)
 
     async def on_timeout(self) -> None:
         if self.message is None:
             return
-        if self.live is not None:
-            self.live.discard(self.message.id)
+        self.live_messages.discard(self.message.id)
         for item in self.children:
             item.disabled = True
         try:
@@ -101,7 +80,8 @@ class RerollView(discord.ui.View):
         await report_error(interaction, error)
 
     def _with_temperature(self, delta: float) -> LyricsOptions | MidiOptions:
-        temperature = round(min(max(self.options.temperature + delta, self.low), self.high), 2)
+        low, high = self.settings.temperature_min, self.settings.temperature_max
+        temperature = round(min(max(self.options.temperature + delta, low), high), 2)
         return replace(self.options, temperature=temperature, seed=None)
 
     @discord.ui.button(label="Again", emoji="🔁", style=discord.ButtonStyle.secondary)
@@ -110,11 +90,11 @@ class RerollView(discord.ui.View):
 
     @discord.ui.button(label="Hotter", emoji="🔥", style=discord.ButtonStyle.secondary)
     async def hotter(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.rerun(interaction, self._with_temperature(self.step))
+        await self.rerun(interaction, self._with_temperature(self.settings.temperature_step))
 
     @discord.ui.button(label="Cooler", emoji="🧊", style=discord.ButtonStyle.secondary)
     async def cooler(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.rerun(interaction, self._with_temperature(-self.step))
+        await self.rerun(interaction, self._with_temperature(-self.settings.temperature_step))
 
     @discord.ui.button(label="Stronger style", emoji="🎨", style=discord.ButtonStyle.secondary)
     async def stronger(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -139,8 +119,7 @@ class ExpiredButton(
         return cls(item, match["command"])
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        live: LiveMessages = interaction.client.live_messages
-        return interaction.message is None or interaction.message.id not in live
+        return interaction.message is None or interaction.message.id not in interaction.client.live_messages
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(

@@ -32,20 +32,18 @@ class Batch:
 
     def slice(self, start: int, stop: int) -> Batch:
         """Steps [start, stop) of every sequence."""
-        return Batch(
-            inputs=self.inputs[:, start:stop],
-            targets=self.targets[:, start:stop],
-            mask=self.mask[:, start:stop],
-            context=None if self.context is None else self.context[:, start:stop],
-        )
+        return self._index((slice(None), slice(start, stop)))
 
     def rows(self, start: int, stop: int) -> Batch:
         """Sequences [start, stop) of the batch, every step."""
+        return self._index(slice(start, stop))
+
+    def _index(self, index: slice | tuple[slice, slice]) -> Batch:
         return Batch(
-            inputs=self.inputs[start:stop],
-            targets=self.targets[start:stop],
-            mask=self.mask[start:stop],
-            context=None if self.context is None else self.context[start:stop],
+            inputs=self.inputs[index],
+            targets=self.targets[index],
+            mask=self.mask[index],
+            context=None if self.context is None else self.context[index],
         )
 
     def to(self, device: torch.device | str) -> Batch:

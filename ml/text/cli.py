@@ -205,19 +205,36 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     style = p.add_argument_group("style report (--style-report)")
+    defaults = StyleReportConfig()
     style.add_argument(
         "--style-report",
         action="store_true",
         help="also measure how recognisably samples follow their artist, over style strengths",
     )
-    style.add_argument("--top-artists", type=int, default=10, help="artists the classifier tells apart (10)")
     style.add_argument(
-        "--samples-per-artist", type=int, default=20, help="samples per artist and strength (20)"
+        "--top-artists",
+        type=int,
+        default=defaults.top_artists,
+        help="artists the classifier tells apart (default %(default)s)",
     )
     style.add_argument(
-        "--strengths", type=_strength_list, default=[0.0, 1.0, 1.5, 2.0, 3.0, 4.0], help='e.g. "0,1,2,4"'
+        "--samples-per-artist",
+        type=int,
+        default=defaults.samples_per_artist,
+        help="samples per artist and strength (default %(default)s)",
     )
-    style.add_argument("--sample-length", type=int, default=500, help="characters per sample (500)")
+    style.add_argument(
+        "--strengths",
+        type=_strength_list,
+        default=defaults.strengths,
+        help='e.g. "0,1,2,4" (default %(default)s)',
+    )
+    style.add_argument(
+        "--sample-length",
+        type=int,
+        default=defaults.sample_length,
+        help="characters per sample (default %(default)s)",
+    )
     p.set_defaults(run=evaluate)
 
 
