@@ -19,7 +19,7 @@ import torch
 from ml.checkpoint import Checkpoint
 from ml.music.data import load_midi_folder
 from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.model import PianoLSTM, PianoLSTMConfig
+from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
 from ml.music.render import render_piece
 from ml.music.task import PianoDataConfig, PianoTask
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
@@ -40,18 +40,19 @@ def bench_preprocessing(folder: Path) -> tuple[float, float, int, int]:
     return cold, warm, len(loaded.tunes), frames
 
 
-def bench_training(folder: Path, precision: str, steps: int) -> float:
+def bench_training(folder: Path, head: str, precision: str, steps: int) -> float:
     """Frames per second of Trainer.train_step for 2x512, batch 64 x seq 128, tbptt."""
     task = PianoTask(PianoDataConfig(folder))
-    config = PianoLSTMConfig(hidden=512, layers=2)
+    config = PianoLSTMConfig(hidden=512, layers=2, head=head)
     train = TrainConfig(out_dir=Path(tempfile.mkdtemp()), precision=precision, device="cpu", progress=False)
     trainer = Trainer(task, PianoLSTM(config), train, config.to_dict())
     return trainer.measure_throughput(steps)
 
 
-def piano_generator() -> tuple[PianoGenerator, str]:
-    if DEFAULT_PIANO_CHECKPOINT.is_file():
-        return PianoGenerator.from_checkpoint(), "shipped checkpoint"
+def piano_generator(checkpoint: Path) -> tuple[PianoGenerator, str]:
+    if checkpoint.is_file():
+        generator = PianoGenerator.from_checkpoint(checkpoint)
+        return generator, f"{checkpoint}, {generator.model.config.head} head"
     torch.manual_seed(0)
     config = PianoLSTMConfig(hidden=512, layers=2)
     model = PianoLSTM(config)
@@ -59,9 +60,9 @@ def piano_generator() -> tuple[PianoGenerator, str]:
     return PianoGenerator(Checkpoint("piano", config.to_dict(), model.state_dict(), meta)), "untrained 2x512"
 
 
-def bench_composing() -> dict[str, float]:
+def bench_composing(checkpoint: Path) -> dict[str, float]:
     """Seconds to sample 30 s of music, to render its MIDI, PNG and WAV, and to sample 16 at once."""
-    generator, which = piano_generator()
+    generator, which = piano_generator(checkpoint)
     generator.generate([PianoRequest(seconds=2, seed=0)])
     timings = {}
     start = time.perf_counter()
@@ -81,25 +82,33 @@ def bench_composing() -> dict[str, float]:
     return timings
 
 
+def bench_preparation(folder: Path, steps: int) -> None:
+    cold, warm, tunes, frames = bench_preprocessing(folder)
+    print(
+        f"preprocessing {tunes} MIDI files ({frames:,} frames): first run {cold:.2f} s, cached {warm:.3f} s"
+    )
+    print("training throughput (Trainer.train_step, 2x512, batch 64 x seq 128, tbptt):")
+    for head in HEADS:
+        for precision in ("fp32", "bf16"):
+            fps = bench_training(folder, head, precision, steps)
+            print(f"  {head:7s} head, {precision}: {fps:10,.0f} frames/s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--midi", type=Path, default=Path("../shared/data/nottingham/jukedeck"))
+    parser.add_argument(
+        "--checkpoint", type=Path, default=DEFAULT_PIANO_CHECKPOINT, help="model to compose with"
+    )
     parser.add_argument("--steps", type=int, default=10, help="timed training steps per figure")
+    parser.add_argument("--only", choices=("compose",), help="skip preprocessing and training figures")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    cold, warm, tunes, frames = bench_preprocessing(args.midi)
-    print(
-        f"preprocessing {tunes} MIDI files ({frames:,} frames): first run {cold:.2f} s, cached {warm:.3f} s"
-    )
-    print("training throughput (Trainer.train_step, 2x512, batch 64 x seq 128, tbptt):")
-    for precision in ("fp32", "bf16"):
-        print(
-            f"  {precision}: {bench_training(args.midi, precision, args.steps):10,.0f} frames/s",
-            flush=True,
-        )
-    t = bench_composing()
+    if args.only is None:
+        bench_preparation(args.midi, args.steps)
+    t = bench_composing(args.checkpoint)
     print(
         f"  sample {t['sample']:.2f} s, MIDI {t['midi']:.3f} s, "
         f"PNG {t['png']:.2f} s, WAV {t['wav']:.2f} s; "

@@ -44,6 +44,12 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_FRAMES_PER_BEAT,
         help="grid frames per quarter note (default 2: eighth notes, as the Nottingham benchmark)",
     )
+    p.add_argument(
+        "--also-train",
+        type=Path,
+        help="a MIDI folder whose training split joins --data's; tunes whose melody matches a "
+        "held-out tune of --data are left out (the leakage rule)",
+    )
     p.add_argument("--no-transpose", action="store_true", help="keep MIDI tunes in their own key")
     p.add_argument("--input-dim", type=int, default=256, help="size of the frame projection (default 256)")
     p.add_argument(
@@ -68,7 +74,9 @@ def train(args: argparse.Namespace) -> None:
     if args.frames_per_beat < 1:
         raise BalladeerError("--frames-per-beat must be at least 1.")
     task = PianoTask(
-        PianoDataConfig(args.data, args.frames_per_beat, not args.no_transpose, args.val_fraction)
+        PianoDataConfig(
+            args.data, args.frames_per_beat, not args.no_transpose, args.val_fraction, args.also_train
+        )
     )
     s = task.summary
     log.info(
@@ -79,6 +87,15 @@ def train(args: argparse.Namespace) -> None:
         s["val_tunes"],
         f"{s['val_frames']:,}",
     )
+    if extra := s.get("also_train"):
+        log.info(
+            "%s: %d training tunes added; left out %d whose melody matches a held-out tune, "
+            "%d that match no tune closely",
+            extra["source"],
+            extra["kept"],
+            extra["matches_held_out"],
+            extra["unverified"],
+        )
     model_config = PianoLSTMConfig(
         input_dim=args.input_dim,
         hidden=args.hidden,

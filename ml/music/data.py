@@ -26,7 +26,7 @@ from ml.splits import split_items
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: quarter-note grid, leading silence dropped
 MIDI_SUFFIXES = (".mid", ".midi")
 BENCHMARK_SPLITS = ("train", "valid", "test")
 

@@ -110,10 +110,7 @@ class PianoLSTM(nn.Module):
         key_bias = self.head(context).float().cpu()
         if self.nade is None:
             return sample_frames(key_bias, temperatures, max_notes, generators, sampling)
-        frames = self.nade.sample(context, key_bias, temperatures, generators, max_notes)
-        return [
-            frame if wanted else np.zeros_like(frame) for frame, wanted in zip(frames, sampling, strict=True)
-        ]
+        return list(self.nade.sample(context, key_bias, temperatures, generators, max_notes, sampling))
 
 
 def sample_frames(

@@ -7,8 +7,13 @@ a fixed order, low to high. Key d is on with probability
     sigmoid(b_d + V_d · sigmoid(c + Σ_{k<d} W_k x_k)),
 
 so a chord's notes depend on each other instead of being drawn independently. The frame's
-log-likelihood is exact; training computes it for all keys at once (a cumulative sum over
-the keys), sampling draws key by key.
+log-likelihood is exact; training computes it for all keys at once, sampling draws key by key.
+
+Training uses the frames' sparsity: the NADE's hidden state only changes at keys that are
+on, so a frame with m notes has m + 1 distinct hidden states ("segments": the keys up to
+and including the first note, then up to the second, …). Computing those and reading each
+key's logit from its segment costs O(m·H) per frame instead of O(88·H), a few times faster
+than a cumulative sum over all 88 keys and far lighter on memory.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import expit
 from torch import nn
 
 
@@ -32,11 +38,16 @@ class NADEHead(nn.Module):
 
     def logits(self, context: torch.Tensor, key_bias: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """Each key's logit given the keys below it in `frames` (…, keys): teacher forcing."""
-        c = self.hidden_bias(context)  # (…, H)
-        contributions = frames.unsqueeze(-1) * self.encoder  # (…, keys, H)
-        before = torch.cumsum(contributions, dim=-2) - contributions  # Σ over keys k < d
-        hidden = torch.sigmoid(c.unsqueeze(-2) + before)
-        return key_bias + (hidden * self.decoder).sum(-1)
+        frames = frames.to(key_bias.dtype)
+        notes_below = torch.cumsum(frames, -1) - frames  # key d's segment: notes under d
+        segments = int(notes_below.max()) + 2 if frames.numel() else 1
+        # added[…, s, j] = 1 where key j is on and is one of the first s notes of its frame
+        through = torch.arange(segments, device=frames.device, dtype=frames.dtype)
+        added = frames.unsqueeze(-2) * (notes_below.unsqueeze(-2) < through.unsqueeze(-1))
+        hidden = torch.sigmoid(self.hidden_bias(context).unsqueeze(-2) + added @ self.encoder)
+        segment_logits = hidden @ self.decoder.T  # (…, segments, keys)
+        index = notes_below.long().unsqueeze(-2)
+        return key_bias + torch.gather(segment_logits, -2, index).squeeze(-2)
 
     def nll(self, context: torch.Tensor, key_bias: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """Exact negative log-likelihood (nats) of each frame (…,), summed over the keys."""
@@ -62,26 +73,35 @@ class NADEHead(nn.Module):
         temperatures: torch.Tensor,
         generators: list[torch.Generator],
         max_notes: list[int | None],
+        sampling: list[bool],
     ) -> np.ndarray:
         """One frame per row of `context` (B, D), drawn key by key, low to high.
 
         Each row draws its uniforms from its own generator (so batching never changes a
         row), logits are divided by the row's temperature (0: the likelier outcome), and
-        once a row has `max_notes` keys on, its remaining keys stay off.
+        once a row has `max_notes` keys on, its remaining keys stay off. Rows not
+        `sampling` still draw their uniforms, so a row's stream never depends on the others.
         """
-        rows = context.shape[0]
-        uniforms = torch.stack([torch.rand(self.keys, generator=g) for g in generators])
-        caps = torch.tensor([self.keys if m is None else m for m in max_notes])
-        greedy = temperatures == 0
-        scale = torch.where(greedy, 1.0, temperatures)
-        a = self.hidden_bias(context).float().cpu()
-        b = key_bias.float().cpu()
-        encoder, decoder = self.encoder.float().cpu(), self.decoder.float().cpu()
-        frame = torch.zeros(rows, self.keys, dtype=torch.bool)
-        for d in range(self.keys):
-            logit = b[:, d] + torch.sigmoid(a) @ decoder[d]
-            on = torch.where(greedy, logit > 0, uniforms[:, d] < torch.sigmoid(logit / scale))
-            on &= frame.sum(1) < caps
-            frame[:, d] = on
-            a += on[:, None].float() * encoder[d]
-        return frame.numpy()
+        uniforms = np.stack([torch.rand(self.keys, generator=g).numpy() for g in generators])
+        hidden_bias = self.hidden_bias(context).float().cpu().numpy()
+        key_bias = key_bias.float().cpu().numpy()
+        encoder, decoder = (p.detach().float().cpu().numpy() for p in (self.encoder, self.decoder))
+        frames = np.zeros((len(generators), self.keys), dtype=bool)
+        for row in np.flatnonzero(sampling):
+            cap = self.keys if max_notes[row] is None else max_notes[row]
+            temperature = float(temperatures[row])
+            frame = frames[row]
+            a, key = hidden_bias[row], 0
+            while key < self.keys and frame.sum() < cap:
+                # The hidden state only changes at a note: the keys up to the next note
+                # share it, so their logits come from one product and the next note is the
+                # first key whose draw succeeds.
+                logits = key_bias[row, key:] + decoder[key:] @ expit(a)
+                on = logits > 0 if temperature == 0 else uniforms[row, key:] < expit(logits / temperature)
+                hits = np.flatnonzero(on)
+                if not len(hits):
+                    break
+                key += int(hits[0])
+                frame[key] = True
+                a, key = a + encoder[key], key + 1
+        return frames

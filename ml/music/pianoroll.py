@@ -1,9 +1,10 @@
 """MIDI ⇄ binary piano roll on a beat-synchronous grid, and a piano-roll picture.
 
 A roll is a (frames, 88) boolean array, column 0 = MIDI 21 (A0), column 87 = MIDI 108
-(C8). Frames follow the music's beats (pretty_midi's beat times, so tempo changes keep
-notes on their beats), `frames_per_beat` to a quarter note: 2 gives the eighth-note grid
-of the Boulanger-Lewandowski Nottingham benchmark.
+(C8). Frames follow the music's quarter notes (in MIDI ticks, so tempo changes keep notes
+on the grid), `frames_per_beat` to a quarter note: 2 gives the eighth-note grid of the
+Boulanger-Lewandowski Nottingham benchmark. As in that benchmark, a roll starts at its
+first note: the silence before a pickup is dropped.
 """
 
 from __future__ import annotations
@@ -53,18 +54,16 @@ def load_midi(source: str | Path | bytes) -> pretty_midi.PrettyMIDI:
 
 
 def frame_times(midi: pretty_midi.PrettyMIDI, frames_per_beat: int) -> np.ndarray:
-    """Start time of every grid frame, through the end of the last note."""
-    beats = midi.get_beats()
-    end = midi.get_end_time()
-    if len(beats) < 2:
-        beats = np.array([0.0, 60.0 / DEFAULT_TEMPO_BPM])
-    step = beats[-1] - beats[-2]
-    if end > beats[-1]:  # extend past the last beat at the last beat's length
-        extra = int(np.ceil((end - beats[-1]) / step)) + 1
-        beats = np.concatenate([beats, beats[-1] + step * np.arange(1, extra + 1)])
-    fractions = np.arange(frames_per_beat) / frames_per_beat
-    grid = (beats[:-1, None] + np.diff(beats)[:, None] * fractions[None, :]).ravel()
-    return np.append(grid, beats[-1])
+    """Start time of every grid frame, through the end of the last note.
+
+    The grid counts quarter notes in MIDI ticks, so tempo changes keep notes on the grid
+    and a 6/8 jig gets the same eighth-note frames as a 4/4 reel (pretty_midi's beats
+    would be dotted quarters there, two frames for three eighths).
+    """
+    ticks_per_frame = midi.resolution / frames_per_beat
+    last_tick = midi.time_to_tick(midi.get_end_time())
+    frames = int(np.ceil(last_tick / ticks_per_frame)) + 1
+    return np.array([midi.tick_to_time(round(i * ticks_per_frame)) for i in range(frames + 1)])
 
 
 def key_shift(midi: pretty_midi.PrettyMIDI) -> int:
@@ -118,8 +117,8 @@ def midi_to_roll(
         start = int(np.rint(np.interp(note.start, times, positions)))
         end = max(int(np.rint(np.interp(note.end, times, positions))), start + 1)
         roll[start : min(end, len(roll)), key] = True
-    last = np.flatnonzero(roll.any(axis=1))
-    roll = roll[: last[-1] + 1] if len(last) else roll[:0]
+    sounding = np.flatnonzero(roll.any(axis=1))
+    roll = roll[sounding[0] : sounding[-1] + 1] if len(sounding) else roll[:0]
     tempo = float(midi.get_tempo_changes()[1][0]) if len(midi.get_tempo_changes()[1]) else DEFAULT_TEMPO_BPM
     return RollConversion(roll, dropped, tempo, shift)
 

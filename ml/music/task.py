@@ -13,6 +13,7 @@ import torch
 from ml.batch import Batch
 from ml.errors import DataError
 from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, split_folder
+from ml.music.melody import MelodyIndex
 from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, DEFAULT_TEMPO_BPM
 from ml.splits import DEFAULT_VALIDATION_FRACTION
 
@@ -25,6 +26,7 @@ class PianoDataConfig:
     frames_per_beat: int = DEFAULT_FRAMES_PER_BEAT
     transpose: bool = True  # to C major / A minor, as the benchmark does
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+    also_train: Path | None = None  # a MIDI folder whose training split joins `data`'s
 
 
 @dataclass
@@ -38,7 +40,31 @@ class PianoSplits:
 
 
 def load_piano_splits(config: PianoDataConfig) -> PianoSplits:
-    """train/val(/test) tunes from a MIDI folder (hash split) or a benchmark file."""
+    """train/val(/test) tunes from a MIDI folder (hash split) or a benchmark file, plus
+    the training split of `also_train` where its melodies are safe (see add_training_folder)."""
+    loaded = _load_source(config)
+    if config.also_train is not None:
+        add_training_folder(loaded, config)
+    return loaded
+
+
+def add_training_folder(loaded: PianoSplits, config: PianoDataConfig) -> None:
+    """Append a MIDI folder's training split (by the project's split rule) to `loaded`'s.
+
+    Leakage rule: the folder may hold the same tunes as `loaded` (jukedeck and the
+    benchmark are two packagings of Nottingham). A tune joins only if its melody matches
+    one of `loaded`'s training tunes and none of its held-out ones, so validation and
+    test figures stay clean.
+    """
+    folder = load_midi_folder(Path(config.also_train), config.frames_per_beat, config.transpose)
+    extra, _ = split_folder(folder.tunes, config.validation_fraction)
+    index = MelodyIndex({split: [t.roll for t in tunes] for split, tunes in loaded.splits.items()})
+    keep, report = index.safe_for_training([t.roll for t in extra])
+    loaded.splits["train"] = loaded.splits["train"] + [t for t, k in zip(extra, keep, strict=True) if k]
+    loaded.summary["also_train"] = {"source": str(config.also_train), **report.to_dict()}
+
+
+def _load_source(config: PianoDataConfig) -> PianoSplits:
     path = Path(config.data)
     if path.is_dir():
         folder = load_midi_folder(path, config.frames_per_beat, config.transpose)

@@ -46,7 +46,7 @@ def test_sampling_is_seeded_capped_and_greedy_at_temperature_zero(nade):
 
     def draw(temperatures, seeds, caps):
         generators = [torch.Generator().manual_seed(s) for s in seeds]
-        return nade.sample(context, key_bias, torch.tensor(temperatures), generators, caps)
+        return nade.sample(context, key_bias, torch.tensor(temperatures), generators, caps, [True] * 4)
 
     first = draw([1.0] * 4, [1, 2, 3, 4], [None] * 4)
     assert np.array_equal(first, draw([1.0] * 4, [1, 2, 3, 4], [None] * 4))

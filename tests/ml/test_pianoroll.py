@@ -58,9 +58,25 @@ def test_a_tempo_change_keeps_notes_on_their_beats():
     file.save(file=buffer)
     midi = load_midi(buffer.getvalue())
     assert midi.instruments[0].notes[1].start == pytest.approx(3.0)  # beat 5 is at 3 s
-    roll = midi_to_roll(midi, frames_per_beat=2).roll
-    assert np.flatnonzero(roll[:, 60 - LOWEST_PITCH]).tolist() == [4, 5]  # beat 2, one beat
-    assert np.flatnonzero(roll[:, 64 - LOWEST_PITCH]).tolist() == [10, 11]  # beat 5, one beat
+    roll = midi_to_roll(midi, frames_per_beat=2).roll  # starts at the first note, beat 2
+    assert np.flatnonzero(roll[:, 60 - LOWEST_PITCH]).tolist() == [0, 1]  # one beat
+    assert np.flatnonzero(roll[:, 64 - LOWEST_PITCH]).tolist() == [6, 7]  # beat 5, one beat
+
+
+def test_a_jig_in_six_eight_gets_eighth_note_frames_and_its_pickup_starts_the_roll():
+    # 6/8 at 120 quarter-notes a minute: an eighth is 0.25 s. The tune opens with a rest
+    # and a one-eighth pickup (as ABC tunes do), then six eighths to the bar.
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(6, 8, 0.0))
+    tune = pretty_midi.Instrument(program=0)
+    pitches = [67, 72, 74, 76, 72, 74, 76, 79]
+    for i, pitch in enumerate(pitches):
+        start = 1.25 + 0.25 * i
+        tune.notes.append(pretty_midi.Note(80, pitch, start, start + 0.25))
+    midi.instruments.append(tune)
+    roll = midi_to_roll(load_midi(_bytes(midi)), frames_per_beat=2).roll
+    assert len(roll) == len(pitches)  # one frame per eighth, none before the pickup
+    assert [int(np.flatnonzero(f)[0]) + LOWEST_PITCH for f in roll] == pitches
 
 
 def test_drums_are_ignored_and_out_of_range_notes_counted():

@@ -1,0 +1,54 @@
+import pickle
+
+import numpy as np
+
+from ml.music.data import load_midi_folder, split_folder
+from ml.music.melody import MATCH_THRESHOLD, MelodyIndex, melody_ngrams, similarity
+from ml.music.pianoroll import KEYS, roll_to_midi
+from ml.music.task import PianoDataConfig, PianoTask
+
+
+def _tune(seed: int, chord_octave: int = 0, shift: int = 0, frames: int = 96) -> np.ndarray:
+    """A random melody (two frames a note, no note repeated) over a low triad."""
+    rng = np.random.default_rng(seed)
+    roll = np.zeros((frames, KEYS), dtype=bool)
+    melody = 40 + np.cumsum(rng.integers(1, 12, size=frames // 2)) % 20
+    for i, key in enumerate(melody):
+        roll[2 * i : 2 * i + 2, key + shift] = True
+        roll[2 * i : 2 * i + 2, [24 + shift + 12 * chord_octave + d for d in (0, 4, 7)]] = True
+    return roll
+
+
+def test_a_melody_survives_another_key_voicing_and_start():
+    original = melody_ngrams(_tune(1))
+    other_packaging = melody_ngrams(_tune(1, chord_octave=-1, shift=3)[6:])
+    assert similarity(original, other_packaging) > 0.8
+    assert similarity(original, melody_ngrams(_tune(2))) < MATCH_THRESHOLD
+
+
+def test_only_tunes_that_match_a_training_tune_and_no_held_out_tune_join_training():
+    index = MelodyIndex({"train": [_tune(1), _tune(2)], "valid": [_tune(3)], "test": [_tune(4)]})
+    extra = [_tune(2, chord_octave=-1), _tune(3, chord_octave=-1), _tune(4, shift=2), _tune(9)]
+    keep, report = index.safe_for_training(extra)
+    assert keep == [True, False, False, False]
+    assert report.to_dict() == {"kept": 1, "matches_held_out": 2, "unverified": 1}
+
+
+def test_a_benchmark_run_can_add_a_midi_folder_without_its_held_out_tunes(tmp_path):
+    rolls = {"train": [_tune(1), _tune(2)], "valid": [_tune(3)], "test": [_tune(4)]}
+    benchmark = tmp_path / "set.pickle"
+    as_pitches = {s: [[(np.flatnonzero(f) + 21).tolist() for f in r] for r in rs] for s, rs in rolls.items()}
+    benchmark.write_bytes(pickle.dumps(as_pitches, protocol=2))
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for seed in (1, 2, 3, 4, 9) * 2:  # each tune under two file names, chords an octave lower
+        midi = roll_to_midi(_tune(seed, chord_octave=-1))
+        midi.write(str(folder / f"tune{seed}-{len(list(folder.iterdir()))}.mid"))
+
+    task = PianoTask(PianoDataConfig(benchmark, transpose=False, validation_fraction=0.2, also_train=folder))
+    added = task.summary["also_train"]
+    folder_train = len(split_folder(load_midi_folder(folder, 2, False).tunes, 0.2)[0])
+    assert added["kept"] + added["matches_held_out"] + added["unverified"] == folder_train
+    assert added["matches_held_out"] >= 2 and added["unverified"] >= 1
+    assert len(task.train.tunes) == 2 + added["kept"]
+    assert all(similarity(melody_ngrams(t.roll), melody_ngrams(_tune(3))) < 0.5 for t in task.train.tunes)
