@@ -61,6 +61,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=int, default=64, help="sequences per batch (default 64)")
     train.add_argument("--epochs", type=int, default=20, help="passes over the training data (default 20)")
     train.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
+    train.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
     train.add_argument("--eval-every", type=int, default=250, help="validate every N steps (default 250)")
     train.add_argument(
         "--patience",
@@ -103,6 +104,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size,
         epochs=args.epochs,
         lr=args.lr,
+        weight_decay=args.weight_decay,
         eval_every=args.eval_every,
         patience=args.patience,
         max_minutes=args.max_minutes,

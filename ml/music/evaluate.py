@@ -16,7 +16,8 @@ import torch
 
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
-from ml.music.data import PianoCorpus
+from ml.music.data import PianoCorpus, load_benchmark, load_midi_folder, split_folder
+from ml.music.melody import MATCH_THRESHOLD, MelodyIndex
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.task import PianoDataConfig, load_piano_splits
 from ml.splits import DEFAULT_VALIDATION_FRACTION
@@ -27,7 +28,11 @@ BENCHMARK_SPLITS = {"train": "train", "valid": "val", "val": "val", "test": "tes
 
 
 def _scores(nll: float, tp: int, fp: int, fn: int, frames: int) -> dict[str, float]:
-    return {"nll_per_frame": nll / frames, "frame_accuracy": tp / max(tp + fp + fn, 1)}
+    """NaN per frame for a set with no scored frames (e.g. no unseen tunes in a split)."""
+    return {
+        "nll_per_frame": nll / frames if frames else float("nan"),
+        "frame_accuracy": tp / max(tp + fp + fn, 1),
+    }
 
 
 @torch.no_grad()
@@ -95,3 +100,45 @@ def evaluate_piano(
         "baselines": {"independent_bernoulli": baseline["nll_per_frame"]},
         "baseline_frame_accuracy": {"independent_bernoulli": baseline["frame_accuracy"]},
     }
+
+
+def score_midi_path(
+    model: PianoLSTM,
+    meta: dict[str, Any],
+    benchmark: str | Path,
+    midi_folder: str | Path,
+    benchmark_split: str = "valid",
+) -> dict[str, dict[str, float]]:
+    """One model on both readings of a tune set: a benchmark split, and the validation
+    split of a MIDI folder read through our pipeline (the project's split rule).
+
+    The MIDI validation tunes are also scored on the subset whose melody matches a
+    benchmark held-out tune and no training tune: tunes that no model trained with the
+    leakage rule has seen in any form.
+    """
+    splits = load_benchmark(benchmark)
+    folder = load_midi_folder(midi_folder, meta["frames_per_beat"], meta.get("transpose", True))
+    _, midi_val = split_folder(
+        folder.tunes, meta.get("data", {}).get("validation_fraction", DEFAULT_VALIDATION_FRACTION)
+    )
+    index = MelodyIndex({split: [t.roll for t in tunes] for split, tunes in splits.items()})
+    unseen = [
+        t
+        for t in midi_val
+        if index.closest(t.roll, ["valid", "test"]) >= MATCH_THRESHOLD
+        and index.closest(t.roll, ["train"]) < MATCH_THRESHOLD
+    ]
+    readings = {
+        f"benchmark_{benchmark_split}": splits[benchmark_split],
+        "midi_val": midi_val,
+        "midi_val_unseen": unseen,
+    }
+    report = {}
+    for name, tunes in readings.items():
+        corpus = PianoCorpus(tunes)
+        report[name] = {
+            "tunes": len(tunes),
+            "frames": corpus.frames,
+            **score_model(model, corpus, torch.device("cpu")),
+        }
+    return report
