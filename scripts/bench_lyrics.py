@@ -9,7 +9,9 @@ Prints figures only; nothing here asserts a target. Run on an otherwise idle mac
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import random
 import resource
 import subprocess
@@ -21,6 +23,7 @@ import torch
 
 from ml.batch import Batch
 from ml.checkpoint import Checkpoint
+from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16
 from ml.text.artists import ANY_ARTIST
 from ml.text.data import LyricsCorpus, Song
 from ml.text.generate import LyricsGenerator, LyricsRequest
@@ -184,9 +187,13 @@ def main() -> None:
                 rate = bench_training(hidden, layers, precision, args.steps)
                 print(f"  {layers}x{hidden} {precision}: {rate:10,.0f} chars/s", flush=True)
     if args.only in (None, "sample"):
-        for label, style in (("plain, style 1", 1.0), ("guided, style 2", 2.0)):
+        precisions = ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)
+        for precision, (label, style) in itertools.product(
+            precisions, (("plain, style 1", 1.0), ("guided, style 2", 2.0))
+        ):
+            os.environ[PRECISION_ENV] = precision  # what the generator's LSTMStepper reads
             s = bench_sampling(repeats=5, style=style)
-            print(f"sampling (2x512, fp32, {label}):")
+            print(f"sampling (2x512, {precision} steps, {label}):")
             one = f"{s['one_500_chars_s']:.3f} s ({s['one_chars_per_s']:,.0f} chars/s)"
             print(f"  one request, 500 chars: {one}")
             print(

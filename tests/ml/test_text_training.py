@@ -168,7 +168,7 @@ def test_regularisers_act_in_training_only_and_the_stepper_matches_the_model():
     model.eval()
     logits, _ = model(tokens, artists)
     assert torch.equal(logits, model(tokens, artists)[0])
-    stepper = LSTMStepper(model.lstm)
+    stepper = LSTMStepper(model.lstm, torch.float32)
     state = stepper.zero_state(3, torch.device("cpu"))
     for t in range(10):
         out, state = stepper(model.features(tokens[:, t], artists[:, t]), state)
