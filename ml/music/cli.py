@@ -28,6 +28,8 @@ from ml.splits import DEFAULT_VALIDATION_FRACTION
 
 log = logging.getLogger(__name__)
 
+MAX_AUGMENT_SEMITONES = 12  # an octave either way; more only pushes notes off the keyboard
+
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("piano", help="train a piano-roll LSTM on MIDI files or a benchmark set")
@@ -51,6 +53,13 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         "held-out tune of --data are left out (the leakage rule)",
     )
     p.add_argument("--no-transpose", action="store_true", help="keep MIDI tunes in their own key")
+    p.add_argument(
+        "--augment-transpose",
+        type=int,
+        default=0,
+        metavar="K",
+        help="each epoch, move every training tune by a random -K..K semitones (default 0: off)",
+    )
     p.add_argument("--input-dim", type=int, default=256, help="size of the frame projection (default 256)")
     p.add_argument(
         "--head",
@@ -73,9 +82,16 @@ def train(args: argparse.Namespace) -> None:
     config = train_config_from_args(args)
     if args.frames_per_beat < 1:
         raise BalladeerError("--frames-per-beat must be at least 1.")
+    if not 0 <= args.augment_transpose <= MAX_AUGMENT_SEMITONES:
+        raise BalladeerError(f"--augment-transpose must be between 0 and {MAX_AUGMENT_SEMITONES} semitones.")
     task = PianoTask(
         PianoDataConfig(
-            args.data, args.frames_per_beat, not args.no_transpose, args.val_fraction, args.also_train
+            args.data,
+            args.frames_per_beat,
+            not args.no_transpose,
+            args.val_fraction,
+            args.also_train,
+            args.augment_transpose,
         )
     )
     s = task.summary

@@ -202,11 +202,29 @@ def split_folder(tunes: list[Tune], fraction: float) -> tuple[list[Tune], list[T
     return split_items(tunes, lambda t: t.name, fraction, "tunes")
 
 
-class PianoCorpus:
-    """Rolls as float tensors, batched for the trainer."""
+def transposed(roll: torch.Tensor, semitones: int) -> torch.Tensor:
+    """`roll` (frames, keys) moved up by `semitones` (down if negative); notes pushed past
+    either end of the keyboard drop out."""
+    moved = torch.zeros_like(roll)
+    if semitones >= 0:
+        moved[:, semitones:] = roll[:, : roll.shape[1] - semitones]
+    else:
+        moved[:, :semitones] = roll[:, -semitones:]
+    return moved
 
-    def __init__(self, tunes: list[Tune]) -> None:
+
+class PianoCorpus:
+    """Rolls as float tensors, batched for the trainer.
+
+    With `max_shift` > 0, every training epoch (a call given a generator) moves each tune
+    by its own random number of semitones in [-max_shift, max_shift]: the model hears
+    every interval and chord shape in many registers, which small sets like JSB Chorales
+    otherwise teach in one key each. Validation and test batches are never moved.
+    """
+
+    def __init__(self, tunes: list[Tune], max_shift: int = 0) -> None:
         self.tunes = tunes
+        self.max_shift = max_shift
         self.sequences = [torch.from_numpy(t.roll.astype(np.float32)) for t in tunes]
 
     @property
@@ -220,7 +238,16 @@ class PianoCorpus:
         return (rolls.sum(axis=0) + 0.5) / (len(rolls) + 1.0)
 
     def streams(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
-        return stream_batch(self.sequences, None, batch_size, shuffled(len(self.sequences), generator))
+        sequences = self._epoch_sequences(generator)
+        return stream_batch(sequences, None, batch_size, shuffled(len(sequences), generator))
 
     def tune_batches(self, batch_size: int, generator: torch.Generator | None = None) -> list[Batch]:
-        return padded_batches(self.sequences, None, batch_size, generator)
+        return padded_batches(self._epoch_sequences(generator), None, batch_size, generator)
+
+    def _epoch_sequences(self, generator: torch.Generator | None) -> list[torch.Tensor]:
+        if generator is None or self.max_shift == 0:
+            return self.sequences
+        shifts = torch.randint(
+            -self.max_shift, self.max_shift + 1, (len(self.sequences),), generator=generator
+        )
+        return [transposed(s, int(k)) for s, k in zip(self.sequences, shifts, strict=True)]

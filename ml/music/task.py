@@ -27,6 +27,7 @@ class PianoDataConfig:
     transpose: bool = True  # to C major / A minor, as the benchmark does
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     also_train: Path | None = None  # a MIDI folder whose training split joins `data`'s
+    augment_semitones: int = 0  # training tunes moved by up to this many semitones each epoch
 
 
 @dataclass
@@ -96,7 +97,7 @@ class PianoTask:
         loaded = load_piano_splits(config)
         self.source = loaded.source
         self.tempo_bpm = loaded.tempo_bpm
-        self.train = PianoCorpus(loaded.splits["train"])
+        self.train = PianoCorpus(loaded.splits["train"], config.augment_semitones)
         self.val = PianoCorpus(loaded.splits["val"])
         self.summary = {
             "source": str(config.data),
@@ -106,6 +107,7 @@ class PianoTask:
             "train_frames": self.train.frames,
             "val_frames": self.val.frames,
             "validation_fraction": config.validation_fraction,
+            "augment_semitones": config.augment_semitones,
             **loaded.summary,
         }
 

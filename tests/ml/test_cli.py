@@ -119,6 +119,10 @@ def test_piano_training_resumes_with_its_own_model(tmp_path, chord_folder, capsy
     [
         (["sample", "lyrics", "--checkpoint", "nowhere.pt"], "Checkpoint not found: nowhere.pt"),
         (["train", "lyrics", "--data", "missing.csv", "--out", "x"], "Lyrics file not found"),
+        (
+            ["train", "piano", "--data", "x.mat", "--out", "x", "--augment-transpose", "13"],
+            "--augment-transpose must be between 0 and 12",
+        ),
     ],
 )
 def test_user_mistakes_are_one_line_errors(argv, message, capsys):

@@ -5,10 +5,11 @@ import mido
 import numpy as np
 import pretty_midi
 import pytest
+import torch
 from scipy.io import savemat
 
 from ml.errors import DataError
-from ml.music.data import load_benchmark, load_midi_folder
+from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, transposed
 from ml.music.pianoroll import (
     KEYS,
     LOWEST_PITCH,
@@ -170,3 +171,33 @@ def test_piano_roll_picture_is_a_png(tmp_path):
     save_roll_png(midi_to_roll(chord_midi(beats=16)).roll, tmp_path / "roll.png", title="chords")
     data = (tmp_path / "roll.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_transposed_moves_every_note_and_drops_those_off_the_keyboard():
+    roll = torch.zeros(3, KEYS)
+    roll[0, 0] = roll[1, 40] = roll[2, KEYS - 1] = 1
+    up = transposed(roll, 2)
+    assert up.nonzero().tolist() == [[0, 2], [1, 42]]  # the top key fell off
+    down = transposed(roll, -3)
+    assert down.nonzero().tolist() == [[1, 37], [2, KEYS - 4]]  # the bottom key fell off
+    assert torch.equal(transposed(roll, 0), roll)
+
+
+def test_transposition_augmentation_moves_training_epochs_only():
+    rolls = [np.zeros((6, KEYS), dtype=bool) for _ in range(8)]
+    for i, roll in enumerate(rolls):
+        roll[:, 40 + i] = True
+    corpus = PianoCorpus([Tune(f"t{i}", r) for i, r in enumerate(rolls)], max_shift=3)
+    plain = torch.stack([s for s in corpus.sequences])
+    validation = corpus.tune_batches(8)[0]
+    assert torch.equal(validation.inputs, plain[:, :-1])
+
+    epochs = [corpus.tune_batches(8, torch.Generator().manual_seed(s))[0] for s in range(3)]
+    keys = {int(k) for batch in epochs for k in batch.inputs.nonzero()[:, 2].unique()}
+    assert keys != set(range(40, 48))  # some tunes moved
+    assert min(keys) >= 37 and max(keys) <= 50  # by at most three semitones
+    for batch in epochs:  # each tune moved as a whole: one key per frame, the same in every frame
+        assert torch.equal(batch.inputs.sum(-1), torch.ones(8, 5))
+        assert torch.equal(batch.inputs[:, 0], batch.inputs[:, -1])
+    again = corpus.tune_batches(8, torch.Generator().manual_seed(0))[0]
+    assert torch.equal(again.inputs, epochs[0].inputs)  # the seed decides
