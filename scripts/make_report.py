@@ -203,12 +203,17 @@ def benchmark_section(runs: list[tuple[str, Path]], data: Path) -> list[str]:
     valid (selection) and test figures with frame accuracy. The shipped model is not here:
     it trains on more than a benchmark's training split (see midi_path_section)."""
     sets = list(BENCHMARK_SETS)
-    ours: dict[str, dict[str, tuple[dict, dict]]] = {}  # model name → set → (valid, test)
+    ours: dict[str, dict[str, tuple[str, dict, dict]]] = {}  # head → set → (model, valid, test)
     baseline: dict[str, float] = {}
     for name, checkpoint in runs:
         path = data / BENCHMARK_SETS[name][1]
         test = evaluate_piano(checkpoint, path, "test")
-        ours.setdefault(model_name(checkpoint), {})[name] = (evaluate_piano(checkpoint, path, "valid"), test)
+        head = PianoGenerator.from_checkpoint(checkpoint).model.config.head
+        ours.setdefault(head, {})[name] = (
+            model_name(checkpoint),
+            evaluate_piano(checkpoint, path, "valid"),
+            test,
+        )
         baseline[name] = test["baselines"]["independent_bernoulli"]
 
     def bold(nll: float) -> str:
@@ -232,16 +237,17 @@ def benchmark_section(runs: list[tuple[str, Path]], data: Path) -> list[str]:
     ]
     out.append(f"| independent Bernoulli per key | {cells({s: f'{v:.2f}' for s, v in baseline.items()})} |")
     out += [
-        f"| **ours: {model}** | {cells({s: bold(t['nll_per_frame']) for s, (_, t) in figures.items()})} |"
-        for model, figures in ours.items()
+        f"| **ours: LSTM, {head} head** | "
+        f"{cells({s: bold(t['nll_per_frame']) for s, (_, _, t) in figures.items()})} |"
+        for head, figures in ours.items()
     ]
     out += [
         "",
         "| ours | set | valid NLL/frame | test NLL/frame | test frame accuracy |",
         "|---|---|---|---|---|",
     ]
-    for model, figures in ours.items():
-        for s, (valid, test) in figures.items():
+    for figures in ours.values():
+        for s, (model, valid, test) in figures.items():
             out.append(
                 f"| {model} | {BENCHMARK_SETS[s][0]} | {valid['nll_per_frame']:.3f} | "
                 f"{test['nll_per_frame']:.3f} | {test['frame_accuracy']:.3f} |"
