@@ -3,7 +3,8 @@ MIDI files read through our MIDI pipeline (the validation split by the project's
 
 The MIDI validation tunes are also scored on the subset whose melody matches a benchmark
 valid/test tune and no training tune, i.e. tunes no model here has trained on in any form
-(the other MIDI validation tunes have a benchmark training copy). Prints figures only:
+(the other MIDI validation tunes have a benchmark training copy), and with every note below
+middle C moved up an octave, the register the benchmark voices chords in. Prints figures only:
 
     python scripts/eval_midi_path.py --checkpoint checkpoints/piano.pt --bl-split valid
 """
@@ -18,7 +19,11 @@ from ml.music.evaluate import score_midi_path
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 
-LABELS = {"midi_val": "MIDI validation split", "midi_val_unseen": "  of which unseen tunes"}
+LABELS = {
+    "midi_val": "MIDI validation split",
+    "midi_val_unseen": "  of which unseen tunes",
+    "midi_val_chords_up": "  chords an octave up",
+}
 
 
 def main() -> None:

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from ml.music.data import PianoCorpus, load_midi_folder, split_folder
-from ml.music.evaluate import score_midi_path, score_model
+from ml.music.evaluate import accompaniment_up_an_octave, score_midi_path, score_model
 from ml.music.melody import MATCH_THRESHOLD, MelodyIndex, melody_ngrams, similarity
 from ml.music.model import PianoLSTM, PianoLSTMConfig
-from ml.music.pianoroll import KEYS, roll_to_midi
+from ml.music.pianoroll import KEYS, LOWEST_PITCH, roll_to_midi
 from ml.music.task import PianoDataConfig, PianoTask
 
 
@@ -76,3 +76,14 @@ def test_the_midi_path_report_scores_both_readings_and_the_unseen_tunes(tmp_path
     assert report["midi_val_unseen"]["tunes"] == len(unseen) > 0
     expected = score_model(model, PianoCorpus(midi_val), torch.device("cpu"))
     assert report["midi_val"]["nll_per_frame"] == pytest.approx(expected["nll_per_frame"])
+    assert report["midi_val_chords_up"]["frames"] == report["midi_val"]["frames"]
+
+
+def test_the_accompaniment_moves_up_an_octave_and_the_melody_stays():
+    roll = np.zeros((2, KEYS), dtype=bool)
+    low, melody = 48 - LOWEST_PITCH, 72 - LOWEST_PITCH  # C3 in the chords, C5 in the tune
+    roll[0, [low, melody]] = True
+    roll[1, 60 - LOWEST_PITCH] = True  # middle C itself stays
+    lifted = accompaniment_up_an_octave(roll)
+    assert np.flatnonzero(lifted[0]).tolist() == [low + 12, melody]
+    assert np.flatnonzero(lifted[1]).tolist() == [60 - LOWEST_PITCH]
