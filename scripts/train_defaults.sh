@@ -37,7 +37,7 @@ bench nott-nade nottingham/bl/Nottingham.mat $NADE --hidden 512 --dropout 0.5 --
 bench jsb-nade-aug jsb/JSB_Chorales.mat --frames-per-beat 1 $AUG $NADE --hidden 512 --dropout 0.6 --bptt full \
   --batch-size 8 --epochs 100 --eval-every 29 --patience 12 --max-minutes 20
 bench muse-nade bl_other/MuseData.mat $AUG $NADE --hidden 512 --dropout 0.5 --bptt tbptt --seq-len 128 \
-  --batch-size 16 --epochs 30 --eval-every 60 --patience 8 --max-minutes 35
+  --batch-size 16 --epochs 30 --eval-every 60 --patience 8 --max-minutes 50
 bench pmd-nade bl_other/Piano_midi.mat $AUG $NADE --hidden 512 --dropout 0.5 --bptt tbptt --seq-len 128 \
   --batch-size 16 --epochs 60 --eval-every 40 --patience 8 --max-minutes 30
 # The sigmoid head on each set (Nottingham: the previously shipped piano.pt, this recipe).
