@@ -26,6 +26,7 @@ from ml.splits import DEFAULT_VALIDATION_FRACTION
 EVAL_BATCH_SIZE = 32
 FOLDER_SPLITS = ("val", "all", "train")
 MIDDLE_C = 60
+OCTAVE = 12  # semitones
 BENCHMARK_SPLITS = {"train": "train", "valid": "val", "val": "val", "test": "test", "all": "all"}
 
 
@@ -110,7 +111,7 @@ def accompaniment_up_an_octave(roll: np.ndarray) -> np.ndarray:
     below = MIDDLE_C - LOWEST_PITCH
     lifted = roll.copy()
     lifted[:, :below] = False
-    lifted[:, 12 : below + 12] |= roll[:, :below]
+    lifted[:, OCTAVE : below + OCTAVE] |= roll[:, :below]
     return lifted
 
 
