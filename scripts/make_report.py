@@ -21,6 +21,7 @@ from pathlib import Path
 from ml.music.data import load_midi_folder
 from ml.music.evaluate import evaluate_piano, score_midi_path
 from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.model import PianoLSTMConfig
 from ml.music.pianoroll import save_roll_png
 from ml.music.render import render_piece
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT, REPO_ROOT
@@ -193,8 +194,7 @@ def plot_style(strengths: list[float], sweep: dict, reference: float, chance: fl
     plt.close(fig)
 
 
-def model_name(checkpoint: Path) -> str:
-    config = PianoGenerator.from_checkpoint(checkpoint).model.config
+def model_name(config: PianoLSTMConfig) -> str:
     return f"LSTM {config.layers} x {config.hidden}, {config.head} head"
 
 
@@ -208,9 +208,9 @@ def benchmark_section(runs: list[tuple[str, Path]], data: Path) -> list[str]:
     for name, checkpoint in runs:
         path = data / BENCHMARK_SETS[name][1]
         test = evaluate_piano(checkpoint, path, "test")
-        head = PianoGenerator.from_checkpoint(checkpoint).model.config.head
-        ours.setdefault(head, {})[name] = (
-            model_name(checkpoint),
+        config = PianoGenerator.from_checkpoint(checkpoint).model.config
+        ours.setdefault(config.head, {})[name] = (
+            model_name(config),
             evaluate_piano(checkpoint, path, "valid"),
             test,
         )
@@ -287,8 +287,8 @@ def midi_path_section(checkpoints: list[Path], data: Path) -> list[str]:
         extra = meta.get("data", {}).get("also_train")
         trained_on = "BL train" + (f" + {extra['kept']} jukedeck tunes" if extra else "")
         out.append(
-            f"| {model_name(checkpoint)} | {trained_on} | {bl:.2f} | {val:.2f} | {val - bl:+.2f} | "
-            f"{unseen:.2f} | {unseen - bl:+.2f} | {chords_up:.2f} |"
+            f"| {model_name(generator.model.config)} | {trained_on} | {bl:.2f} | {val:.2f} | "
+            f"{val - bl:+.2f} | {unseen:.2f} | {unseen - bl:+.2f} | {chords_up:.2f} |"
         )
     return [*out, ""]
 

@@ -188,7 +188,7 @@ def test_transposition_augmentation_moves_training_epochs_only():
     for i, roll in enumerate(rolls):
         roll[:, 40 + i] = True
     corpus = PianoCorpus([Tune(f"t{i}", r) for i, r in enumerate(rolls)], max_shift=3)
-    plain = torch.stack([s for s in corpus.sequences])
+    plain = torch.stack(corpus.sequences)
     validation = corpus.tune_batches(8)[0]
     assert torch.equal(validation.inputs, plain[:, :-1])
 
