@@ -43,6 +43,11 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
     p.add_argument("--artists", type=_artist_list, help='comma-separated artists, e.g. "ABBA,Cher"')
     p.add_argument("--min-songs", type=int, default=1, help="keep artists with at least N songs")
+    p.add_argument(
+        "--others-as-any-artist",
+        action="store_true",
+        help="also train on the other artists' songs, as 'any artist' (validation is unchanged)",
+    )
     p.add_argument("--unconditional", action="store_true", help="ignore artists (no style conditioning)")
     p.add_argument(
         "--condition-dropout",
@@ -95,6 +100,7 @@ def train(args: argparse.Namespace) -> None:
         conditional=not args.unconditional,
         condition_dropout=args.condition_dropout,
         validation_fraction=args.val_fraction,
+        others_as_any_artist=args.others_as_any_artist,
     )
     model_settings = {
         "embed_dim": args.embed_dim,

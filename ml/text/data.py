@@ -49,6 +49,8 @@ _TYPOGRAPHIC = str.maketrans(
 _TRAILING_SPACES = re.compile(r"[ \t]+\n")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _NOT_WORD = re.compile(r"[\W_]+")
+COVER_LINE_LETTERS = 20  # lines shorter than this ("oh baby", "la la la") say nothing about a song
+COVER_SHARE = 0.5  # a song sharing this share of its long lines with another is a cover of it
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ class Song:
         """The words alone (letters and digits, case folded): the same lyric under two
         titles or with other punctuation has the same key."""
         return _NOT_WORD.sub("", self.text.casefold())
+
+    @property
+    def long_lines(self) -> set[str]:
+        """Its distinct lines long enough to identify it, reduced to their words."""
+        lines = (_NOT_WORD.sub("", line.casefold()) for line in self.text.split("\n"))
+        return {line for line in lines if len(line) >= COVER_LINE_LETTERS}
 
 
 def normalize_lyrics(text: str) -> str:
@@ -123,13 +131,34 @@ def select_artists(songs: list[Song], artists: list[str] | None = None, min_song
 
 
 def split_songs(songs: list[Song], fraction: float) -> tuple[list[Song], list[Song]]:
-    """(train, validation), decided by a stable hash of artist and title; copies of one
+    """(train, validation), decided by a stable hash of artist and title. Copies of one
     lyric (another title, a live version) all follow the first of them by that identity,
-    so a lyric never sits on both sides."""
+    and a training song that covers a validation song is left out, so a lyric never sits
+    on both sides."""
     group: dict[str, str] = {}
     for song in songs:
         group[song.lyric_key] = min(group.get(song.lyric_key, song.identity), song.identity)
-    return split_items(songs, lambda s: group[s.lyric_key], fraction, "songs")
+    train, val = split_items(songs, lambda s: group[s.lyric_key], fraction, "songs")
+    return without_covers(train, val), val
+
+
+def without_covers(songs: list[Song], held_out: list[Song]) -> list[Song]:
+    """`songs` less copies of a held-out song and those sharing at least COVER_SHARE of their
+    long lines with one: a cover under another artist or title, a standard sung by many."""
+    held_out_keys = {song.lyric_key for song in held_out}
+    holders: dict[str, list[int]] = {}
+    for index, song in enumerate(held_out):
+        for line in song.long_lines:
+            holders.setdefault(line, []).append(index)
+
+    def is_cover(song: Song) -> bool:
+        if song.lyric_key in held_out_keys:
+            return True
+        lines = song.long_lines
+        shared = Counter(index for line in lines for index in holders.get(line, ()))
+        return bool(shared) and max(shared.values()) >= COVER_SHARE * len(lines)
+
+    return [song for song in songs if not is_cover(song)]
 
 
 @dataclass

@@ -23,6 +23,7 @@ class LyricsData:
     min_songs: int = 1
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     song_counts: dict[str, int] = field(default_factory=dict)  # training songs per artist
+    any_artist_songs: int = 0  # other artists' songs, trained only as "any artist"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,15 @@ from typing import Any
 import torch
 
 from ml.batch import Batch
-from ml.text.data import LyricsCorpus, artist_table, read_songs, select_artists, split_songs
+from ml.text.data import (
+    LyricsCorpus,
+    Song,
+    artist_table,
+    read_songs,
+    select_artists,
+    split_songs,
+    without_covers,
+)
 from ml.text.meta import LyricsData, LyricsMeta
 from ml.text.vocab import Vocab
 
@@ -24,6 +32,9 @@ class LyricsDataConfig:
     condition_dropout: float = 0.2
     validation_fraction: float = 0.1
     min_char_count: int = 3
+    # Songs of the artists left out by `artists`/`min_songs` still teach the language: they
+    # train the "any artist" condition (never validation, which stays the chosen artists').
+    others_as_any_artist: bool = False
 
 
 class LyricsTask:
@@ -40,11 +51,17 @@ class LyricsTask:
         cls, config: LyricsDataConfig, vocab: Vocab | None = None, artists: list[str] | None = None
     ) -> LyricsTask:
         """Read, select and split the songs; reuse `vocab`/`artists` when resuming."""
-        songs = select_artists(read_songs(config.data), config.artists, config.min_songs)
+        every_song = read_songs(config.data)
+        songs = select_artists(every_song, config.artists, config.min_songs)
         train_songs, val_songs = split_songs(songs, config.validation_fraction)
+        table, counts = artist_table(train_songs, config.conditional)
+        extra: list[Song] = []
+        if config.others_as_any_artist:
+            chosen = {song.artist for song in songs}
+            extra = without_covers([s for s in every_song if s.artist not in chosen], val_songs)
+            train_songs = train_songs + extra
         if vocab is None:
             vocab = Vocab.build((s.text for s in train_songs), config.min_char_count)
-        table, counts = artist_table(train_songs, config.conditional)
         artists = table if artists is None else artists
         train = LyricsCorpus(vocab, artists, train_songs, config.condition_dropout)
         val = LyricsCorpus(vocab, artists, val_songs)
@@ -59,6 +76,7 @@ class LyricsTask:
             min_songs=config.min_songs,
             validation_fraction=config.validation_fraction,
             song_counts=counts,
+            any_artist_songs=len(extra),
         )
         return cls(train, val, summary)
 

@@ -10,6 +10,7 @@ from ml.text.data import (
     read_songs,
     select_artists,
     split_songs,
+    without_covers,
 )
 from ml.text.vocab import BOS, EOS, UNK, Vocab
 from tests.lyrics_fixtures import write_lyrics_csv
@@ -75,6 +76,23 @@ def test_copies_of_one_lyric_stay_on_one_side_of_the_split():
     assert val and train
     assert {s.lyric_key for s in train}.isdisjoint(s.lyric_key for s in val)
     assert len(val) % 2 == 0  # both copies, always
+
+
+def verse(n: int) -> str:
+    return "\n".join(f"this is the long line number {n}-{i} of a song" for i in range(8))
+
+
+def test_a_cover_of_a_validation_song_is_left_out_of_training():
+    songs = [Song("A", f"title {i}", verse(i)) for i in range(200)]
+    _, val = split_songs(songs, 0.1)
+    original = val[0]
+    lines = original.text.split("\n")
+    cover = Song("Z", "Another Title", "\n".join(lines[:5] + ["a line of my own making this cover"] * 3))
+    half_cover = Song("Z", "Borrowed", "\n".join([*lines[:3], verse(999)]))
+    short_lines = Song("Z", "Oh", "oh baby\nla la la\n" * 4)  # no line long enough to match on
+    assert without_covers([cover, half_cover, short_lines], val) == [half_cover, short_lines]
+    train, val = split_songs([*songs, cover], 0.1)
+    assert cover not in train and cover not in val and len(train) + len(val) == 200
 
 
 def test_vocab_round_trip_reports_unknown_characters():

@@ -11,7 +11,7 @@ from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.task import LyricsDataConfig, LyricsTask
 from ml.text.vocab import Vocab
 from ml.training import TrainConfig, epoch_chunks, sequence_loss
-from tests.lyrics_fixtures import train_tiny_lyrics, write_lyrics_csv
+from tests.lyrics_fixtures import train_tiny_lyrics, two_artist_rows, write_lyrics_csv
 
 
 def _model(dropout: float = 0.0) -> CharLSTM:
@@ -135,6 +135,25 @@ def test_resumed_task_keeps_the_saved_vocabulary(two_artist_csv):
     )
     assert task.train.vocab.to_list() == saved.to_list()
     assert task.checkpoint_meta()["artists"] == ["<any artist>", "Beta", "Alpha"]
+
+
+def test_other_artists_train_as_any_artist_and_leave_validation_alone(tmp_path):
+    rows = two_artist_rows()
+    rows += [("Solo", f"Single {i}", f"this one is a long line by solo {i}\n" * 3) for i in range(4)]
+    plain = LyricsTask.from_config(
+        LyricsDataConfig(data=write_lyrics_csv(tmp_path / "p.csv", rows), min_songs=5)
+    )
+    alpha_val = next(s for s in plain.val.songs if s.artist == "Alpha")
+    rows.append(("Solo", "Cover", alpha_val.text))  # a copy of a validation song stays out
+    config = LyricsDataConfig(
+        data=write_lyrics_csv(tmp_path / "o.csv", rows), min_songs=6, others_as_any_artist=True
+    )
+    task = LyricsTask.from_config(config)
+    assert [s.identity for s in task.val.songs] == [s.identity for s in plain.val.songs]
+    solo = [i for i, s in enumerate(task.train.songs) if s.artist == "Solo"]
+    assert len(solo) == 4 and task.summary.any_artist_songs == 4
+    assert task.train.song_artists[solo].tolist() == [0] * 4
+    assert task.train.artists == plain.train.artists and "Solo" not in task.summary.song_counts
 
 
 def test_regularisers_act_in_training_only_and_the_stepper_matches_the_model():
