@@ -48,7 +48,12 @@ def sampling_dtype(device: torch.device) -> torch.dtype:
 
 
 class LSTMStepper:
-    """Runs an nn.LSTM (eval mode, batch_first or not) one time step at a time."""
+    """Runs an nn.LSTM (eval mode, batch_first or not) one time step at a time.
+
+    The fused weights hold the gates in the order i, f, o, g with g's rows doubled, so one
+    sigmoid over all four gates gives σ(2g) and tanh(g) = 2σ(2g) − 1: on a batch the
+    nonlinearities cost about a third less than three sigmoids and two tanh calls.
+    """
 
     def __init__(self, lstm: nn.LSTM, dtype: torch.dtype | None = None) -> None:
         if lstm.bidirectional or lstm.proj_size:
@@ -61,8 +66,13 @@ class LSTMStepper:
                 w_ih = getattr(lstm, f"weight_ih_l{layer}")
                 w_hh = getattr(lstm, f"weight_hh_l{layer}")
                 bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
-                weight = torch.cat([w_ih, w_hh], dim=1).to(self.dtype).contiguous()  # (4H, in + H)
-                self.layers.append((weight, bias.to(self.dtype).contiguous()))
+                weight = torch.cat([w_ih, w_hh], dim=1)  # (4H, in + H)
+                self.layers.append((self._sigmoid_order(weight), self._sigmoid_order(bias)))
+
+    def _sigmoid_order(self, rows: torch.Tensor) -> torch.Tensor:
+        """nn.LSTM's gate rows (i, f, g, o) as (i, f, o, 2g), in the stepper's dtype."""
+        i, f, g, o = rows.chunk(4, dim=0)
+        return torch.cat([i, f, o, 2 * g]).to(self.dtype).contiguous()
 
     def zero_state(self, batch: int, device: torch.device) -> State:
         shape = (len(self.layers), batch, self.hidden)
@@ -74,10 +84,10 @@ class LSTMStepper:
         h_prev, c_prev = state
         hs, cs = [], []
         for layer, (weight, bias) in enumerate(self.layers):
-            gates = F.linear(torch.cat([x, h_prev[layer]], dim=1).to(self.dtype), weight, bias).float()
-            i, f, g, o = gates.chunk(4, dim=1)
-            c = torch.sigmoid(f) * c_prev[layer] + torch.sigmoid(i) * torch.tanh(g)
-            x = torch.sigmoid(o) * torch.tanh(c)
+            gates = F.linear(torch.cat([x, h_prev[layer]], dim=1).to(self.dtype), weight, bias)
+            i, f, o, g = torch.sigmoid(gates.float()).chunk(4, dim=1)
+            c = torch.addcmul(f * c_prev[layer], i, 2 * g - 1)
+            x = (2 * torch.sigmoid(2 * c) - 1).mul_(o)
             hs.append(x)
             cs.append(c)
         return x, (torch.stack(hs), torch.stack(cs))

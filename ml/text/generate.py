@@ -1,9 +1,9 @@
 """Batched lyrics sampling from a trained checkpoint.
 
 All requests advance in lockstep, one LSTM step for the whole batch: a request still
-reading its prime is fed its next prime character, the others their last sample. Each
-request draws from its own seeded generator, so its text does not depend on what else
-shares the batch.
+reading its prime is fed its next prime character, the others their last sample. A
+request's random draws all come from its own seed, so its text does not depend on what
+else shares the batch.
 
 Style strength is classifier-free guidance: a request with an artist and a style s ≠ 1
 gets a second row in the same batch, reading the same characters as "any artist"; its
@@ -91,6 +91,15 @@ class LyricsGenerator:
             raise BalladeerError("This lyrics model was trained without artists; leave the artist out.")
         return self.artist_table.resolve(name)
 
+    @staticmethod
+    def _uniforms(requests: list[LyricsRequest], seeds: list[int]) -> torch.Tensor:
+        """(requests, longest length): row i holds request i's draws, one per character it
+        may write, all taken up front from its own seed (one call per request, not per step)."""
+        uniforms = torch.zeros(len(requests), max(r.length for r in requests))
+        for row, r, seed in zip(uniforms, requests, seeds, strict=True):
+            row[: r.length] = torch.rand(r.length, generator=seeded_generator(seed))
+        return uniforms
+
     @torch.no_grad()
     def generate(self, requests: list[LyricsRequest]) -> list[LyricsSample]:
         """Run every request in one batch: one forward pass per step for all of them."""
@@ -110,7 +119,7 @@ class LyricsGenerator:
         encoded = [self.vocab.encode(r.prime) for r in requests]
         feeds = [[BOS, *e.ids] for e in encoded]
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
-        generators = [seeded_generator(s) for s in seeds]
+        uniforms = self._uniforms(requests, seeds)
         written: list[list[int]] = [[] for _ in requests]
         active = [True] * len(requests)
 
@@ -133,7 +142,7 @@ class LyricsGenerator:
                 logits[sampling],
                 temperatures[sampling],
                 [requests[i].top_k for i in sampling],
-                [generators[i] for i in sampling],
+                uniforms[sampling, [len(written[i]) for i in sampling]],
             )
             for i, token in zip(sampling, drawn, strict=True):
                 tokens[i] = token
@@ -163,14 +172,11 @@ class LyricsGenerator:
 
 
 def sample_tokens(
-    logits: torch.Tensor,
-    temperatures: torch.Tensor,
-    top_ks: list[int | None],
-    generators: list[torch.Generator],
+    logits: torch.Tensor, temperatures: torch.Tensor, top_ks: list[int | None], uniforms: torch.Tensor
 ) -> list[int]:
     """One token per row: argmax where the temperature is 0, else a draw from
-    softmax(logits / T) by inverse CDF with the row's own generator."""
-    if not len(generators):
+    softmax(logits / T) by inverse CDF at the row's uniform in [0, 1)."""
+    if not len(uniforms):
         return []
     logits = logits.clone()
     logits[:, [BOS, UNK]] = -torch.inf  # never write a song start or an unknown mark
@@ -181,7 +187,6 @@ def sample_tokens(
     greedy = temperatures == 0
     probs = torch.softmax(logits / torch.where(greedy, 1.0, temperatures)[:, None], dim=-1)
     cdf = probs.cumsum(dim=-1)
-    draws = torch.stack([torch.rand((), generator=g) for g in generators])
-    sampled = torch.searchsorted(cdf, (draws * cdf[:, -1])[:, None]).squeeze(1)
+    sampled = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None]).squeeze(1)
     sampled = sampled.clamp(max=logits.shape[1] - 1)
     return torch.where(greedy, logits.argmax(dim=-1), sampled).tolist()
