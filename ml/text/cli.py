@@ -123,9 +123,11 @@ def train(args: argparse.Namespace) -> None:
         model_config = CharLSTMConfig(len(task.train.vocab), len(task.train.artists), **model_settings)
     s = task.summary
     log.info(
-        "%d songs by %d artists: %d train (%s chars), %d validation (%s chars); vocabulary %d",
+        "%d songs by %d artists, %d more as any artist: %d train (%s chars), %d validation (%s chars); "
+        "vocabulary %d",
         s.songs,
         s.artists,
+        s.any_artist_songs,
         s.train_songs,
         f"{s.train_chars:,}",
         s.val_songs,
