@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     lyrics_start_max_chars: int = 200
     lyrics_style_default: float = DEFAULT_STYLE
     lyrics_style_min: float = 0.0
-    lyrics_style_max: float = 4.0
+    lyrics_style_max: float = 6.0
     style_step: float = 1.0  # what the Stronger style button adds
     artist_max_chars: int = 100
     midi_seconds_default: int = 30

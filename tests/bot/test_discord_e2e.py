@@ -8,6 +8,7 @@ import wave
 import pretty_midi
 import pytest
 
+from ml.text.generate import DEFAULT_STYLE
 from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
 from tests.music_fixtures import chord_midi
 
@@ -37,7 +38,7 @@ async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
     )
     assert lyrics["start"]["max_length"] == 200 and not lyrics["start"]["required"]
     assert lyrics["artist"]["max_length"] == 100
-    assert (lyrics["style"]["type"], lyrics["style"]["min_value"], lyrics["style"]["max_value"]) == (10, 0, 4)
+    assert (lyrics["style"]["type"], lyrics["style"]["min_value"], lyrics["style"]["max_value"]) == (10, 0, 6)
     midi = _options(commands["midi"])
     assert (midi["seconds"]["type"], midi["seconds"]["min_value"], midi["seconds"]["max_value"]) == (
         4,
@@ -57,7 +58,7 @@ async def test_lyrics_is_deferred_then_answered_without_pings(discord_env):
     assert followup.at >= ack.at
     body = followup.json
     assert body["content"].startswith(
-        "🎤 Lyrics in the style of **Alpha** · temperature 0.8 · style 3 · seed 9"
+        f"🎤 Lyrics in the style of **Alpha** · temperature 0.8 · style {DEFAULT_STYLE:g} · seed 9"
     )
     assert "\n\nab" in body["content"]
     assert body["allowed_mentions"] == {"parse": []}
@@ -141,7 +142,7 @@ async def test_again_button_makes_a_new_result(discord_env):
     stronger = await fake.click(reply.message, "Stronger style")
     (strong,) = await fake.followups(stronger)
     assert strong.json["content"].startswith(
-        "🎤 Lyrics in the style of **Beta** · temperature 1.5 · style 4 ·"
+        f"🎤 Lyrics in the style of **Beta** · temperature 1.5 · style {DEFAULT_STYLE + 1:g} ·"
     )
 
 
@@ -150,7 +151,7 @@ async def test_style_is_an_option_checked_by_the_service_and_only_for_an_artist(
     refused = await fake.slash("lyrics", artist="alpha", style=9.5)
     assert (await fake.callback(refused)).json["data"][
         "content"
-    ] == "style must be between 0 and 4 (got 9.5)."
+    ] == "style must be between 0 and 6 (got 9.5)."
     anyone = await fake.slash("lyrics", length=100, style=3.0)
     (reply,) = await fake.followups(anyone)
     assert " style " not in reply.json["content"].splitlines()[0]
