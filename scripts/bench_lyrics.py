@@ -14,6 +14,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -93,7 +94,7 @@ def bench_sampling(repeats: int, style: float) -> dict[str, float]:
         start = time.perf_counter()
         generator.generate(requests)
         batch.append(time.perf_counter() - start)
-    single, batch_s = sorted(one)[len(one) // 2], sorted(batch)[1]
+    single, batch_s = statistics.median(one), statistics.median(batch)
     return {
         "one_500_chars_s": single,
         "one_chars_per_s": 500 / single,

@@ -18,6 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ml.checkpoint import load_checkpoint
 from ml.music.data import load_midi_folder
 from ml.music.evaluate import evaluate_piano, score_midi_path
 from ml.music.generate import PianoGenerator, PianoRequest
@@ -208,7 +209,7 @@ def benchmark_section(runs: list[tuple[str, Path]], data: Path) -> list[str]:
     for name, checkpoint in runs:
         path = data / BENCHMARK_SETS[name][1]
         test = evaluate_piano(checkpoint, path, "test")
-        config = PianoGenerator.from_checkpoint(checkpoint).model.config
+        config = PianoLSTMConfig(**load_checkpoint(checkpoint, "piano").model_config)
         ours.setdefault(config.head, {})[name] = (
             model_name(config),
             evaluate_piano(checkpoint, path, "valid"),
