@@ -151,6 +151,21 @@ def evaluate_loss(
     return total, count
 
 
+def bf16_autocast_supported(device: torch.device) -> bool:
+    """Whether nn.LSTM runs under bf16 autocast on `device`: on a CPU it goes through
+    oneDNN, which has no bf16 LSTM without AVX-512 (it fails there, e.g. on AVX2-only CPUs)."""
+    return device.type == "cuda" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def check_precision(device: torch.device, precision: str) -> None:
+    if precision == "bf16" and not bf16_autocast_supported(device):
+        raise BalladeerError(
+            "--precision bf16 needs a CUDA GPU or a CPU with AVX-512 (best with AVX512-BF16 or "
+            "AMX); this CPU has neither, so nn.LSTM cannot run in bf16 here. "
+            "Use --precision fp32 (or auto)."
+        )
+
+
 def autocast(device: torch.device, precision: str = "auto") -> torch.autocast:
     """bf16 autocast when asked for (auto: on CUDA only); otherwise a disabled context."""
     enabled = precision == "bf16" or (precision == "auto" and device.type == "cuda")
@@ -205,6 +220,7 @@ class Trainer:
         device = resolve_device(config.device)
         self.dist = DistributedContext.from_env(device)
         self.device = self.dist.device(device)
+        check_precision(self.device, config.precision)
         self.model = model.to(self.device)
         loss_forward = LossForward(self.model)
         if self.dist.enabled:

@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
+PRECISION=${PRECISION:-bf16}  # fp32 on CPUs without AVX-512 (see train_defaults.sh)
 COMMON=(--data "$DATA/lyrics/songdata.csv" --min-songs 20 --hidden 512 --layers 2 --bptt tbptt
   --seq-len 128 --batch-size 64 --epochs 2 --lr 2e-3 --eval-every 100 --patience 100
-  --precision bf16 --seed 1234 --resume --no-progress)
+  --precision "$PRECISION" --seed 1234 --resume --no-progress)
 run() { name=$1; shift; python -m ml train lyrics --out "runs/ablate/$name" "${COMMON[@]}" "$@"; }
 run a-baseline --dropout 0.3
 run b-weight-drop --dropout 0.3 --weight-drop 0.35

@@ -29,7 +29,7 @@ from ml.batch import Batch
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.text.generate import LyricsRequest
 from ml.text.model import CharLSTM
-from ml.training import autocast, sequence_loss
+from ml.training import autocast, bf16_autocast_supported, sequence_loss
 
 
 @dataclass
@@ -100,7 +100,10 @@ def units_per_second(model: nn.Module, batch: Batch, steps: int, precision: str,
 
 def bench_training(device: torch.device, sizes: Sizes, compile_too: bool) -> None:
     print(f"training throughput (batch {sizes.batch} x {sizes.seq} steps, forward + backward + AdamW):")
-    variants = [(p, c) for p in ("fp32", "bf16") for c in ((False, True) if compile_too else (False,))]
+    precisions = ("fp32", "bf16") if bf16_autocast_supported(device) else ("fp32",)
+    if len(precisions) == 1:
+        print("  (no bf16 rows: nn.LSTM has no bf16 autocast on this CPU)")
+    variants = [(p, c) for p in precisions for c in ((False, True) if compile_too else (False,))]
     for hidden, layers in sizes.models:
         for precision, compiled in variants:
             torch.manual_seed(0)

@@ -144,3 +144,13 @@ def test_unknown_artist_in_training_suggests_names(tmp_path, two_artist_csv, cap
     ]
     assert main(argv) == 2
     assert "Unknown artist 'Alfa'. Did you mean: Alpha?" in capsys.readouterr().err
+
+
+def test_bf16_on_a_cpu_without_it_is_a_one_line_error(tmp_path, chord_folder, monkeypatch, capsys):
+    """oneDNN has no bf16 LSTM on AVX2-only CPUs: the run must refuse before training."""
+    monkeypatch.setattr("ml.training.bf16_autocast_supported", lambda device: False)
+    argv = ["train", "piano", "--data", str(chord_folder), "--out", str(tmp_path / "piano")]
+    assert main([*argv, "--hidden", "16", "--device", "cpu", "--precision", "bf16", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--precision bf16 needs a CUDA GPU or a CPU with AVX-512" in err and "Traceback" not in err
+    assert not (tmp_path / "piano" / "last.pt").exists()
