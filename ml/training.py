@@ -157,6 +157,11 @@ def bf16_autocast_supported(device: torch.device) -> bool:
     return device.type == "cuda" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def training_precisions(device: torch.device) -> tuple[str, ...]:
+    """The --precision values that can train on `device` (for benchmarks)."""
+    return ("fp32", "bf16") if bf16_autocast_supported(device) else ("fp32",)
+
+
 def check_precision(device: torch.device, precision: str) -> None:
     if precision == "bf16" and not bf16_autocast_supported(device):
         raise BalladeerError(

@@ -29,7 +29,7 @@ from ml.batch import Batch
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.text.generate import LyricsRequest
 from ml.text.model import CharLSTM
-from ml.training import autocast, bf16_autocast_supported, sequence_loss
+from ml.training import autocast, sequence_loss, training_precisions
 
 
 @dataclass
@@ -100,8 +100,8 @@ def units_per_second(model: nn.Module, batch: Batch, steps: int, precision: str,
 
 def bench_training(device: torch.device, sizes: Sizes, compile_too: bool) -> None:
     print(f"training throughput (batch {sizes.batch} x {sizes.seq} steps, forward + backward + AdamW):")
-    precisions = ("fp32", "bf16") if bf16_autocast_supported(device) else ("fp32",)
-    if len(precisions) == 1:
+    precisions = training_precisions(device)
+    if "bf16" not in precisions:
         print("  (no bf16 rows: nn.LSTM has no bf16 autocast on this CPU)")
     variants = [(p, c) for p in precisions for c in ((False, True) if compile_too else (False,))]
     for hidden, layers in sizes.models:

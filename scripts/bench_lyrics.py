@@ -32,7 +32,7 @@ from ml.text.meta import LyricsData
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.task import LyricsTask
 from ml.text.vocab import EOS, Vocab
-from ml.training import TrainConfig, Trainer, sequence_loss
+from ml.training import TrainConfig, Trainer, sequence_loss, training_precisions
 
 CHARS = [chr(c) for c in range(32, 127)] + ["\n"]
 ARTISTS = [ANY_ARTIST, "A", "B"]
@@ -186,11 +186,11 @@ def main() -> None:
     if args.only in (None, "train"):
         print("training throughput (Trainer.train_step, batch 64 x seq 128, tbptt):")
         for hidden, layers in ((512, 2), (256, 1)):
-            for precision in ("fp32", "bf16"):
+            for precision in training_precisions(torch.device("cpu")):
                 rate = bench_training(hidden, layers, precision, args.steps)
                 print(f"  {layers}x{hidden} {precision}: {rate:10,.0f} chars/s", flush=True)
     if args.only in (None, "sample"):
-        precisions = ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)
+        precisions = ("fp32", "fp16", "bf16") if cpu_has_native_bf16() else ("fp32", "fp16")
         for precision, (label, style) in itertools.product(
             precisions, (("plain, style 1", 1.0), ("guided, style 2", 2.0))
         ):

@@ -23,7 +23,7 @@ from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
 from ml.music.render import render_piece
 from ml.music.task import PianoDataConfig, PianoTask
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
-from ml.training import TrainConfig, Trainer
+from ml.training import TrainConfig, Trainer, training_precisions
 
 
 def bench_preprocessing(folder: Path) -> tuple[float, float, int, int]:
@@ -89,7 +89,7 @@ def bench_preparation(folder: Path, steps: int) -> None:
     )
     print("training throughput (Trainer.train_step, 2x512, batch 64 x seq 128, tbptt):")
     for head in HEADS:
-        for precision in ("fp32", "bf16"):
+        for precision in training_precisions(torch.device("cpu")):
             fps = bench_training(folder, head, precision, steps)
             print(f"  {head:7s} head, {precision}: {fps:10,.0f} frames/s", flush=True)
 

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from ml.errors import BalladeerError
-from ml.recurrent import PRECISION_ENV, LSTMStepper, cpu_has_native_bf16, sampling_dtype
+from ml.recurrent import PRECISION_ENV, LSTMStepper, cpu_has_native_bf16, fbgemm_available, sampling_dtype
 
 
 @pytest.fixture
@@ -12,8 +12,10 @@ def lstm() -> nn.LSTM:
     return nn.LSTM(12, 32, num_layers=2, batch_first=True).eval()
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
 def test_the_stepper_follows_the_lstm_and_a_row_does_not_depend_on_its_batch(lstm, dtype):
+    if dtype == torch.float16 and not fbgemm_available():
+        pytest.skip("fp16 steps need FBGEMM (x86)")
     inputs = torch.randn(9, 20, 12)
     expected, _ = lstm(inputs)
     stepper = LSTMStepper(lstm, dtype)
@@ -22,8 +24,8 @@ def test_the_stepper_follows_the_lstm_and_a_row_does_not_depend_on_its_batch(lst
     for t in range(20):
         out, batch = stepper(inputs[:, t], batch)
         first, alone = stepper(inputs[:1, t], alone)
-        tolerance = 1e-5 if dtype == torch.float32 else 3e-2  # bf16 keeps 8 bits of mantissa
-        assert torch.allclose(out, expected[:, t], atol=tolerance)
+        tolerance = {torch.float32: 1e-5, torch.float16: 3e-3, torch.bfloat16: 3e-2}[dtype]
+        assert torch.allclose(out, expected[:, t], atol=tolerance)  # fp16: 11 bits, bf16: 8
         if dtype == torch.bfloat16 and cpu_has_native_bf16():
             assert torch.equal(first, out[:1])  # bitwise: batching never changes a request
 
@@ -35,5 +37,17 @@ def test_the_sampling_precision_can_be_chosen_and_a_bad_choice_is_named(monkeypa
     monkeypatch.setenv(PRECISION_ENV, "bf16")
     assert sampling_dtype(cpu) == torch.bfloat16
     monkeypatch.setenv(PRECISION_ENV, "fp8")
-    with pytest.raises(BalladeerError, match="auto, fp32 or bf16"):
+    with pytest.raises(BalladeerError, match="auto, fp32, fp16 or bf16"):
         sampling_dtype(cpu)
+
+
+def test_auto_steps_in_bf16_where_native_else_fp16_on_x86(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    expected = (
+        torch.bfloat16 if cpu_has_native_bf16() else torch.float16 if fbgemm_available() else torch.float32
+    )
+    assert sampling_dtype(cpu) == expected
+    monkeypatch.setenv(PRECISION_ENV, "fp16")
+    with pytest.raises(BalladeerError, match="x86 CPUs only"):
+        sampling_dtype(torch.device("cuda"))
