@@ -92,6 +92,15 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         help="seed for initialisation and data order (default 1234)",
     )
     train.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    train.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="CHECKPOINT",
+        help=(
+            "fine-tune: start from this checkpoint's weights, vocabulary and artists with a fresh "
+            "optimizer and schedule (the model flags must match it)"
+        ),
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
 
 
@@ -112,15 +121,21 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         precision=args.precision,
         seed=args.seed,
         resume=args.resume,
+        init_from=args.init_from,
         progress=not args.no_progress,
     )
 
 
-def checkpoint_to_resume(config: TrainConfig, kind: str, model_config: dict[str, Any]) -> Checkpoint | None:
-    """OUT/last.pt when --resume finds one: the one place a resume reads the model and the
-    task metadata from. The model flags of this command must describe the same model."""
+def starting_checkpoint(config: TrainConfig, kind: str, model_config: dict[str, Any]) -> Checkpoint | None:
+    """The checkpoint a run starts from: OUT/last.pt when --resume finds one, else the one
+    --init-from names (fine-tuning). It is the one place such a run reads the model and the
+    task metadata from; the model flags of this command must describe the same model."""
     path = config.out_dir / "last.pt"
-    if not (config.resume and path.is_file()):
+    if config.resume and path.is_file():
+        action = "resume"
+    elif config.init_from is not None:
+        path, action = config.init_from, "fine-tune it"
+    else:
         return None
     saved = load_checkpoint(path, kind)
     differing = {
@@ -131,7 +146,7 @@ def checkpoint_to_resume(config: TrainConfig, kind: str, model_config: dict[str,
     if differing:
         flags = ", ".join(f"{_flag(key)} {value}" for key, value in differing.items())
         raise BalladeerError(
-            f"{path} holds a different model ({flags}); resume with those flags, or train into a new --out."
+            f"{path} holds a different model ({flags}); {action} with those flags, or train into a new --out."
         )
     return saved
 

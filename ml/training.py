@@ -81,6 +81,7 @@ class TrainConfig:
     precision: str = "auto"  # autocast dtype: auto = bf16 on CUDA, fp32 on CPU
     seed: int = 1234
     resume: bool = False
+    init_from: Path | None = None  # fine-tuning: start from these weights (fresh optimizer)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -338,6 +339,9 @@ class Trainer:
             unit="step",
             dynamic_ncols=True,
         )
+        if c.init_from is not None and self.step == 0:
+            # Score the starting weights first: best.pt is then never worse than the start.
+            self._evaluate_and_decide(Window(), started, out_of_time=False)
         self.model.train()
         window, state, stop_reason = Window(), None, "epochs done"
         for batch, carries, epoch_ends in self._schedule():

@@ -11,9 +11,9 @@ import torch
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
-    checkpoint_to_resume,
     fit_and_report,
     print_json,
+    starting_checkpoint,
     train_config_from_args,
 )
 from ml.errors import BalladeerError
@@ -122,8 +122,11 @@ def train(args: argparse.Namespace) -> None:
     )
     torch.manual_seed(config.seed)
     model = PianoLSTM(model_config)
-    if checkpoint_to_resume(config, "piano", model_config.to_dict()) is None:  # else last.pt's weights
+    saved = starting_checkpoint(config, "piano", model_config.to_dict())
+    if saved is None:
         model.init_output_bias(task.train.key_frequencies())
+    else:  # a resume then restores the optimizer and position too
+        model.load_state_dict(saved.state_dict)
     fit_and_report(task, model, model_config.to_dict(), config)
 
 

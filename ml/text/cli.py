@@ -11,9 +11,9 @@ import torch
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
-    checkpoint_to_resume,
     fit_and_report,
     print_json,
+    starting_checkpoint,
     train_config_from_args,
 )
 from ml.errors import BalladeerError
@@ -113,7 +113,7 @@ def train(args: argparse.Namespace) -> None:
         "locked_dropout": args.locked_dropout,
         "artist_to_output": args.artist_to_output,
     }
-    saved = checkpoint_to_resume(config, "lyrics", model_settings)
+    saved = starting_checkpoint(config, "lyrics", model_settings)
     if saved is not None:  # same vocabulary and artist table as the run being continued
         meta = LyricsMeta.from_dict(saved.meta)
         task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists)
@@ -136,6 +136,8 @@ def train(args: argparse.Namespace) -> None:
     )
     torch.manual_seed(config.seed)
     model = CharLSTM(model_config)
+    if saved is not None:  # a resume then restores the optimizer and position too
+        model.load_state_dict(saved.state_dict)
     fit_and_report(task, model, model_config.to_dict(), config)
 
 

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from ml.__main__ import main
 
@@ -154,3 +155,29 @@ def test_bf16_on_a_cpu_without_it_is_a_one_line_error(tmp_path, chord_folder, mo
     err = capsys.readouterr().err
     assert "--precision bf16 needs a CUDA GPU or a CPU with AVX-512" in err and "Traceback" not in err
     assert not (tmp_path / "piano" / "last.pt").exists()
+
+
+def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_tables(tmp_path, two_artist_csv, capsys):
+    def train(out: str, *extra: str) -> int:
+        flags = "--hidden 32 --layers 1 --batch-size 8 --seq-len 32 --val-fraction 0.2 --device cpu"
+        argv = ["train", "lyrics", "--data", str(two_artist_csv), "--out", str(tmp_path / out)]
+        return main([*argv, *flags.split(), "--no-progress", *extra])
+
+    assert train("base", "--epochs", "3") == 0
+    base_path = str(tmp_path / "base" / "best.pt")
+    base = torch.load(base_path, weights_only=False)
+    assert train("tuned", "--epochs", "1", "--lr", "1e-3", "--init-from", base_path) == 0
+    records = [json.loads(line) for line in (tmp_path / "tuned" / "metrics.jsonl").read_text().splitlines()]
+    start = records[0]
+    assert start["type"] == "val" and start["step"] == 0  # the starting weights, scored first
+    assert abs(start["val_loss"] - base["metrics"]["val_loss"]) < 1e-3  # …are the checkpoint's
+    tuned = torch.load(tmp_path / "tuned" / "best.pt", weights_only=False)
+    assert tuned["metrics"]["val_loss"] <= start["val_loss"]
+    assert all(tuned["meta"][table] == base["meta"][table] for table in ("vocab", "artists"))
+    capsys.readouterr()
+
+    assert train("other", "--hidden", "48", "--init-from", base_path) == 2
+    err = capsys.readouterr().err
+    assert "holds a different model (--hidden 32); fine-tune it with those flags" in err
+    assert train("other", "--init-from", str(tmp_path / "nowhere.pt")) == 2
+    assert "Checkpoint not found" in capsys.readouterr().err
