@@ -421,6 +421,8 @@ class Trainer:
 
     def _checkpoint(self, metrics: dict, training: dict | None = None) -> Checkpoint:
         config = {k: v for k, v in asdict(self.config).items() if k not in ("out_dir", "resume", "progress")}
+        if self.config.init_from is not None:  # plain types only: checkpoints load with weights_only
+            config["init_from"] = str(self.config.init_from)
         return Checkpoint(
             kind=self.task.kind,
             model_config=self.model_config,

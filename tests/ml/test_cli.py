@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ml.__main__ import main
+from ml.checkpoint import load_checkpoint
 
 
 def test_every_command_has_help():
@@ -171,9 +172,10 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_tables(tmp_path, two
     start = records[0]
     assert start["type"] == "val" and start["step"] == 0  # the starting weights, scored first
     assert abs(start["val_loss"] - base["metrics"]["val_loss"]) < 1e-3  # …are the checkpoint's
-    tuned = torch.load(tmp_path / "tuned" / "best.pt", weights_only=False)
-    assert tuned["metrics"]["val_loss"] <= start["val_loss"]
-    assert all(tuned["meta"][table] == base["meta"][table] for table in ("vocab", "artists"))
+    tuned = load_checkpoint(tmp_path / "tuned" / "best.pt", "lyrics")
+    assert tuned.metrics["val_loss"] <= start["val_loss"]
+    assert all(tuned.meta[table] == base["meta"][table] for table in ("vocab", "artists"))
+    assert tuned.meta["train_config"]["init_from"] == base_path
     capsys.readouterr()
 
     assert train("other", "--hidden", "48", "--init-from", base_path) == 2
