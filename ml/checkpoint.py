@@ -102,3 +102,24 @@ def restore_model(model: ModelT, checkpoint: Checkpoint, device: str | torch.dev
     """`model` holding the checkpoint's weights, on `device`, in eval mode: ready to sample or score."""
     model.load_state_dict(checkpoint.state_dict)
     return model.to(device).eval()
+
+
+def interpolate(start: Checkpoint, tuned: Checkpoint, weight: float) -> Checkpoint:
+    """(1 − weight)·start + weight·tuned, weight by weight (as WiSE-FT): a fine-tuned model
+    pulled back towards where it started, which keeps much of the fine-tuning's gain and
+    less of its drift. Both must be the same model with the same tables; the result keeps
+    `tuned`'s metadata, and no metrics, as none were measured on it yet."""
+    if not 0 <= weight <= 1:
+        raise CheckpointError(f"the interpolation weight must be between 0 and 1, not {weight}.")
+    if start.kind != tuned.kind or start.model_config != tuned.model_config:
+        raise CheckpointError("only checkpoints of the same model (kind and flags) can be interpolated.")
+    tables = {k for k in ("vocab", "artists") if start.meta.get(k) != tuned.meta.get(k)}
+    if tables or start.state_dict.keys() != tuned.state_dict.keys():
+        raise CheckpointError(f"the checkpoints differ in {', '.join(sorted(tables)) or 'weights'}.")
+    weights = {
+        name: torch.lerp(start.state_dict[name].float(), value.float(), weight)
+        if value.is_floating_point()
+        else value
+        for name, value in tuned.state_dict.items()
+    }
+    return Checkpoint(tuned.kind, tuned.model_config, weights, meta=dict(tuned.meta))
