@@ -24,7 +24,7 @@ import torch
 
 from ml.batch import Batch
 from ml.checkpoint import Checkpoint
-from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16
+from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16, fbgemm_available
 from ml.text.artists import ANY_ARTIST
 from ml.text.data import LyricsCorpus, Song
 from ml.text.generate import LyricsGenerator, LyricsRequest
@@ -190,7 +190,8 @@ def main() -> None:
                 rate = bench_training(hidden, layers, precision, args.steps)
                 print(f"  {layers}x{hidden} {precision}: {rate:10,.0f} chars/s", flush=True)
     if args.only in (None, "sample"):
-        precisions = ("fp32", "fp16", "bf16") if cpu_has_native_bf16() else ("fp32", "fp16")
+        available = {"fp32": True, "fp16": fbgemm_available(), "bf16": cpu_has_native_bf16()}
+        precisions = [name for name, runs_here in available.items() if runs_here]
         for precision, (label, style) in itertools.product(
             precisions, (("plain, style 1", 1.0), ("guided, style 2", 2.0))
         ):
