@@ -151,6 +151,19 @@ def starting_checkpoint(config: TrainConfig, kind: str, model_config: dict[str, 
     return saved
 
 
+def check_same_data(flags: dict[str, tuple[Any, Any]]) -> None:
+    """`flags`: flag → (what the starting checkpoint was trained with, what this run asks
+    for). A resume or fine-tune on other data settings would, e.g., score validation on
+    songs the checkpoint trained on, or read the music on another grid."""
+    differing = {flag: was for flag, (was, now) in flags.items() if was is not None and was != now}
+    if differing:
+        given = ", ".join(f"{flag} {value}" for flag, value in differing.items())
+        raise BalladeerError(
+            f"the checkpoint this run starts from was trained with {given}; give the same, "
+            "or train from scratch into a new --out."
+        )
+
+
 def _flag(key: str) -> str:
     return "--" + key.replace("_", "-")
 

@@ -11,6 +11,7 @@ import torch
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
+    check_same_data,
     fit_and_report,
     print_json,
     starting_checkpoint,
@@ -126,6 +127,8 @@ def train(args: argparse.Namespace) -> None:
     if saved is None:
         model.init_output_bias(task.train.key_frequencies())
     else:  # a resume then restores the optimizer and position too
+        grid = saved.meta.get("frames_per_beat")
+        check_same_data({"--frames-per-beat": (grid, args.frames_per_beat)})
         model.load_state_dict(saved.state_dict)
     fit_and_report(task, model, model_config.to_dict(), config)
 

@@ -11,6 +11,7 @@ import torch
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
+    check_same_data,
     fit_and_report,
     print_json,
     starting_checkpoint,
@@ -114,8 +115,14 @@ def train(args: argparse.Namespace) -> None:
         "artist_to_output": args.artist_to_output,
     }
     saved = starting_checkpoint(config, "lyrics", model_settings)
-    if saved is not None:  # same vocabulary and artist table as the run being continued
+    if saved is not None:  # same vocabulary, artist table and split as the run being continued
         meta = LyricsMeta.from_dict(saved.meta)
+        check_same_data(
+            {
+                "--val-fraction": (meta.data.validation_fraction, data.validation_fraction),
+                "--min-songs": (meta.data.min_songs, data.min_songs),
+            },
+        )
         task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists)
         model_config = CharLSTMConfig(**saved.model_config)
     else:

@@ -114,6 +114,8 @@ def test_piano_training_resumes_with_its_own_model(tmp_path, chord_folder, capsy
     assert records[-1]["step"] > steps and len({(r["type"], r["step"]) for r in records}) == len(records)
     assert train(64, 3, "--resume") == 2
     assert "holds a different model (--hidden 32)" in capsys.readouterr().err
+    assert train(32, 3, "--resume", "--frames-per-beat", "4") == 2
+    assert "was trained with --frames-per-beat 2; give the same" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -181,5 +183,8 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_tables(tmp_path, two
     assert train("other", "--hidden", "48", "--init-from", base_path) == 2
     err = capsys.readouterr().err
     assert "holds a different model (--hidden 32); fine-tune it with those flags" in err
+    assert train("other", "--init-from", base_path, "--min-songs", "2", "--val-fraction", "0.3") == 2
+    err = capsys.readouterr().err
+    assert "was trained with --val-fraction 0.2, --min-songs 1; give the same" in err
     assert train("other", "--init-from", str(tmp_path / "nowhere.pt")) == 2
     assert "Checkpoint not found" in capsys.readouterr().err
