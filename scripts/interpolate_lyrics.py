@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 from pathlib import Path
 
 from ml.checkpoint import interpolate, load_checkpoint, save_checkpoint
@@ -37,8 +38,10 @@ def main() -> int:
             "tuned": str(args.tuned),
             "weight": args.weight,
         }
-        save_checkpoint(args.out, mixed, half=True)
-        bits = evaluate_lyrics(args.out, args.data)["bits_per_char"]
+        with tempfile.TemporaryDirectory() as folder:  # scored as written (fp16); OUT untouched till then
+            unscored = Path(folder) / "unscored.pt"
+            save_checkpoint(unscored, mixed, half=True)
+            bits = evaluate_lyrics(unscored, args.data)["bits_per_char"]
     except BalladeerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -85,6 +85,18 @@ def train(args: argparse.Namespace) -> None:
         raise BalladeerError("--frames-per-beat must be at least 1.")
     if not 0 <= args.augment_transpose <= MAX_AUGMENT_SEMITONES:
         raise BalladeerError(f"--augment-transpose must be between 0 and {MAX_AUGMENT_SEMITONES} semitones.")
+    model_config = PianoLSTMConfig(
+        input_dim=args.input_dim,
+        hidden=args.hidden,
+        layers=args.layers,
+        dropout=args.dropout,
+        head=args.head,
+        nade_hidden=args.nade_hidden,
+    )
+    saved = starting_checkpoint(config, "piano", model_config.to_dict())  # before the data loads
+    if saved is not None:
+        grid = saved.meta.get("frames_per_beat")
+        check_same_data({"--frames-per-beat": (grid, args.frames_per_beat)})
     task = PianoTask(
         PianoDataConfig(
             args.data,
@@ -113,22 +125,11 @@ def train(args: argparse.Namespace) -> None:
             extra["matches_held_out"],
             extra["unverified"],
         )
-    model_config = PianoLSTMConfig(
-        input_dim=args.input_dim,
-        hidden=args.hidden,
-        layers=args.layers,
-        dropout=args.dropout,
-        head=args.head,
-        nade_hidden=args.nade_hidden,
-    )
     torch.manual_seed(config.seed)
     model = PianoLSTM(model_config)
-    saved = starting_checkpoint(config, "piano", model_config.to_dict())
     if saved is None:
         model.init_output_bias(task.train.key_frequencies())
     else:  # a resume then restores the optimizer and position too
-        grid = saved.meta.get("frames_per_beat")
-        check_same_data({"--frames-per-beat": (grid, args.frames_per_beat)})
         model.load_state_dict(saved.state_dict)
     fit_and_report(task, model, model_config.to_dict(), config)
 

@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from ml.__main__ import main
 from ml.checkpoint import load_checkpoint
@@ -168,15 +167,15 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_tables(tmp_path, two
 
     assert train("base", "--epochs", "3") == 0
     base_path = str(tmp_path / "base" / "best.pt")
-    base = torch.load(base_path, weights_only=False)
+    base = load_checkpoint(base_path, "lyrics")
     assert train("tuned", "--epochs", "1", "--lr", "1e-3", "--init-from", base_path) == 0
     records = [json.loads(line) for line in (tmp_path / "tuned" / "metrics.jsonl").read_text().splitlines()]
     start = records[0]
     assert start["type"] == "val" and start["step"] == 0  # the starting weights, scored first
-    assert abs(start["val_loss"] - base["metrics"]["val_loss"]) < 1e-3  # …are the checkpoint's
+    assert abs(start["val_loss"] - base.metrics["val_loss"]) < 1e-3  # …are the checkpoint's
     tuned = load_checkpoint(tmp_path / "tuned" / "best.pt", "lyrics")
     assert tuned.metrics["val_loss"] <= start["val_loss"]
-    assert all(tuned.meta[table] == base["meta"][table] for table in ("vocab", "artists"))
+    assert all(tuned.meta[table] == base.meta[table] for table in ("vocab", "artists"))
     assert tuned.meta["train_config"]["init_from"] == base_path
     capsys.readouterr()
 

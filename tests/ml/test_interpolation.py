@@ -58,3 +58,4 @@ def test_the_script_writes_a_scored_fp16_checkpoint(tiny_lyrics_checkpoint, two_
         timeout=120,
     )
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x.pt").exists()  # nothing written unscored
