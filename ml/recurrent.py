@@ -82,37 +82,61 @@ class LSTMStepper:
             raise ValueError("LSTMStepper handles plain unidirectional LSTMs only.")
         self.hidden = lstm.hidden_size
         self.dtype = dtype or sampling_dtype(lstm.weight_hh_l0.device)
-        self.layers = []
         with torch.no_grad():
-            for layer in range(lstm.num_layers):
+            biases = [
+                getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
+                for layer in range(lstm.num_layers)
+            ]
+            # Layer 0's input term stays apart (fp32), so a caller whose inputs come from a
+            # small table (characters, artists) can look it up instead of multiplying.
+            self.input_weight = sigmoid_order(lstm.weight_ih_l0).float()
+            self.input_bias = sigmoid_order(biases[0]).float()
+            self.layers = [self._gates(sigmoid_order(lstm.weight_hh_l0), None)]
+            for layer in range(1, lstm.num_layers):
                 w_ih = getattr(lstm, f"weight_ih_l{layer}")
                 w_hh = getattr(lstm, f"weight_hh_l{layer}")
-                bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
-                weight = torch.cat([w_ih, w_hh], dim=1)  # (4H, in + H)
-                self.layers.append(self._gates(sigmoid_order(weight), sigmoid_order(bias)))
+                weight = torch.cat([w_ih, w_hh], dim=1)  # (4H, H + H)
+                self.layers.append(self._gates(sigmoid_order(weight), sigmoid_order(biases[layer])))
 
-    def _gates(self, weight: torch.Tensor, bias: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-        """The layer's gate pre-activations as a function of [x, h], in the stepper's dtype."""
+    def _gates(
+        self, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The layer's gate pre-activations as a function of its inputs, in the stepper's dtype."""
         if self.dtype == torch.float16:  # on x86 CPUs only: see sampling_dtype
-            packed = torch.ops.quantized.linear_prepack_fp16(weight.float(), bias.float())
+            bias = None if bias is None else bias.float()
+            packed = torch.ops.quantized.linear_prepack_fp16(weight.float(), bias)
             return lambda inputs: torch.ops.quantized.linear_dynamic_fp16(inputs.float(), packed)
-        weight, bias = weight.to(self.dtype).contiguous(), bias.to(self.dtype)
+        weight = weight.to(self.dtype).contiguous()
+        bias = None if bias is None else bias.to(self.dtype)
         return lambda inputs: F.linear(inputs.to(self.dtype), weight, bias)
 
     def zero_state(self, batch: int, device: torch.device) -> State:
         shape = (len(self.layers), batch, self.hidden)
         return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
 
+    def project_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Layer 0's input term of the gates, bias included: x (B, input) → (B, 4H), fp32."""
+        return torch.addmm(self.input_bias, x.float(), self.input_weight.T)
+
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """x: (B, input) → top-layer output (B, H) and the new state."""
+        return self.step(self.project_input(x), state)
+
+    @torch.no_grad()
+    def step(self, input_gates: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step from layer 0's input term (`project_input`, or rows of a table of it)."""
         h_prev, c_prev = state
         hs, cs = [], []
+        x = None
         for layer, gates_of in enumerate(self.layers):
-            gates = gates_of(torch.cat([x, h_prev[layer]], dim=1))
-            i, f, o, g = torch.sigmoid(gates.float()).chunk(4, dim=1)
-            c = torch.addcmul(f * c_prev[layer], i, 2 * g - 1)
-            x = (2 * torch.sigmoid(2 * c) - 1).mul_(o)
+            if layer == 0:
+                gates = torch.add(input_gates, gates_of(h_prev[0]))  # fp32 whatever the steps' dtype
+            else:
+                gates = gates_of(torch.cat([x, h_prev[layer]], dim=1)).float()
+            i, f, o, g = gates.sigmoid_().chunk(4, dim=1)
+            c = torch.addcmul(f * c_prev[layer], i, g, value=2).sub_(i)  # f·c + i·tanh(g)
+            x = torch.sigmoid(2 * c).mul_(2).sub_(1).mul_(o)  # o·tanh(c)
             hs.append(x)
             cs.append(c)
         return x, (torch.stack(hs), torch.stack(cs))

@@ -67,6 +67,12 @@ class LyricsGenerator:
         self.artist_table = ArtistTable(self.meta.artists, self.meta.data.song_counts)
         self.model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
         self.stepper = LSTMStepper(self.model.lstm)
+        with torch.no_grad():  # the first layer's input term, looked up per character and artist
+            chars, artists = self.model.input_tables(self.stepper.input_weight)
+            self.char_gates = chars
+            bias = self.stepper.input_bias[None]
+            self.artist_gates = bias if artists is None else artists + bias
+            self.head_weight = self.model.head.weight.T.contiguous()  # (H, V): MKL's faster layout
 
     @classmethod
     def from_checkpoint(
@@ -108,85 +114,129 @@ class LyricsGenerator:
         for r in requests:
             if r.temperature < 0 or r.length < 1 or (r.top_k is not None and r.top_k < 1) or r.style < 0:
                 raise BalladeerError("temperature must be ≥ 0, length ≥ 1, top_k ≥ 1 and style ≥ 0.")
+        n = len(requests)
         resolved = [self.resolve_artist(r.artist) for r in requests]
-        # Guided requests get a twin row reading the same text as "any artist".
-        guided = [
-            i
-            for i, (r, (_, index)) in enumerate(zip(requests, resolved, strict=True))
-            if index and r.style != 1
-        ]
-        styles = torch.tensor([requests[i].style for i in guided])[:, None]
+        guidance = Guidance.of(requests, [index for _, index in resolved])
         encoded = [self.vocab.encode(r.prime) for r in requests]
-        feeds = [[BOS, *e.ids] for e in encoded]
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
         uniforms = self._uniforms(requests, seeds)
-        written: list[list[int]] = [[] for _ in requests]
-        active = [True] * len(requests)
-
-        artists = torch.tensor([index for _, index in resolved] + [0] * len(guided), device=self.device)
+        prompts = Prompts([[BOS, *e.ids] for e in encoded])
+        lengths = torch.tensor([r.length for r in requests])
         temperatures = torch.tensor([r.temperature for r in requests])
-        tokens = [feed[0] for feed in feeds]
+        top_ks = None
+        if any(r.top_k is not None for r in requests):
+            top_ks = torch.tensor([r.top_k or len(self.vocab) for r in requests])
+
+        artists = torch.tensor([index for _, index in resolved] + guidance.twin_artists, device=self.device)
+        artist_gates = self.artist_gates[artists]
+        output_bias = self.model.output_bias(artists)
+        # One column more than the longest request: rows that write nothing this step write there.
+        written = torch.zeros(n, uniforms.shape[1] + 1, dtype=torch.long)
+        count = torch.zeros(n, dtype=torch.long)  # characters written so far
+        active = torch.ones(n, dtype=torch.bool)
+        ended = torch.zeros(n, dtype=torch.bool)
+        tokens = prompts.at(0)
         state = self.stepper.zero_state(len(artists), self.device)
         step = 0
-        while any(active):
-            rows = torch.tensor(tokens + [tokens[i] for i in guided], device=self.device)
-            out, state = self.stepper(self.model.features(rows, artists), state)
-            logits = self.model.output(out, artists).float().cpu()
-            if guided:
-                conditional, unconditional = logits[guided], logits[len(requests) :]
-                logits[guided] = unconditional + styles * (conditional - unconditional)
-            logits = logits[: len(requests)]
+        while active.any():
+            rows = guidance.rows(tokens).to(self.device)
+            out, state = self.stepper.step(self.char_gates.index_select(0, rows).add_(artist_gates), state)
+            logits = guidance.mix(torch.addmm(output_bias, out, self.head_weight).cpu())
             step += 1
-            sampling = [i for i in range(len(requests)) if active[i] and step >= len(feeds[i])]
+            sampling = active & (prompts.lengths <= step)
             drawn = sample_tokens(
-                logits[sampling],
-                temperatures[sampling],
-                [requests[i].top_k for i in sampling],
-                uniforms[sampling, [len(written[i]) for i in sampling]],
+                logits,
+                temperatures,
+                top_ks,
+                uniforms.gather(1, count.clamp(max=uniforms.shape[1] - 1)[:, None]),
             )
-            for i, token in zip(sampling, drawn, strict=True):
-                tokens[i] = token
-                if token == EOS:
-                    active[i] = False
-                else:
-                    written[i].append(token)
-                    active[i] = len(written[i]) < requests[i].length
-            for i in range(len(requests)):
-                if active[i] and step < len(feeds[i]):
-                    tokens[i] = feeds[i][step]
+            stops = sampling & (drawn == EOS)
+            keeps = sampling & ~stops
+            written.scatter_(1, count[:, None], drawn[:, None])  # kept only where count moves on
+            count += keeps
+            ended |= stops
+            active &= ~stops & (count < lengths)
+            tokens = torch.where(
+                prompts.lengths > step, prompts.at(step), torch.where(sampling, drawn, tokens)
+            )
 
         return [
             LyricsSample(
-                text=r.prime + self.vocab.decode(w),
+                text=r.prime + self.vocab.decode(w[:k].tolist()),
                 artist=name,
                 seed=seed,
                 temperature=r.temperature,
-                ended=tokens[i] == EOS,
+                ended=bool(stop),
                 style=r.style if name else 1.0,
                 unknown_chars=e.unknown,
             )
-            for i, (r, (name, _), seed, w, e) in enumerate(
-                zip(requests, resolved, seeds, written, encoded, strict=True)
+            for r, (name, _), seed, w, k, stop, e in zip(
+                requests, resolved, seeds, written, count.tolist(), ended, encoded, strict=True
             )
         ]
 
 
+@dataclass(frozen=True)
+class Guidance:
+    """The guided requests of a batch. Each gets a twin row, after the requests' own rows,
+    reading the same characters as "any artist"; its logits become u + s·(c − u)."""
+
+    requests: torch.Tensor  # the guided requests' rows
+    styles: torch.Tensor  # (guided, 1): their strengths s
+
+    @classmethod
+    def of(cls, requests: list[LyricsRequest], artist_ids: list[int]) -> Guidance:
+        """Guidance for the requests with an artist and a style other than 1."""
+        guided = [i for i, (r, a) in enumerate(zip(requests, artist_ids, strict=True)) if a and r.style != 1]
+        styles = torch.tensor([float(requests[i].style) for i in guided])[:, None]
+        return cls(torch.tensor(guided, dtype=torch.long), styles)
+
+    @property
+    def twin_artists(self) -> list[int]:
+        return [0] * len(self.requests)  # any artist
+
+    def rows(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The batch's input: each request's token, then its twin's (the same token)."""
+        return torch.cat([tokens, tokens[self.requests]])
+
+    def mix(self, logits: torch.Tensor) -> torch.Tensor:
+        """(requests + twins, V) → (requests, V), guided rows mixed with their twins."""
+        requests = len(logits) - len(self.requests)
+        if len(self.requests):
+            conditional = logits.index_select(0, self.requests)
+            unconditional = logits[requests:]
+            logits.index_copy_(0, self.requests, torch.lerp(unconditional, conditional, self.styles))
+        return logits[:requests]
+
+
+class Prompts:
+    """Every request's characters to read before it writes (song start, then its prime), padded."""
+
+    def __init__(self, feeds: list[list[int]]) -> None:
+        self.lengths = torch.tensor([len(f) for f in feeds])
+        self.tokens = torch.zeros(len(feeds), max(map(len, feeds)), dtype=torch.long)
+        for row, feed in zip(self.tokens, feeds, strict=True):
+            row[: len(feed)] = torch.tensor(feed)
+
+    def at(self, step: int) -> torch.Tensor:
+        """Each request's prompt character at `step` (meaningful where the prompt is longer)."""
+        return self.tokens[:, min(step, self.tokens.shape[1] - 1)]
+
+
 def sample_tokens(
-    logits: torch.Tensor, temperatures: torch.Tensor, top_ks: list[int | None], uniforms: torch.Tensor
-) -> list[int]:
+    logits: torch.Tensor, temperatures: torch.Tensor, top_ks: torch.Tensor | None, uniforms: torch.Tensor
+) -> torch.Tensor:
     """One token per row: argmax where the temperature is 0, else a draw from
-    softmax(logits / T) by inverse CDF at the row's uniform in [0, 1)."""
-    if not len(uniforms):
-        return []
+    softmax(logits / T) — over the row's top_k logits where given — by inverse CDF at the
+    row's uniform in [0, 1). uniforms: (B, 1)."""
     logits = logits.clone()
     logits[:, [BOS, UNK]] = -torch.inf  # never write a song start or an unknown mark
-    for row, k in enumerate(top_ks):
-        if k is not None and k < logits.shape[1]:
-            kth = torch.topk(logits[row], k).values[-1]
-            logits[row, logits[row] < kth] = -torch.inf
+    if top_ks is not None:
+        kth = logits.sort(dim=-1, descending=True).values.gather(1, (top_ks - 1)[:, None])
+        logits.masked_fill_(logits < kth, -torch.inf)
     greedy = temperatures == 0
     probs = torch.softmax(logits / torch.where(greedy, 1.0, temperatures)[:, None], dim=-1)
     cdf = probs.cumsum(dim=-1)
-    sampled = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None]).squeeze(1)
+    sampled = torch.searchsorted(cdf, uniforms * cdf[:, -1:], right=True).squeeze(1)
     sampled = sampled.clamp(max=logits.shape[1] - 1)
-    return torch.where(greedy, logits.argmax(dim=-1), sampled).tolist()
+    return torch.where(greedy, logits.argmax(dim=-1), sampled)

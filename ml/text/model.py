@@ -133,6 +133,24 @@ class CharLSTM(nn.Module):
             hidden = hidden + shift
         return self.head(hidden)
 
+    def input_tables(self, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`weight` (out, input) applied to the characters' and the artists' parts of the LSTM
+        input: weight @ features(c, a) == chars[c] + artists[a] (artists None when unconditional).
+        Sampling looks the first layer's input term up from these instead of multiplying."""
+        split = self.config.embed_dim
+        chars = self.embed.weight @ weight[:, :split].T
+        if self.artist_embed is None:
+            return chars, None
+        return chars, self.artist_embed.weight @ weight[:, split:].T
+
+    def output_bias(self, artists: torch.Tensor) -> torch.Tensor:
+        """The head's bias plus each artist's output shift through the head, one row per artist
+        id given: output(h, a) == h @ head.weight.T + output_bias(a)."""
+        bias = self.head.bias.expand(len(artists), -1)
+        if self.artist_out is None:
+            return bias
+        return bias + self.artist_out(artists) @ self.head.weight.T
+
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed cross-entropy (nats) over the batch's scored steps, and the final state."""
         logits, state = self.forward(batch.inputs, batch.context, state)

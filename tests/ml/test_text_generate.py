@@ -3,7 +3,8 @@ import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
-from ml.text.generate import DEFAULT_STYLE, LyricsGenerator, LyricsRequest
+from ml.text.generate import DEFAULT_STYLE, LyricsGenerator, LyricsRequest, sample_tokens
+from ml.text.vocab import BOS, UNK
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +130,18 @@ def test_checkpoint_round_trip_and_bad_files(tiny_lyrics_checkpoint, tmp_path):
         load_checkpoint(copy, "piano")
     with pytest.raises(CheckpointError, match="not found"):
         LyricsGenerator.from_checkpoint(tmp_path / "missing.pt")
+
+
+def test_sample_tokens_honours_each_rows_temperature_top_k_and_uniform():
+    logits = torch.tensor([[9.0, 0.0, 9.0, 3.0, 2.0, 1.0]] * 4)  # BOS and UNK are never written
+    temperatures = torch.tensor([0.0, 1.0, 1.0, 1.0])
+    top_ks = torch.tensor([6, 1, 2, 6])
+    uniforms = torch.tensor([[0.99], [0.99], [0.99], [0.0]])
+    drawn = sample_tokens(logits, temperatures, top_ks, uniforms).tolist()
+    assert drawn[0] == 3  # temperature 0: argmax
+    assert drawn[1] == 3  # top_k 1: the best, whatever the uniform
+    assert drawn[2] == 4  # top_k 2: a high uniform takes the second best
+    assert drawn[3] == 1  # the inverse CDF's first token with mass
+    assert BOS not in drawn and UNK not in drawn
+    unlimited = sample_tokens(logits, temperatures, None, uniforms).tolist()
+    assert unlimited[0] == 3 and unlimited[1] == 5

@@ -193,3 +193,27 @@ def test_regularisers_act_in_training_only_and_the_stepper_matches_the_model():
         out, state = stepper(model.features(tokens[:, t], artists[:, t]), state)
         assert torch.allclose(model.output(out, artists[:, t]), logits[:, t], atol=1e-5)
     assert not torch.allclose(logits[1], logits[2])  # the artist reaches the output
+
+
+def test_sampling_tables_reproduce_the_model():
+    """The generator looks up the first layer's input term and folds the artist into the
+    head's bias (input_tables, output_bias); the logits must match the model's."""
+    from ml.recurrent import LSTMStepper
+
+    torch.manual_seed(0)
+    config = CharLSTMConfig(
+        vocab_size=12, n_artists=3, hidden=16, embed_dim=8, artist_dim=4, artist_to_output=True
+    )
+    model = CharLSTM(config).eval()
+    with torch.no_grad():
+        model.artist_out.weight.normal_()
+    tokens, artists = torch.randint(0, 12, (3, 10)), torch.tensor([0, 1, 2])
+    logits, _ = model(tokens, artists)
+    stepper = LSTMStepper(model.lstm, torch.float32)
+    with torch.no_grad():
+        chars, artist_rows = model.input_tables(stepper.input_weight)
+        bias = model.output_bias(artists)
+        state = stepper.zero_state(3, torch.device("cpu"))
+        for t in range(10):
+            out, state = stepper.step(chars[tokens[:, t]] + artist_rows[artists] + stepper.input_bias, state)
+            assert torch.allclose(out @ model.head.weight.T + bias, logits[:, t], atol=1e-5)
