@@ -95,13 +95,34 @@ def bench_sampling(repeats: int, style: float) -> dict[str, float]:
         generator.generate(requests)
         batch.append(time.perf_counter() - start)
     single, batch_s = statistics.median(one), statistics.median(batch)
+    products_s = 500 * matrix_products_per_step(generator, rows=32 * (1 if style == 1 else 2))
     return {
         "one_500_chars_s": single,
         "one_chars_per_s": 500 / single,
         "batch32_s": batch_s,
         "batch32_chars_per_s": 32 * 500 / batch_s,
         "batch_speedup": (32 * 500 / batch_s) / (500 / single),
+        "batch32_matrix_products_s": products_s,
+        "speedup_bound": 32 * single / products_s,
     }
+
+
+def matrix_products_per_step(generator: LyricsGenerator, rows: int, repeats: int = 200) -> float:
+    """Seconds per step of the LSTM layers' matrix products alone at `rows` rows: the part of a
+    batch's time that no per-step overhead trimming can remove."""
+    hidden = generator.stepper.hidden
+    inputs = [torch.randn(rows, hidden * (1 if layer == 0 else 2)) for layer in range(2)]
+    layers = generator.stepper.layers
+
+    def step() -> None:
+        for layer, x in zip(layers, inputs, strict=True):
+            layer(x)
+
+    step()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - start) / repeats
 
 
 def rss_mib() -> float:
@@ -204,6 +225,10 @@ def main() -> None:
                 f"  32 requests in one batch: {s['batch32_s']:.2f} s "
                 f"({s['batch32_chars_per_s']:,.0f} chars/s, "
                 f"{s['batch_speedup']:.1f}x one request)"
+            )
+            print(
+                f"    of which the LSTM's matrix products alone: {s['batch32_matrix_products_s']:.2f} s "
+                f"(with nothing else, at most {s['speedup_bound']:.1f}x one request)"
             )
     if args.only in (None, "memory"):
         print(f"peak memory growth of one training step (2x512, batch {args.memory_batch}, fp32):")
