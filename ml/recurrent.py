@@ -1,8 +1,10 @@
 """Single-step LSTM inference with fused weights, for fast sampling.
 
 nn.LSTM pays a large fixed cost per call; sampling calls it once per character or
-frame. Fusing each layer's input and hidden weights into one matrix turns a step into
-one matrix product per layer (about 6x faster for one 2x512 sequence on CPU), same maths.
+frame. Fusing each upper layer's input and hidden weights into one matrix turns a step
+into one matrix product per layer (about 6x faster for one 2x512 sequence on CPU), same
+maths. The first layer's input term stays apart, in fp32 (`project_input`), so a caller
+whose inputs come from small tables (characters, artists) can look it up instead.
 
 On CPUs with native bf16 dot products (AVX512-BF16, AMX) the fused weights are kept in
 bf16: a step reads half the bytes and a batch computes about twice as fast, and the models
@@ -128,15 +130,12 @@ class LSTMStepper:
         """One step from layer 0's input term (`project_input`, or rows of a table of it)."""
         h_prev, c_prev = state
         hs, cs = [], []
-        x = None
+        gates = torch.add(input_gates, self.layers[0](h_prev[0]))  # fp32 whatever the steps' dtype
         for layer, gates_of in enumerate(self.layers):
-            if layer == 0:
-                gates = torch.add(input_gates, gates_of(h_prev[0]))  # fp32 whatever the steps' dtype
-            else:
-                gates = gates_of(torch.cat([x, h_prev[layer]], dim=1)).float()
+            if layer:
+                gates = gates_of(torch.cat([hs[-1], h_prev[layer]], dim=1)).float()
             i, f, o, g = gates.sigmoid_().chunk(4, dim=1)
             c = torch.addcmul(f * c_prev[layer], i, g, value=2).sub_(i)  # f·c + i·tanh(g)
-            x = torch.sigmoid(2 * c).mul_(2).sub_(1).mul_(o)  # o·tanh(c)
-            hs.append(x)
+            hs.append(torch.sigmoid(2 * c).mul_(2).sub_(1).mul_(o))  # o·tanh(c)
             cs.append(c)
-        return x, (torch.stack(hs), torch.stack(cs))
+        return hs[-1], (torch.stack(hs), torch.stack(cs))
