@@ -173,10 +173,7 @@ def bench_memory(device: torch.device, sizes: Sizes) -> None:
 
 
 def bench_sampling(device: torch.device, sizes: Sizes) -> None:
-    generator = generator_2x512()
-    generator.model.to(device)
-    generator.device = device
-    generator.stepper = type(generator.stepper)(generator.model.lstm)
+    generator = generator_2x512(device)
     generator.generate([LyricsRequest(length=20, seed=0)])
     print(f"sampling, lyrics 2x512, {sizes.sample_chars} characters:")
     for label, style in (("plain", 1.0), ("guided, style 2", 2.0)):

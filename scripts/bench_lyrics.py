@@ -67,7 +67,7 @@ def bench_training(hidden: int, layers: int, precision: str, steps: int) -> floa
     return trainer.measure_throughput(steps)
 
 
-def generator_2x512() -> LyricsGenerator:
+def generator_2x512(device: str | torch.device = "cpu") -> LyricsGenerator:
     """A 2x512 model whose end-of-song logit is switched off, so every sample runs full length."""
     torch.manual_seed(0)
     config = model_config(512, 2)
@@ -75,7 +75,7 @@ def generator_2x512() -> LyricsGenerator:
     with torch.no_grad():
         model.head.bias[EOS] = -1e4
     meta = {"vocab": CHARS, "artists": ARTISTS}
-    return LyricsGenerator(Checkpoint("lyrics", config.to_dict(), model.state_dict(), meta))
+    return LyricsGenerator(Checkpoint("lyrics", config.to_dict(), model.state_dict(), meta), device)
 
 
 def bench_sampling(rounds: int, style: float) -> dict[str, float]:
