@@ -125,7 +125,7 @@ class LyricsGenerator:
         temperatures = torch.tensor([r.temperature for r in requests])
         top_ks = None
         if any(r.top_k is not None for r in requests):
-            top_ks = torch.tensor([r.top_k or len(self.vocab) for r in requests])
+            top_ks = torch.tensor([r.top_k or self.model.config.vocab_size for r in requests])
 
         artists = torch.tensor([index for _, index in resolved] + guidance.twin_artists, device=self.device)
         artist_gates = self.artist_gates[artists]
@@ -197,7 +197,7 @@ class Guidance:
 
     def rows(self, tokens: torch.Tensor) -> torch.Tensor:
         """The batch's input: each request's token, then its twin's (the same token)."""
-        return torch.cat([tokens, tokens[self.requests]])
+        return torch.cat([tokens, tokens.index_select(0, self.requests)])
 
     def mix(self, logits: torch.Tensor) -> torch.Tensor:
         """(requests + twins, V) → (requests, V), guided rows mixed with their twins."""
@@ -232,7 +232,8 @@ def sample_tokens(
     logits = logits.clone()
     logits[:, [BOS, UNK]] = -torch.inf  # never write a song start or an unknown mark
     if top_ks is not None:
-        kth = logits.sort(dim=-1, descending=True).values.gather(1, (top_ks - 1)[:, None])
+        ranks = top_ks.clamp(max=logits.shape[1]) - 1
+        kth = logits.sort(dim=-1, descending=True).values.gather(1, ranks[:, None])
         logits.masked_fill_(logits < kth, -torch.inf)
     greedy = temperatures == 0
     probs = torch.softmax(logits / torch.where(greedy, 1.0, temperatures)[:, None], dim=-1)
