@@ -113,9 +113,8 @@ def bench_sampling(rounds: int, style: float) -> dict[str, float]:
 def matrix_products_per_step(generator: LyricsGenerator, rows: int, repeats: int = 200) -> float:
     """Seconds per step of the LSTM layers' matrix products alone at `rows` rows: the part of a
     batch's time that no per-step overhead trimming can remove."""
-    hidden = generator.stepper.hidden
-    inputs = [torch.randn(rows, hidden * (1 if layer == 0 else 2)) for layer in range(2)]
-    layers = generator.stepper.layers
+    hidden, layers = generator.stepper.hidden, generator.stepper.layers
+    inputs = [torch.randn(rows, hidden * (1 if layer == 0 else 2)) for layer in range(len(layers))]
 
     def step() -> None:
         for layer, x in zip(layers, inputs, strict=True):
