@@ -52,7 +52,12 @@ async def run_discord(settings: Settings) -> None:
         await bot.start(settings.discord_token.get_secret_value())
 
 
-async def console_main(settings: Settings, commands: list[str]) -> None:
+INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C
+
+
+async def console_main(settings: Settings, commands: list[str]) -> int:
+    """The console until /quit or end of input (0), or Ctrl-C (130, at once: a request in
+    progress is marked interrupted before the exit)."""
     service = await SongService.start(settings)
     task = asyncio.current_task()
     _on_signals(task.cancel)
@@ -60,8 +65,10 @@ async def console_main(settings: Settings, commands: list[str]) -> None:
         await run_console(service, settings.console_output_dir, commands)
     except asyncio.CancelledError:
         print("\ninterrupted", file=sys.stderr)
-    finally:
-        await service.close()
+        await service.close(grace_seconds=0)
+        return INTERRUPTED
+    await service.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger().level))
         if args.mode == "console":
-            asyncio.run(console_main(settings, args.command))
-            return 0
+            return asyncio.run(console_main(settings, args.command))
         if settings.discord_token is None or not settings.discord_token.get_secret_value():
             print(NO_TOKEN, file=sys.stderr)
             return 2

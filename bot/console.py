@@ -7,26 +7,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import shlex
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.formatting import about_text, history_lines, lyrics_header
-from bot.service import (
+from bot.requests import (
     Busy,
+    ContinueOptions,
     LyricsOptions,
     LyricsReply,
     MidiOptions,
     MidiReply,
-    Prime,
+    Options,
     Requester,
-    SongService,
 )
+from bot.service import SongService
 from ml.errors import BalladeerError
 
 PROMPT = "> "
@@ -142,8 +145,12 @@ class Console:
         elif name == "continue":
             if "file" not in values:
                 raise UsageError("/continue needs file:PATH, a MIDI file to play on from.")
-            prime = await self.read_prime(Path(values.pop("file")))
-            await self.run(MidiOptions(**values, prime=prime))
+            path = Path(values.pop("file"))
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
+            await self.run(ContinueOptions(filename=path.name, size=size, **values), path)
         elif name == "artists":
             counts = self.service.artist_song_counts()
             self.say(
@@ -164,22 +171,22 @@ class Console:
         else:
             raise UsageError(f"Unknown command /{name}; type /help for the list.")
 
-    async def read_prime(self, path: Path) -> Prime:
-        try:
-            self.service.check_prime_size(path.name, path.stat().st_size)  # before reading it
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
-        return await self.service.read_prime(path.name, data)
-
-    async def run(self, options: LyricsOptions | MidiOptions) -> None:
+    async def run(self, options: Options, file: Path | None = None) -> None:
+        """Submit (waiting out the cooldown: there is one local user), then show the reply."""
         while True:
             try:
-                ticket = await self.service.submit(self.requester, options)
+                reservation = self.service.reserve(self.requester, options)
                 break
-            except Busy as exc:  # one local user: wait out the cooldown instead of failing
+            except Busy as exc:
                 self.say(f"({exc} Waiting…)")
                 await asyncio.sleep(exc.retry_after)
+        try:
+            if file is not None:
+                await self.service.load_prime(reservation, lambda: asyncio.to_thread(_read_file, file))
+        except BaseException:
+            self.service.release(reservation)
+            raise
+        ticket = await self.service.enter(reservation)
         if ticket.position:
             self.say(f"(#{ticket.position} in line)")
         await self.service.deliver(ticket, self.show)
@@ -199,10 +206,20 @@ class Console:
         for attachment in reply.attachments:
             (folder / attachment.filename).write_bytes(attachment.data)
         o = reply.options
-        what = f"{o.prime.filename} continued for {o.seconds} s" if o.prime else f"{o.seconds} s of piano"
+        if isinstance(o, ContinueOptions):
+            what = f"{o.filename} continued for {o.seconds} s"
+        else:
+            what = f"{o.seconds} s of piano"
         self.say(f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes")
         for attachment in reply.attachments:
             self.say(f"  saved {folder / attachment.filename} ({len(attachment.data):,} bytes)")
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
 
 
 async def run_console(
@@ -218,13 +235,33 @@ async def run_console(
         return
     interactive = stdin.isatty()
     console.say(f"Balladeer console · attachments go to {output_dir.resolve()} · /help lists commands")
+    lines = _lines_of(stdin)
     while True:
         if interactive:
             print(PROMPT, end="", flush=True)
-        line = await asyncio.to_thread(stdin.readline)
+        line = await lines.get()
         if not line:  # end of input
             return
         if not interactive:  # echo piped commands so the transcript reads like a session
             console.say(f"{PROMPT}{line.rstrip()}")
         if not await console.handle(line):
             return
+
+
+def _lines_of(stdin: TextIO) -> asyncio.Queue[str]:
+    """Lines of `stdin` as they come ('' at its end), read by a daemon thread: a blocking
+    read in the default executor would keep Ctrl-C waiting for Enter."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def put(line: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+
+    def pump() -> None:
+        for line in iter(stdin.readline, ""):
+            put(line)
+        put("")
+
+    threading.Thread(target=pump, name="console-input", daemon=True).start()
+    return lines

@@ -11,9 +11,10 @@ from typing import Any
 
 import discord
 
-from bot.service import LyricsReply, MidiReply
+from bot.requests import ContinueOptions, LyricsReply, MidiReply
 from bot.storage import RequestRecord
 from ml.errors import shorten
+from ml.text.clean import without_format_chars
 
 MESSAGE_LIMIT = 2000  # Discord refuses longer content with 400 / 50035
 
@@ -44,8 +45,9 @@ def chunk_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def safe(text: str) -> str:
-    """Generated text shown literally: markdown escaped, mentions defused."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    """Generated or user text shown literally: markdown escaped, mentions defused, no
+    invisible format characters (a bidi override would display the text reversed)."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(without_format_chars(text)))
 
 
 def lyrics_header(reply: LyricsReply) -> str:
@@ -67,8 +69,8 @@ def lyrics_messages(reply: LyricsReply) -> list[str]:
 def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     o = reply.options
     what = f"{o.seconds} s of piano"
-    if o.prime:
-        what = f"**{safe(o.prime.filename)}** continued for {o.seconds} s"
+    if isinstance(o, ContinueOptions):
+        what = f"**{safe(o.filename)}** continued for {o.seconds} s"
     head = f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
     if with_audio:
         return f"{head} Play **song.wav** here, or open **song.mid** in any MIDI player."

@@ -15,8 +15,10 @@ import discord
 from discord import app_commands
 
 from bot.formatting import chunk_message, fit
-from bot.service import LyricsOptions, MidiOptions, Reply, Requester, SongService
+from bot.requests import Options, Reply, Requester, ServiceError
+from bot.service import SongService
 from ml.errors import BalladeerError, shorten
+from ml.text.clean import without_format_chars
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,8 @@ class MalformedOptions(app_commands.AppCommandError):
 
 def requester_of(interaction: discord.Interaction) -> Requester:
     user = interaction.user
-    return Requester(user.id, user.display_name, interaction.guild_id, interaction.channel_id)
+    name = without_format_chars(user.display_name)  # shown in /history: no bidi tricks
+    return Requester(user.id, name, interaction.guild_id, interaction.channel_id)
 
 
 def user_message(error: BaseException) -> str | None:
@@ -86,28 +89,37 @@ Send = Callable[[discord.Interaction, Reply], Awaitable[None]]
 async def run_request(
     interaction: discord.Interaction,
     service: SongService,
-    options: LyricsOptions | MidiOptions,
+    options: Options,
     send: Send,
+    fetch: Callable[[], Awaitable[bytes]] | None = None,
 ) -> None:
-    """Check, acknowledge, queue, wait, then deliver with `send(interaction, reply)`.
+    """Check, acknowledge, (for /continue) fetch and read the file, queue, wait, deliver
+    with `send(interaction, reply)`.
 
-    Errors propagate to the caller's error handler (`report_error`): a refusal before the
-    acknowledgement is a private reply, one after it replaces the "thinking…" message.
+    The caps and every option are checked before anything is downloaded or acknowledged,
+    so a refusal costs nothing and is a private reply; a refusal after the acknowledgement
+    replaces the "thinking…" message. Bugs propagate to the caller's error handler.
     """
     reservation = service.reserve(requester_of(interaction), options)
-    try:
-        if not interaction.response.is_done():  # /continue acknowledges before reading its file
-            await interaction.response.defer(thinking=True)
-    except BaseException:
-        service.release(reservation)
-        raise
-    ticket = await service.enter(reservation)
-    if ticket.position > 0:
+    async with service.answering():
         try:
-            await interaction.edit_original_response(content=f"⏳ You're #{ticket.position} in line…")
-        except discord.HTTPException as exc:  # only a progress note; the answer still comes
-            log.info("could not show the place in line: %s", exc)
-    await service.deliver(ticket, lambda reply: send(interaction, reply))
+            try:
+                if not interaction.response.is_done():
+                    await interaction.response.defer(thinking=True)
+                if fetch is not None:
+                    await service.load_prime(reservation, fetch)
+            except BaseException:
+                service.release(reservation)
+                raise
+            ticket = await service.enter(reservation)
+            if ticket.position > 0:
+                try:
+                    await interaction.edit_original_response(content=f"⏳ You're #{ticket.position} in line…")
+                except discord.HTTPException as exc:  # only a progress note; the answer still comes
+                    log.info("could not show the place in line: %s", exc)
+            await service.deliver(ticket, lambda reply: send(interaction, reply))
+        except ServiceError as exc:
+            await report_error(interaction, exc)
 
 
 def as_file(filename: str, data: bytes) -> discord.File:

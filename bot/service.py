@@ -1,140 +1,70 @@
-"""SongService: the bot's rules, independent of Discord.
+"""SongService: admission, the worker, delivery and shutdown, independent of Discord.
 
-validate → reserve a place (synchronously, so a burst cannot overrun the caps) → store as
-queued → enqueue (fair across users) → a worker that takes every waiting request for the
-same model and runs them as one batched ml call in a thread, off the event loop → hand the
-reply to the adapter's `send` → store as done only once it was delivered. The Discord cogs
-and the console are thin adapters over it.
+validate (bot.rules) → reserve a place (synchronously, so a burst cannot overrun the caps)
+→ for /continue, download and read the file only now → store as queued → enqueue (fair
+across users) → a worker that takes every waiting request for the same model as one batch
+and advances batches a slice at a time in a thread, off the event loop, newest batch
+first → hand the reply to the adapter's `send` → store as done only once it was
+delivered. The Discord cogs and the console are thin adapters over it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import math
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-
+from bot import rules
+from bot.batches import Batch, LyricsBatch, PianoBatch
 from bot.config import Settings
 from bot.fair_queue import FairQueue
+from bot.requests import (
+    Busy,
+    Command,
+    ContinueOptions,
+    DeliveryFailed,
+    GenerationFailed,
+    InvalidOption,
+    Kind,
+    LyricsReply,
+    Options,
+    Prime,
+    Reply,
+    Requester,
+    ShuttingDown,
+)
 from bot.storage import RequestRecord, Storage
-from ml.errors import BalladeerError, DataError, shorten
-from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.render import render_piece
-from ml.sampling import new_seed
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.errors import DataError, shorten
+from ml.music.generate import PianoGenerator
+from ml.text.generate import LyricsGenerator
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["lyrics", "midi"]
-SEED_LIMIT = 2**31
 EXCERPT_CHARS = 200
 
 
-class ServiceError(BalladeerError):
-    """A request the bot will not take or could not finish; the text is for the user."""
-
-
-class InvalidOption(ServiceError):
-    pass
-
-
-class Busy(ServiceError):
-    """Queue full or cooling down; `retry_after` says when to try again."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class GenerationFailed(ServiceError):
-    pass
-
-
-class ShuttingDown(ServiceError):
-    pass
-
-
-class DeliveryFailed(ServiceError):
-    """The reply was made but could not be delivered; the request is stored as undelivered."""
-
-
 @dataclass(frozen=True)
-class Requester:
-    user_id: int
-    user_name: str
-    guild_id: int | None = None  # None in direct messages
-    channel_id: int | None = None
+class CommandSpec:
+    """What differs between commands: the model they run on and their option rules."""
+
+    kind: Kind
+    resolve: Callable[[SongService, Any], Options]
 
 
-@dataclass(frozen=True)
-class LyricsOptions:
-    artist: str | None = None
-    start: str = ""
-    temperature: float | None = None
-    length: int | None = None
-    seed: int | None = None
-    style: float | None = None  # guidance strength; only matters with an artist
-
-
-@dataclass(frozen=True)
-class Prime:
-    """A user's MIDI file read onto the piano model's grid: the music /continue continues."""
-
-    filename: str
-    roll: np.ndarray = field(repr=False)  # (frames, 88) bool
-
-
-@dataclass(frozen=True)
-class MidiOptions:
-    seconds: int | None = None
-    temperature: float | None = None
-    seed: int | None = None
-    prime: Prime | None = None  # set for /continue
-
-    @property
-    def command(self) -> str:
-        return "continue" if self.prime is not None else "midi"
-
-    def for_history(self) -> dict[str, Any]:
-        """What history stores: the file's name, never its music."""
-        shown = {"seconds": self.seconds, "temperature": self.temperature, "seed": self.seed}
-        return shown | ({"file": self.prime.filename} if self.prime else {})
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class LyricsReply:
-    request_id: int
-    text: str
-    artist: str | None
-    options: LyricsOptions  # as run: every field filled in, seed included
-    ended: bool
-    unknown_chars: list[str]
-
-
-@dataclass(frozen=True)
-class MidiReply:
-    request_id: int
-    options: MidiOptions  # as run
-    notes: int
-    attachments: list[Attachment]
-
-
-Reply = LyricsReply | MidiReply
+COMMANDS: dict[Command, CommandSpec] = {
+    "lyrics": CommandSpec("lyrics", lambda s, o: rules.resolve_lyrics(s.settings, s.lyrics.artist_table, o)),
+    "midi": CommandSpec("midi", lambda s, o: rules.resolve_midi(s.settings, o)),
+    "continue": CommandSpec("midi", lambda s, o: rules.resolve_continue(s.settings, o)),
+}
 
 
 @dataclass(eq=False)
@@ -142,7 +72,7 @@ class Job:
     request_id: int
     requester: Requester
     kind: Kind
-    options: LyricsOptions | MidiOptions
+    options: Options
     future: asyncio.Future = field(repr=False)
     accepted_at: float = 0.0
 
@@ -156,7 +86,7 @@ class Reservation:
     """A place in line taken by `SongService.reserve`, not yet stored or queued."""
 
     requester: Requester
-    options: LyricsOptions | MidiOptions  # as they will run
+    options: Options  # as they will run (a /continue's prime is set once its file is read)
     previous_accept: float | None  # the user's cooldown before this, restored on release
     released: bool = False
 
@@ -193,13 +123,17 @@ class SongService:
         }
         self.started_at = time.monotonic()
         self._queue: FairQueue[Job] = FairQueue()
-        self._running: list[Job] = []
-        self._reserved: Counter[int] = Counter()  # accepted, row being written, not queued yet
+        self._running: dict[int, Job] = {}  # taken by the worker, reply not settled yet
+        self._batches_in_progress: deque[tuple[Batch, list[Job]]] = deque()
+        self._reserved: Counter[int] = Counter()  # admitted, not queued yet
         self._last_accepted: dict[int, float] = {}
         self._wakeup = asyncio.Event()
-        # One worker runs one batch at a time, so one thread is all it can use.
+        # One worker advances one batch at a time, so one thread is all it can use; files
+        # are read in their own small pool, never the default one other work shares.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="generate")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="read-midi")
         self._delivering: dict[int, asyncio.Future] = {}  # request id → settles when delivered
+        self._adapters: set[asyncio.Task] = set()  # adapter tasks between admission and their answer
         self._worker: asyncio.Task | None = None
         self._closing = False
         self._closed = False
@@ -229,73 +163,22 @@ class SongService:
     def run_worker(self) -> None:
         self._worker = asyncio.create_task(self._work(), name="generation-worker")
 
-    # -- accepting requests ---------------------------------------------------------
-    def resolve_lyrics(self, options: LyricsOptions) -> LyricsOptions:
-        """Options with defaults filled in, checked against the bounds; raises InvalidOption."""
-        s = self.settings
-        temperature = s.lyrics_temperature_default if options.temperature is None else options.temperature
-        length = s.lyrics_length_default if options.length is None else options.length
-        _check_range("temperature", temperature, s.temperature_min, s.temperature_max)
-        _check_range("length", length, s.lyrics_length_min, s.lyrics_length_max)
-        start = _check_text("start", options.start or "", s.lyrics_start_max_chars)
-        typed_artist = _check_text("artist", options.artist or "", s.artist_max_chars) or None
-        artist, _ = self.lyrics.resolve_artist(typed_artist)  # UnknownArtistError lists matches
-        style = s.lyrics_style_default if options.style is None else options.style
-        _check_range("style", style, s.lyrics_style_min, s.lyrics_style_max)
-        if artist is None:
-            style = 1.0  # without an artist there is no style to strengthen
-        return LyricsOptions(artist, start, temperature, length, _seed(options.seed), style)
-
-    def resolve_midi(self, options: MidiOptions) -> MidiOptions:
-        s = self.settings
-        seconds = s.midi_seconds_default if options.seconds is None else options.seconds
-        temperature = s.midi_temperature_default if options.temperature is None else options.temperature
-        _check_range("seconds", seconds, s.midi_seconds_min, s.midi_seconds_max)
-        _check_range("temperature", temperature, s.temperature_min, s.temperature_max)
-        if options.prime is not None and not isinstance(options.prime, Prime):
-            raise InvalidOption("The file to continue must be read with read_prime first.")
-        return MidiOptions(seconds, temperature, _seed(options.seed), options.prime)
-
-    def check_prime_size(self, filename: str, size: int) -> None:
-        """Refuse a file too large to continue; adapters call it before they fetch the file."""
-        limit = self.settings.continue_max_bytes
-        if size > limit:
-            raise InvalidOption(f"{shorten(filename)} is {size:,} bytes; the limit is {limit:,}.")
-
-    async def read_prime(self, filename: str, data: bytes) -> Prime:
-        """A MIDI file a user wants continued, checked and read (in a thread: parsing a large
-        file would hold up the event loop); InvalidOption says what is wrong with it."""
-        self.check_prime_size(filename, len(data))
-        shown = shorten(filename)
-        if not data:
-            raise InvalidOption(f"{shown} is empty.")
-        bars = self.settings.continue_prime_bars
-        try:
-            roll = await asyncio.to_thread(self.piano.prime_from_midi, data, bars)
-        except DataError:
-            raise InvalidOption(f"{shown} is not a MIDI file I can read (.mid / .midi).") from None
-        except BalladeerError:  # no pitched notes
-            raise InvalidOption(f"{shown} has no notes to continue (it is empty, or drums only).") from None
-        return Prime(filename, roll)
-
-    def check(
-        self, requester: Requester, options: LyricsOptions | MidiOptions
-    ) -> LyricsOptions | MidiOptions:
+    # -- admission ------------------------------------------------------------------
+    def check(self, requester: Requester, options: Options) -> Options:
         """Everything that can refuse a request, without side effects: options as they will run."""
         if self._closing:
             raise ShuttingDown("The bot is shutting down; try again in a minute.")
-        resolved = (
-            self.resolve_lyrics(options) if isinstance(options, LyricsOptions) else self.resolve_midi(options)
-        )
+        resolved = COMMANDS[options.command].resolve(self, options)
         self._check_capacity(requester.user_id)
         return resolved
 
-    def reserve(self, requester: Requester, options: LyricsOptions | MidiOptions) -> Reservation:
+    def reserve(self, requester: Requester, options: Options) -> Reservation:
         """Validate, check the caps and take a place in line, all before any await.
 
         Requests arriving later in the same burst see the place taken, so no burst can
-        overrun a cap or the cooldown. Adapters reserve before acknowledging, so a refusal
-        is a private reply; the place is kept until `enter` or `release`.
+        overrun a cap or the cooldown. Adapters reserve before acknowledging (and before
+        downloading anything), so a refusal is a private reply that cost nothing; the
+        place is kept until `enter` or `release`.
         """
         resolved = self.check(requester, options)
         user_id = requester.user_id
@@ -319,20 +202,42 @@ class SongService:
             else:
                 self._last_accepted[user_id] = reservation.previous_accept
 
+    async def load_prime(self, reservation: Reservation, fetch: Callable[[], Awaitable[bytes]]) -> None:
+        """Fetch a reserved /continue's file and read it in the MIDI reader's own thread;
+        InvalidOption says what is wrong with it. Reading is bounded by what the model
+        reads (see ml.music.midi_window), so no file can hold the reader for long."""
+        options = reservation.options
+        if not isinstance(options, ContinueOptions):
+            raise TypeError("only a /continue request has a file to load")
+        data = await fetch()
+        shown = rules.display_name(options.filename)
+        limit = self.settings.continue_max_bytes
+        if len(data) > limit:
+            raise InvalidOption(f"{shown} is {len(data):,} bytes; the limit is {limit:,}.")
+        if not data:
+            raise InvalidOption(f"{shown} is empty.")
+        bars = self.settings.continue_prime_bars
+        loop = asyncio.get_running_loop()
+        try:
+            roll = await loop.run_in_executor(self._reader, self.piano.prime_from_midi, data, bars)
+        except DataError as exc:
+            raise InvalidOption(f"Cannot read {shown} as a MIDI file: {exc}.") from None
+        reservation.options = replace(options, prime=Prime(roll))
+
     async def enter(self, reservation: Reservation) -> Ticket:
         """Store a reserved request as queued and put it in line."""
         requester, options = reservation.requester, reservation.options
-        kind: Kind = "lyrics" if isinstance(options, LyricsOptions) else "midi"
-        command = options.command if isinstance(options, MidiOptions) else kind
-        shown = options.for_history() if isinstance(options, MidiOptions) else asdict(options)
+        if isinstance(options, ContinueOptions) and options.prime is None:
+            raise TypeError("a /continue request enters the queue once its file is loaded")
+        kind = COMMANDS[options.command].kind
         try:
             request_id = await self.storage.insert_request(
                 guild_id=requester.guild_id,
                 channel_id=requester.channel_id,
                 user_id=requester.user_id,
-                user_name=requester.user_name,
-                command=command,
-                options=shown,
+                user_name=rules.without_format_chars(requester.user_name),
+                command=options.command,
+                options=options.for_history(),
                 model_version=self.versions[kind],
             )
         except BaseException:
@@ -346,9 +251,20 @@ class SongService:
         self._wakeup.set()
         return Ticket(request_id, position, job)
 
-    async def submit(self, requester: Requester, options: LyricsOptions | MidiOptions) -> Ticket:
+    async def submit(self, requester: Requester, options: Options) -> Ticket:
         """Reserve and enter in one step, for callers with nothing to do in between."""
         return await self.enter(self.reserve(requester, options))
+
+    @contextlib.asynccontextmanager
+    async def answering(self) -> AsyncIterator[None]:
+        """Wrap an adapter's handling of one request, so shutdown waits for it to tell its
+        user what happened before the connection closes."""
+        task = asyncio.current_task()
+        self._adapters.add(task)
+        try:
+            yield
+        finally:
+            self._adapters.discard(task)
 
     def _check_capacity(self, user_id: int) -> None:
         s = self.settings
@@ -359,7 +275,7 @@ class SongService:
         mine = (
             self._queue.count_for(user_id)
             + self._reserved[user_id]
-            + sum(j.user_id == user_id for j in self._running)
+            + sum(j.user_id == user_id for j in self._running.values())
         )
         if mine >= s.queue_max_per_user:
             wait = self._estimated_wait(mine)
@@ -379,70 +295,62 @@ class SongService:
 
     # -- the worker -----------------------------------------------------------------
     async def _work(self) -> None:
+        """Advance batches one slice at a time. A new batch runs its first slice before any
+        batch already in progress runs another, so a short request waits at most one
+        slice behind long pieces; batches in progress then take turns."""
+        in_progress = self._batches_in_progress
+        started_one = False
         while True:
-            await self._wakeup.wait()
-            batch = self._queue.take(self.settings.batch_max)
-            if not batch:
+            if len(self._queue) and not (started_one and in_progress):
+                jobs = self._queue.take(self.settings.batch_max)
+                self._running.update((j.request_id, j) for j in jobs)
+                started_one = True
+                try:
+                    await self.storage.mark_running([j.request_id for j in jobs])
+                    in_progress.appendleft((self._batch_of(jobs), jobs))
+                except Exception as exc:
+                    await self._fail(jobs, exc)
+                    continue
+            elif in_progress:
+                started_one = False
+            else:
+                started_one = False
                 self._wakeup.clear()
+                await self._wakeup.wait()
                 continue
-            self._running = batch
+            batch, jobs = in_progress.popleft()
+            loop = asyncio.get_running_loop()
+            started = time.monotonic()
             try:
-                await self._run(batch)
-            finally:
-                self._running = []
+                replies = await loop.run_in_executor(self._executor, batch.advance)
+            except Exception as exc:
+                await self._fail(jobs, exc)
+                continue
+            if replies is None:
+                in_progress.append((batch, jobs))
+                continue
+            elapsed = time.monotonic() - started
+            self._seconds_per_job = 0.8 * self._seconds_per_job + 0.2 * elapsed / len(jobs)
+            self._batches += 1
+            for job, reply in zip(jobs, replies, strict=True):
+                self._running.pop(job.request_id, None)
+                _settle(job.future, result=reply)  # the row stays running until `deliver` closes it
 
-    async def _run(self, batch: list[Job]) -> None:
-        await self.storage.mark_running([j.request_id for j in batch])
-        started = time.monotonic()
-        runner = self._generate_lyrics if batch[0].kind == "lyrics" else self._generate_midi
-        try:
-            replies = await asyncio.get_running_loop().run_in_executor(self._executor, runner, batch)
-        except Exception as exc:
-            log.exception("generation failed for requests %s", [j.request_id for j in batch])
-            message = f"Generation failed ({type(exc).__name__}); please try again."
-            for job in batch:
+    def _batch_of(self, jobs: list[Job]) -> Batch:
+        numbered = [(j.request_id, j.options) for j in jobs]
+        if jobs[0].kind == "lyrics":
+            return LyricsBatch(self.lyrics, numbered)
+        s = self.settings
+        return PianoBatch(self.piano, numbered, s.midi_slice_seconds, s.midi_max_notes)
+
+    async def _fail(self, jobs: list[Job], exc: Exception) -> None:
+        log.error("generation failed for requests %s", [j.request_id for j in jobs], exc_info=exc)
+        message = f"Generation failed ({type(exc).__name__}); please try again."
+        for job in jobs:
+            self._running.pop(job.request_id, None)
+            with contextlib.suppress(Exception):  # the database may be the failure
                 await self.storage.finish(job.request_id, "failed", error=f"{type(exc).__name__}: {exc}")
-                _settle(job.future, exception=GenerationFailed(message))
-            return
-        elapsed = time.monotonic() - started
-        self._seconds_per_job = 0.8 * self._seconds_per_job + 0.2 * elapsed / len(batch)
-        self._batches += 1
-        for job, reply in zip(batch, replies, strict=True):
-            _settle(job.future, result=reply)  # the row stays running until `deliver` closes it
-
-    def _generate_lyrics(self, batch: list[Job]) -> list[LyricsReply]:
-        requests = [
-            LyricsRequest(o.artist, o.start, o.temperature, o.length, o.seed, style=o.style)
-            for o in (j.options for j in batch)
-        ]
-        samples = self.lyrics.generate(requests)
-        return [
-            LyricsReply(j.request_id, s.text, s.artist, j.options, s.ended, s.unknown_chars)
-            for j, s in zip(batch, samples, strict=True)
-        ]
-
-    def _generate_midi(self, batch: list[Job]) -> list[MidiReply]:
-        cap = self.settings.midi_max_notes
-        requests = [
-            PianoRequest(
-                seconds=o.seconds,
-                temperature=o.temperature,
-                seed=o.seed,
-                prime=o.prime.roll if o.prime else None,
-                max_notes=cap,
-            )
-            for o in (j.options for j in batch)
-        ]
-        replies = []
-        for job, piece in zip(batch, self.piano.generate(requests), strict=True):
-            rendered = render_piece(piece)
-            attachments = [
-                Attachment("song.mid", rendered.midi),
-                Attachment("song.wav", rendered.wav),
-                Attachment("piano-roll.png", rendered.png),
-            ]
-            replies.append(MidiReply(job.request_id, job.options, rendered.notes, attachments))
-        return replies
+            _settle(job.future, exception=GenerationFailed(message))
 
     # -- delivering -----------------------------------------------------------------
     async def deliver(self, ticket: Ticket, send: Callable[[Reply], Awaitable[None]]) -> Reply:
@@ -508,13 +416,13 @@ class SongService:
             "waiting": len(order),
             "running": len(self._running),
             "your_positions": [i for i, j in enumerate(order, start=1) if j.user_id == user_id],
-            "your_running": sum(j.user_id == user_id for j in self._running),
+            "your_running": sum(j.user_id == user_id for j in self._running.values()),
         }
 
     def occupancy(self) -> tuple[int, int]:
         """(places taken in line, most taken by one user): what the caps bound, reserved included."""
         per_user = Counter(j.user_id for j in self._queue.order()) + self._reserved
-        per_user.update(j.user_id for j in self._running)
+        per_user.update(j.user_id for j in self._running.values())
         return len(self._queue) + self._reserved.total(), max(per_user.values(), default=0)
 
     def about(self) -> dict[str, Any]:
@@ -547,7 +455,7 @@ class SongService:
         """The newest `limit` requests where the requester is (default and bounds in Settings)."""
         s = self.settings
         limit = s.history_limit_default if limit is None else limit
-        _check_range("limit", limit, 1, s.history_limit_max)
+        rules.check_range("limit", limit, 1, s.history_limit_max)
         return await self.storage.history(
             guild_id=requester.guild_id,
             channel_id=requester.channel_id,
@@ -557,57 +465,34 @@ class SongService:
 
     # -- shutdown -------------------------------------------------------------------
     async def close(self, grace_seconds: float = 30.0) -> None:
-        """Stop accepting, let the running batch finish and the replies in flight reach their
-        users, mark the rest interrupted."""
+        """Stop accepting; give the batches in progress and the replies in flight up to
+        `grace_seconds` to reach their users; mark every other open request interrupted and
+        tell its user while the connection still allows."""
         self._closing = True
         for job in self._queue.drain():
             await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
             _settle(job.future, exception=ShuttingDown("The bot shut down before your request ran."))
+        if self._running and grace_seconds > 0:
+            await asyncio.wait([j.future for j in self._running.values()], timeout=grace_seconds)
         if self._worker is not None:
-            if self._running:
-                running = [j.future for j in self._running]
-                await asyncio.wait(running, timeout=grace_seconds)
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
-        for job in self._running:
+        for job in list(self._running.values()):  # still unsettled: the worker stopped mid-batch
             await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
-            _settle(
-                job.future,
-                exception=ShuttingDown("The bot shut down before your request finished."),
-            )
+            _settle(job.future, exception=ShuttingDown("The bot shut down before your request finished."))
+        self._running.clear()
+        self._batches_in_progress.clear()
         if self._delivering:
-            await asyncio.wait(list(self._delivering.values()), timeout=grace_seconds)
+            await asyncio.wait(list(self._delivering.values()), timeout=max(grace_seconds, 0.01))
         for request_id in list(self._delivering):
             await self.storage.finish(request_id, "interrupted", error="the bot shut down while delivering")
         self._closed = True
+        adapters = [t for t in self._adapters if t is not asyncio.current_task() and not t.done()]
+        if adapters:  # they are telling their users; a moment, not the whole grace
+            await asyncio.wait(adapters, timeout=min(grace_seconds, 5.0) or 0.5)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._reader.shutdown(wait=False, cancel_futures=True)
         await self.storage.close()
-
-
-def _check_range(name: str, value: object, low: float, high: float) -> None:
-    """`value` is a number within [low, high]; a whole number where the bounds are."""
-    whole = isinstance(low, int) and isinstance(high, int)
-    kinds = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        kind = "a whole number" if whole else "a number"
-        raise InvalidOption(f"{name} must be {kind} between {low:g} and {high:g}.")
-    if not low <= value <= high:
-        raise InvalidOption(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
-
-
-def _check_text(name: str, text: object, max_chars: int) -> str:
-    if not isinstance(text, str):
-        raise InvalidOption(f"{name} must be text.")
-    if len(text) > max_chars:
-        raise InvalidOption(f"{name} can be at most {max_chars} characters long (got {len(text):,}).")
-    return text
-
-
-def _seed(seed: int | None) -> int:
-    if seed is None:
-        return new_seed()
-    _check_range("seed", seed, 0, SEED_LIMIT - 1)
-    return seed
 
 
 def _settle(future: asyncio.Future, *, result: Any = None, exception: Exception | None = None) -> None:

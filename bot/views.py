@@ -12,18 +12,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Literal
 
 import discord
 
 from bot.config import Settings
 from bot.interactions import NO_PINGS, report_error
-from bot.service import LyricsOptions, MidiOptions
+from bot.requests import LyricsOptions, Options
+from bot.rules import stepped_style, stepped_temperature
 
 log = logging.getLogger(__name__)
 
-Rerun = Callable[[discord.Interaction, LyricsOptions | MidiOptions], Awaitable[None]]
-Command = Literal["lyrics", "midi", "continue"]
+Rerun = Callable[[discord.Interaction, Options], Awaitable[None]]
 # Below the 15 minutes an interaction token lives, so the timeout can still edit the message.
 BUTTON_TIMEOUT_S = 14 * 60
 CUSTOM_ID_PREFIX = "reroll"
@@ -33,9 +32,7 @@ class RerollView(discord.ui.View):
     """Runs the same request again, by whoever clicks: new seed, a temperature step, or a
     stronger style."""
 
-    def __init__(
-        self, command: Command, options: LyricsOptions | MidiOptions, rerun: Rerun, settings: Settings
-    ) -> None:
+    def __init__(self, options: Options, rerun: Rerun, settings: Settings) -> None:
         super().__init__(timeout=BUTTON_TIMEOUT_S)
         self.options = options
         self.rerun = rerun
@@ -47,7 +44,7 @@ class RerollView(discord.ui.View):
             "stronger": self.stronger,
         }
         for action, button in buttons.items():
-            button.custom_id = f"{CUSTOM_ID_PREFIX}:{command}:{action}"
+            button.custom_id = f"{CUSTOM_ID_PREFIX}:{options.command}:{action}"
         self.hotter.disabled = options.temperature >= settings.temperature_max
         self.cooler.disabled = options.temperature <= settings.temperature_min
         if isinstance(options, LyricsOptions) and options.artist:
@@ -79,9 +76,8 @@ class RerollView(discord.ui.View):
     ) -> None:
         await report_error(interaction, error)
 
-    def _with_temperature(self, delta: float) -> LyricsOptions | MidiOptions:
-        low, high = self.settings.temperature_min, self.settings.temperature_max
-        temperature = round(min(max(self.options.temperature + delta, low), high), 2)
+    def _with_temperature(self, steps: int) -> Options:
+        temperature = stepped_temperature(self.settings, self.options.temperature, steps)
         return replace(self.options, temperature=temperature, seed=None)
 
     @discord.ui.button(label="Again", emoji="🔁", style=discord.ButtonStyle.secondary)
@@ -90,16 +86,16 @@ class RerollView(discord.ui.View):
 
     @discord.ui.button(label="Hotter", emoji="🔥", style=discord.ButtonStyle.secondary)
     async def hotter(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.rerun(interaction, self._with_temperature(self.settings.temperature_step))
+        await self.rerun(interaction, self._with_temperature(1))
 
     @discord.ui.button(label="Cooler", emoji="🧊", style=discord.ButtonStyle.secondary)
     async def cooler(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.rerun(interaction, self._with_temperature(-self.settings.temperature_step))
+        await self.rerun(interaction, self._with_temperature(-1))
 
     @discord.ui.button(label="Stronger style", emoji="🎨", style=discord.ButtonStyle.secondary)
     async def stronger(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        style = min(self.options.style + self.settings.style_step, self.settings.lyrics_style_max)
-        await self.rerun(interaction, replace(self.options, style=round(style, 2), seed=None))
+        style = stepped_style(self.settings, self.options.style)
+        await self.rerun(interaction, replace(self.options, style=style, seed=None))
 
 
 class ExpiredButton(

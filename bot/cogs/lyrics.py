@@ -7,7 +7,9 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.formatting import lyrics_messages
 from bot.interactions import NO_PINGS, declare_range, run_request, send_private
-from bot.service import SEED_LIMIT, LyricsOptions, LyricsReply, SongService
+from bot.requests import LyricsOptions, LyricsReply
+from bot.rules import SEED_LIMIT
+from bot.service import SongService
 from bot.views import RerollView
 
 AUTOCOMPLETE_CHOICES = 25  # Discord's cap on autocomplete choices
@@ -46,13 +48,17 @@ class Lyrics(commands.Cog):
         seed: int | None = None,
         style: float | None = None,
     ) -> None:
-        await self.run(interaction, LyricsOptions(artist, start or "", temperature, length, seed, style))
+        options = LyricsOptions(
+            artist=artist, start=start or "", temperature=temperature, length=length, seed=seed, style=style
+        )
+        await self.run(interaction, options)
 
     @lyrics.autocomplete("artist")
     async def artist_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        names = self.service.suggest_artists(current)[:AUTOCOMPLETE_CHOICES]
+        # A client can send any JSON type as the typed value; it is only ever matched as text.
+        names = self.service.suggest_artists(str(current))[:AUTOCOMPLETE_CHOICES]
         return [app_commands.Choice(name=a, value=a) for a in names]
 
     @app_commands.command(description="The artists whose style the lyrics model knows")
@@ -71,6 +77,6 @@ class Lyrics(commands.Cog):
         messages = lyrics_messages(reply)
         for text in messages[:-1]:
             await interaction.followup.send(text, allowed_mentions=NO_PINGS)
-        view = RerollView("lyrics", reply.options, self.run, self.settings)
+        view = RerollView(reply.options, self.run, self.settings)
         last = await interaction.followup.send(messages[-1], view=view, allowed_mentions=NO_PINGS, wait=True)
         view.attach(last, interaction.client.live_messages)

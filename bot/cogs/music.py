@@ -3,14 +3,18 @@ with an audio preview and a piano-roll picture."""
 
 import logging
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.download import download
 from bot.formatting import midi_message
 from bot.interactions import NO_PINGS, as_file, declare_range, run_request
-from bot.service import SEED_LIMIT, Attachment, MidiOptions, MidiReply, SongService
+from bot.requests import Attachment, ContinueOptions, MidiOptions, MidiReply
+from bot.rules import SEED_LIMIT, display_name
+from bot.service import SongService
 from bot.views import RerollView
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,14 @@ class Music(commands.Cog):
             declare_range(command, "seconds", s.midi_seconds_min, s.midi_seconds_max)
             declare_range(command, "temperature", s.temperature_min, s.temperature_max)
             declare_range(command, "seed", 0, SEED_LIMIT - 1)
+        self.session: aiohttp.ClientSession | None = None
+
+    async def cog_load(self) -> None:
+        self.session = aiohttp.ClientSession()  # attachments only: bounded, off the bot's own session
+
+    async def cog_unload(self) -> None:
+        if self.session is not None:
+            await self.session.close()
 
     @app_commands.command(description="Compose a short piano piece (MIDI, audio preview, piano roll)")
     @app_commands.describe(
@@ -44,7 +56,7 @@ class Music(commands.Cog):
         temperature: float | None = None,
         seed: int | None = None,
     ) -> None:
-        await self.run(interaction, MidiOptions(seconds, temperature, seed))
+        await self.run(interaction, MidiOptions(seconds=seconds, temperature=temperature, seed=seed))
 
     @app_commands.command(name="continue", description="Continue your MIDI file: the model plays on from it")
     @app_commands.describe(
@@ -61,12 +73,21 @@ class Music(commands.Cog):
         temperature: float | None = None,
         seed: int | None = None,
     ) -> None:
-        self.service.check_prime_size(file.filename, file.size)  # before downloading it
-        await interaction.response.defer(thinking=True)  # downloading and reading take a moment
-        prime = await self.service.read_prime(file.filename, await file.read())
-        await self.run(interaction, MidiOptions(seconds, temperature, seed, prime))
+        options = ContinueOptions(
+            filename=file.filename, size=file.size, seconds=seconds, temperature=temperature, seed=seed
+        )
 
-    async def run(self, interaction: discord.Interaction, options: MidiOptions) -> None:
+        async def fetch() -> bytes:  # only once the request is admitted
+            s = self.settings
+            timeout = s.continue_download_timeout_seconds
+            return await download(
+                self.session, file.url, display_name(file.filename), s.continue_max_bytes, timeout
+            )
+
+        await run_request(interaction, self.service, options, self.send, fetch)
+
+    async def run(self, interaction: discord.Interaction, options: MidiOptions | ContinueOptions) -> None:
+        """A request whose music is at hand: /midi, or a reroll of either command."""
         await run_request(interaction, self.service, options, self.send)
 
     async def send(self, interaction: discord.Interaction, reply: MidiReply) -> None:
@@ -89,7 +110,7 @@ class Music(commands.Cog):
         attachments: list[Attachment] = [
             a for a in reply.attachments if with_audio or not a.filename.endswith(AUDIO_SUFFIX)
         ]
-        view = RerollView(reply.options.command, reply.options, self.run, self.settings)
+        view = RerollView(reply.options, self.run, self.settings)
         message = await interaction.followup.send(
             midi_message(reply, with_audio),
             files=[as_file(a.filename, a.data) for a in attachments],

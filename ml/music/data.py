@@ -20,7 +20,7 @@ import torch
 
 from ml.batch import Batch
 from ml.errors import DataError
-from ml.music.pianoroll import KEYS, LOWEST_PITCH, load_midi, midi_to_roll
+from ml.music.pianoroll import KEYS, LOWEST_PITCH, read_roll
 from ml.sequences import padded_batches, shuffled, stream_batch
 from ml.splits import split_items
 
@@ -79,7 +79,7 @@ def load_midi_folder(folder: str | Path, frames_per_beat: int, transpose: bool) 
     for path, data in contents.items():
         name = str(path.relative_to(folder))
         try:
-            conversion = midi_to_roll(load_midi(data), frames_per_beat, transpose)
+            conversion = read_roll(data, frames_per_beat, transpose)
         except DataError as exc:
             log.warning("skipping %s: %s", name, exc)
             result.skipped["unreadable"] = result.skipped.get("unreadable", 0) + 1

@@ -17,9 +17,10 @@ import pretty_midi
 import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
-from ml.errors import BalladeerError
+from ml.errors import BalladeerError, DataError
+from ml.music.midi_window import read_midi_window
 from ml.music.model import PianoLSTM, PianoLSTMConfig
-from ml.music.pianoroll import KEYS, load_midi, midi_to_roll, roll_to_midi
+from ml.music.pianoroll import KEYS, roll_to_midi, window_to_roll
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
@@ -79,64 +80,38 @@ class PianoGenerator:
     def prime_from_midi(
         self, source: str | Path | bytes, bars: float = 2, beats_per_bar: int = 4
     ) -> np.ndarray:
-        """The first bars of a MIDI file on this model's grid (and key, if it transposes)."""
-        roll = midi_to_roll(load_midi(source), self.frames_per_beat, self.transpose).roll
+        """The first bars of a MIDI file on this model's grid (and key, if it transposes).
+
+        Only those bars are decoded (see ml.music.midi_window), so a hostile file costs what
+        its opening costs; any reason it cannot be used is a DataError."""
+        data = _read_bytes(source)
+        window = read_midi_window(data, bars * beats_per_bar)
+        roll, _ = window_to_roll(window, self.frames_per_beat, self.transpose)
         if not len(roll):
-            raise BalladeerError("The prime MIDI file has no pitched notes.")
-        return roll[: max(int(bars * beats_per_bar * self.frames_per_beat), 1)]
+            raise DataError("its notes all lie outside the piano's 88 keys")
+        return roll
 
     @torch.no_grad()
     def generate(self, requests: list[PianoRequest]) -> list[PianoSample]:
         """Run every request in one batch: one forward pass per frame for all of them."""
         if not requests:
             return []
+        run = self.start(requests)
+        while not run.advance(run.frames_left):
+            pass
+        return run.samples()
+
+    def start(self, requests: list[PianoRequest]) -> PianoRun:
+        """A batch ready to be generated in slices (`PianoRun.advance`), so a long piece can
+        yield to other requests between slices."""
         for r in requests:
             if r.temperature < 0 or (r.max_notes is not None and r.max_notes < 1):
                 raise BalladeerError("temperature must be ≥ 0 and max_notes ≥ 1.")
             if r.prime is not None and (r.prime.ndim != 2 or r.prime.shape[1] != KEYS or not len(r.prime)):
                 raise BalladeerError(f"a prime must be a non-empty (frames, {KEYS}) piano roll.")
-        seeds = [new_seed() if r.seed is None else r.seed for r in requests]
-        generators = [seeded_generator(s) for s in seeds]
-        feeds = [self._feed(r, g) for r, g in zip(requests, generators, strict=True)]
-        lengths = [
-            len(f) + (r.frames or self.frames_for(r.seconds)) - (r.prime is None)
-            for r, f in zip(requests, feeds, strict=True)
-        ]
-        rolls = [list(f) for f in feeds]
-        temperatures = torch.tensor([r.temperature for r in requests])
+        return PianoRun(self, requests)
 
-        state = self.stepper.zero_state(len(requests), self.device)
-        frames = torch.from_numpy(np.stack([f[0] for f in feeds]).astype(np.float32)).to(self.device)
-        for step in range(1, max(lengths)):
-            out, state = self.stepper(self.model.project(frames), state)
-            drawn = self.model.sample(
-                out,
-                temperatures,
-                generators,
-                [r.max_notes for r in requests],
-                [step < n and step >= len(f) for n, f in zip(lengths, feeds, strict=True)],
-            )
-            next_frames = []
-            for i, feed in enumerate(feeds):
-                frame = feed[step] if step < len(feed) else drawn[i]
-                if len(feed) <= step < lengths[i]:
-                    rolls[i].append(frame)
-                next_frames.append(frame)
-            frames = torch.from_numpy(np.stack(next_frames).astype(np.float32)).to(self.device)
-
-        return [
-            PianoSample(
-                np.array(roll, dtype=bool),
-                seed,
-                r.temperature,
-                len(feed) if r.prime is not None else 0,
-                self.tempo_bpm,
-                self.frames_per_beat,
-            )
-            for r, roll, seed, feed in zip(requests, rolls, seeds, feeds, strict=True)
-        ]
-
-    def _feed(self, request: PianoRequest, generator: torch.Generator) -> np.ndarray:
+    def feed(self, request: PianoRequest, generator: torch.Generator) -> np.ndarray:
         """The frames a request starts from: its prime, or an opening chord from training."""
         if request.prime is not None:
             return request.prime.astype(bool)
@@ -144,3 +119,83 @@ class PianoGenerator:
         frame = np.zeros((1, KEYS), dtype=bool)
         frame[0, opening] = True
         return frame
+
+
+class PianoRun:
+    """One batch in progress: every request advances in lockstep, one LSTM step per frame
+    for all of them, and the state carries over between `advance` calls."""
+
+    def __init__(self, generator: PianoGenerator, requests: list[PianoRequest]) -> None:
+        self.generator = generator
+        self.requests = requests
+        self.seeds = [new_seed() if r.seed is None else r.seed for r in requests]
+        self.rngs = [seeded_generator(s) for s in self.seeds]
+        self.feeds = [generator.feed(r, g) for r, g in zip(requests, self.rngs, strict=True)]
+        self.lengths = [
+            len(f) + (r.frames or generator.frames_for(r.seconds)) - (r.prime is None)
+            for r, f in zip(requests, self.feeds, strict=True)
+        ]
+        self.rolls = [list(f) for f in self.feeds]
+        self.temperatures = torch.tensor([r.temperature for r in requests])
+        self.step = 1
+        self.state = generator.stepper.zero_state(len(requests), generator.device)
+        self.frames = self._tensor([f[0] for f in self.feeds])
+
+    @property
+    def frames_left(self) -> int:
+        return max(max(self.lengths, default=0) - self.step, 0)
+
+    @torch.no_grad()
+    def advance(self, frames: int) -> bool:
+        """Generate up to `frames` more frames of every request; True once all are done."""
+        g = self.generator
+        for _ in range(min(frames, self.frames_left)):
+            step = self.step
+            out, self.state = g.stepper(g.model.project(self.frames), self.state)
+            drawn = g.model.sample(
+                out,
+                self.temperatures,
+                self.rngs,
+                [r.max_notes for r in self.requests],
+                [len(f) <= step < n for n, f in zip(self.lengths, self.feeds, strict=True)],
+            )
+            next_frames = []
+            for i, feed in enumerate(self.feeds):
+                frame = feed[step] if step < len(feed) else drawn[i]
+                if len(feed) <= step < self.lengths[i]:
+                    self.rolls[i].append(frame)
+                next_frames.append(frame)
+            self.frames = self._tensor(next_frames)
+            self.step += 1
+        return self.frames_left == 0
+
+    def samples(self) -> list[PianoSample]:
+        g = self.generator
+        return [
+            PianoSample(
+                np.array(roll, dtype=bool),
+                seed,
+                r.temperature,
+                len(feed) if r.prime is not None else 0,
+                g.tempo_bpm,
+                g.frames_per_beat,
+            )
+            for r, roll, seed, feed in zip(self.requests, self.rolls, self.seeds, self.feeds, strict=True)
+        ]
+
+    def _tensor(self, frames: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(frames).astype(np.float32)).to(self.generator.device)
+
+
+def _read_bytes(source: str | Path | bytes) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    path = Path(source)
+    if path.is_dir():
+        raise DataError("it is a folder, not a MIDI file")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError("no such file") from None
+    except OSError as exc:
+        raise DataError(exc.strerror or str(exc)) from None

@@ -18,11 +18,13 @@ import numpy as np
 import pretty_midi
 
 from ml.errors import DataError
+from ml.music.midi_window import MidiWindow
 
 LOWEST_PITCH = 21
 KEYS = 88
 DEFAULT_FRAMES_PER_BEAT = 2
 DEFAULT_TEMPO_BPM = 120.0
+MAX_FRAMES = 200_000  # about 14 hours at 120 bpm on the eighth-note grid: no real piece is longer
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 # Krumhansl-Kessler key profiles, for tunes without a key signature.
@@ -58,12 +60,22 @@ def frame_times(midi: pretty_midi.PrettyMIDI, frames_per_beat: int) -> np.ndarra
 
     The grid counts quarter notes in MIDI ticks, so tempo changes keep notes on the grid
     and a 6/8 jig gets the same eighth-note frames as a 4/4 reel (pretty_midi's beats
-    would be dotted quarters there, two frames for three eighths).
+    would be dotted quarters there, two frames for three eighths). Computed from the tempo
+    map in one vectorised step; a file longer than MAX_FRAMES frames is refused.
     """
     ticks_per_frame = midi.resolution / frames_per_beat
+    change_times, bpms = midi.get_tempo_changes()
+    if not len(bpms):
+        change_times, bpms = np.array([0.0]), np.array([DEFAULT_TEMPO_BPM])
+    change_ticks = np.array([midi.time_to_tick(t) for t in change_times], dtype=float)
+    seconds_per_tick = 60.0 / (bpms * midi.resolution)
     last_tick = midi.time_to_tick(midi.get_end_time())
     frames = int(np.ceil(last_tick / ticks_per_frame)) + 1
-    return np.array([midi.tick_to_time(round(i * ticks_per_frame)) for i in range(frames + 1)])
+    if frames > MAX_FRAMES:
+        raise DataError(f"it spans {frames:,} grid frames; the limit is {MAX_FRAMES:,}")
+    ticks = np.rint(np.arange(frames + 1) * ticks_per_frame)
+    segment = np.maximum(np.searchsorted(change_ticks, ticks, side="right") - 1, 0)
+    return change_times[segment] + (ticks - change_ticks[segment]) * seconds_per_tick[segment]
 
 
 def key_shift(midi: pretty_midi.PrettyMIDI) -> int:
@@ -73,8 +85,7 @@ def key_shift(midi: pretty_midi.PrettyMIDI) -> int:
         tonic, minor = number % 12, number >= 12
     else:
         tonic, minor = estimate_key(midi)
-    shift = ((9 if minor else 0) - tonic) % 12
-    return shift - 12 if shift > 5 else shift
+    return shift_to_c(tonic, minor)
 
 
 def estimate_key(midi: pretty_midi.PrettyMIDI) -> tuple[int, bool]:
@@ -84,7 +95,12 @@ def estimate_key(midi: pretty_midi.PrettyMIDI) -> tuple[int, bool]:
         if not instrument.is_drum:
             for note in instrument.notes:
                 histogram[note.pitch % 12] += note.end - note.start
-    if not histogram.any():
+    return key_of_histogram(histogram)
+
+
+def key_of_histogram(histogram: np.ndarray) -> tuple[int, bool]:
+    """(tonic, is minor) of a duration-weighted pitch-class histogram (Krumhansl-Schmuckler)."""
+    if not histogram.std():  # silence, or every pitch class alike: no key to find
         return 0, False
     best = max(
         (
@@ -95,6 +111,12 @@ def estimate_key(midi: pretty_midi.PrettyMIDI) -> tuple[int, bool]:
         key=lambda item: item[0],
     )
     return best[1], best[2]
+
+
+def shift_to_c(tonic: int, minor: bool) -> int:
+    """Semitones (−6..5) that move a key to C major or A minor."""
+    shift = ((9 if minor else 0) - tonic) % 12
+    return shift - 12 if shift > 5 else shift
 
 
 def midi_to_roll(
@@ -121,6 +143,39 @@ def midi_to_roll(
     roll = roll[sounding[0] : sounding[-1] + 1] if len(sounding) else roll[:0]
     tempo = float(midi.get_tempo_changes()[1][0]) if len(midi.get_tempo_changes()[1]) else DEFAULT_TEMPO_BPM
     return RollConversion(roll, dropped, tempo, shift)
+
+
+def window_to_roll(window: MidiWindow, frames_per_beat: int, transpose: bool) -> tuple[np.ndarray, int]:
+    """(roll, semitones applied) of a file's opening on the model's grid, its first note at
+    frame 0. With `transpose`, the key comes from the notes (a key signature can be wrong)."""
+    shift = 0
+    if transpose:
+        histogram = np.zeros(12)
+        for note in window.notes:
+            histogram[note.pitch % 12] += note.end - note.start
+        shift = shift_to_c(*key_of_histogram(histogram))
+    ticks_per_frame = window.resolution / frames_per_beat
+    roll = np.zeros((max(int(np.ceil(window.span / ticks_per_frame)), 1), KEYS), dtype=bool)
+    for note in window.notes:
+        key = note.pitch + shift - LOWEST_PITCH
+        if 0 <= key < KEYS:
+            start = min(int(np.rint(note.start / ticks_per_frame)), len(roll) - 1)
+            end = max(int(np.rint(note.end / ticks_per_frame)), start + 1)
+            roll[start:end, key] = True
+    sounding = np.flatnonzero(roll.any(axis=1))
+    return (roll[: sounding[-1] + 1] if len(sounding) else roll[:0]), shift
+
+
+def read_roll(data: bytes, frames_per_beat: int, transpose: bool) -> RollConversion:
+    """A whole MIDI file as a roll, for training and evaluation. MIDI libraries raise many
+    kinds of error on damaged or extreme files (IndexError, KeyError, EOFError…): every one
+    becomes a DataError with the reason, so a folder's bad file is skipped, not fatal."""
+    try:
+        return midi_to_roll(load_midi(data), frames_per_beat, transpose)
+    except (DataError, MemoryError):
+        raise
+    except Exception as exc:
+        raise DataError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def roll_to_midi(

@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Iterable
 
 from ml.errors import UnknownArtistError
+from ml.text.clean import name_key
 
 ANY_ARTIST = "<any artist>"  # index 0 of a conditional model's artist table
 SUGGESTIONS = 5
@@ -19,7 +20,7 @@ class ArtistTable:
     def __init__(self, names: Iterable[str], song_counts: dict[str, int] | None = None) -> None:
         self.names = list(names)
         self.song_counts = {a: (song_counts or {}).get(a, 0) for a in self.artists}
-        self._index = {a.casefold(): i for i, a in enumerate(self.names) if a != ANY_ARTIST}
+        self._index = {name_key(a): i for i, a in enumerate(self.names) if a != ANY_ARTIST}
 
     @property
     def artists(self) -> list[str]:
@@ -34,31 +35,31 @@ class ArtistTable:
 
         Raises UnknownArtistError carrying close matches.
         """
-        if typed is None or not typed.strip():
+        if typed is None or not name_key(typed):
             return None, 0
-        index = self._index.get(typed.strip().casefold())
+        index = self._index.get(name_key(typed))
         if index is None:
             raise UnknownArtistError(typed, self.suggest(typed))
         return self.names[index], index
 
     def suggest(self, typed: str, limit: int = SUGGESTIONS) -> list[str]:
         """Names that look like `typed`: substring hits first, then fuzzy ones."""
-        return close_matches(typed.strip(), self.artists, limit)
+        return close_matches(typed, self.artists, limit)
 
     def ranked(self, typed: str) -> list[str]:
         """Every name worth offering while the user types: names starting with it, then
         names containing it, then fuzzy matches; with nothing typed, best-known first."""
-        query = typed.strip().casefold()
+        query = name_key(typed)
         if not query:
             return sorted(self.artists, key=lambda a: (-self.song_counts[a], a))
-        prefix = [a for a in self.artists if a.casefold().startswith(query)]
+        prefix = [a for a in self.artists if name_key(a).startswith(query)]
         return list(dict.fromkeys(prefix + self.suggest(typed, limit=len(self.names))))
 
 
 def close_matches(name: str, candidates: list[str], limit: int = SUGGESTIONS) -> list[str]:
     """Candidates that look like `name`: substring hits first, then fuzzy ones."""
-    lowered = name.casefold()
-    by_key = {c.casefold(): c for c in candidates}
+    lowered = name_key(name)
+    by_key = {name_key(c): c for c in candidates}
     substring = [c for key, c in by_key.items() if lowered and lowered in key]
     fuzzy = difflib.get_close_matches(lowered, list(by_key), n=limit, cutoff=FUZZY_CUTOFF)
     matches = substring + [by_key[key] for key in fuzzy if by_key[key] not in substring]

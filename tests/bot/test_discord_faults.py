@@ -99,7 +99,8 @@ async def test_an_overlong_artist_gets_a_short_private_error(discord_env):
     text = await _private_error(fake, await fake.slash("lyrics", artist="x" * 3000))
     assert text == "artist can be at most 100 characters long (got 3,000)."
     unknown = await _private_error(fake, await fake.slash("lyrics", artist="q" * 100))
-    assert unknown.startswith("Unknown artist 'qqq") and len(unknown) < 100
+    assert unknown.startswith("Unknown artist 'qqq") and len(unknown) < 120
+    assert unknown.endswith("/artists lists every artist I know.")
     assert fake.errors_sent == []  # Discord refused nothing
 
 

@@ -1,5 +1,5 @@
 from bot.formatting import MESSAGE_LIMIT, chunk_message, fit, lyrics_messages, safe
-from bot.service import LyricsOptions, LyricsReply
+from bot.requests import LyricsOptions, LyricsReply
 
 
 def test_chunks_respect_the_limit_and_cut_at_line_ends():

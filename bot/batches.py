@@ -1,0 +1,97 @@
+"""Batches of requests in generation: the glue between the service's jobs and the ML
+generators. A batch advances one slice at a time in the worker's thread, so a long piece
+yields to other requests between slices; `advance` returns the replies once it is done."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.requests import (
+    Attachment,
+    ContinueOptions,
+    LyricsOptions,
+    LyricsReply,
+    MidiOptions,
+    MidiReply,
+    Reply,
+)
+from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.render import render_piece
+from ml.text.generate import LyricsGenerator, LyricsRequest
+
+
+class Batch(Protocol):
+    request_ids: list[int]
+
+    def advance(self) -> list[Reply] | None:
+        """Run one slice; the replies (in request order) once the batch is done, else None."""
+
+
+class LyricsBatch:
+    """Lyrics are short (a few seconds at most): one slice runs the whole batch."""
+
+    def __init__(self, generator: LyricsGenerator, jobs: list[tuple[int, LyricsOptions]]) -> None:
+        self.generator = generator
+        self.request_ids = [request_id for request_id, _ in jobs]
+        self.options = [options for _, options in jobs]
+
+    def advance(self) -> list[Reply]:
+        requests = [
+            LyricsRequest(
+                artist=o.artist,
+                prime=o.start,
+                temperature=o.temperature,
+                length=o.length,
+                seed=o.seed,
+                style=o.style,
+            )
+            for o in self.options
+        ]
+        samples = self.generator.generate(requests)
+        return [
+            LyricsReply(request_id, s.text, s.artist, o, s.ended, s.unknown_chars)
+            for request_id, o, s in zip(self.request_ids, self.options, samples, strict=True)
+        ]
+
+
+class PianoBatch:
+    """Pieces generated `slice_frames` frames at a time, then rendered to what users get."""
+
+    def __init__(
+        self,
+        generator: PianoGenerator,
+        jobs: list[tuple[int, MidiOptions | ContinueOptions]],
+        slice_seconds: float,
+        max_notes: int,
+    ) -> None:
+        self.request_ids = [request_id for request_id, _ in jobs]
+        self.options = [options for _, options in jobs]
+        self.slice_frames = generator.frames_for(slice_seconds)
+        self.run = generator.start(
+            [
+                PianoRequest(
+                    seconds=o.seconds,
+                    temperature=o.temperature,
+                    seed=o.seed,
+                    prime=o.prime.roll if isinstance(o, ContinueOptions) and o.prime else None,
+                    max_notes=max_notes,
+                )
+                for o in self.options
+            ]
+        )
+
+    def advance(self) -> list[Reply] | None:
+        if not self.run.advance(self.slice_frames):
+            return None
+        replies: list[Reply] = []
+        for request_id, options, piece in zip(
+            self.request_ids, self.options, self.run.samples(), strict=True
+        ):
+            rendered = render_piece(piece)
+            attachments = [
+                Attachment("song.mid", rendered.midi),
+                Attachment("song.wav", rendered.wav),
+                Attachment("piano-roll.png", rendered.png),
+            ]
+            replies.append(MidiReply(request_id, options, rendered.notes, attachments))
+        return replies

@@ -1,0 +1,139 @@
+"""What a request is, whichever transport it came by: who asked, the options of each
+command, the replies, and the errors whose text is for the user."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ml.errors import BalladeerError
+
+Kind = Literal["lyrics", "midi"]  # the model a request runs on; requests of a kind batch together
+Command = Literal["lyrics", "midi", "continue"]
+
+
+class ServiceError(BalladeerError):
+    """A request the bot will not take or could not finish; the text is for the user."""
+
+
+class InvalidOption(ServiceError):
+    pass
+
+
+class Busy(ServiceError):
+    """Queue full or cooling down; `retry_after` says when to try again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GenerationFailed(ServiceError):
+    pass
+
+
+class ShuttingDown(ServiceError):
+    pass
+
+
+class DeliveryFailed(ServiceError):
+    """The reply was made but could not be delivered; the request is stored as undelivered."""
+
+
+@dataclass(frozen=True)
+class Requester:
+    user_id: int
+    user_name: str
+    guild_id: int | None = None  # None in direct messages
+    channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LyricsOptions:
+    artist: str | None = None
+    start: str = ""
+    temperature: float | None = None
+    length: int | None = None
+    seed: int | None = None
+    style: float | None = None  # guidance strength; only matters with an artist
+
+    command = "lyrics"
+
+    def for_history(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MidiOptions:
+    seconds: int | None = None
+    temperature: float | None = None
+    seed: int | None = None
+
+    command = "midi"
+
+    def for_history(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Prime:
+    """A user's MIDI file read onto the piano model's grid: the music /continue continues."""
+
+    roll: np.ndarray = field(repr=False)  # (frames, 88) bool
+
+
+@dataclass(frozen=True)
+class ContinueOptions:
+    """/continue: the file is named (and its size declared) when the request is admitted;
+    it is downloaded and read only once the caps let the request in, then `prime` is set."""
+
+    filename: str
+    size: int  # bytes, as declared before the download
+    seconds: int | None = None
+    temperature: float | None = None
+    seed: int | None = None
+    prime: Prime | None = None
+
+    command = "continue"
+
+    def for_history(self) -> dict[str, Any]:
+        """What history stores: the file's name, never its music."""
+        return {"seconds": self.seconds, "temperature": self.temperature, "seed": self.seed} | {
+            "file": self.filename
+        }
+
+
+Options = LyricsOptions | MidiOptions | ContinueOptions
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LyricsReply:
+    request_id: int
+    text: str
+    artist: str | None
+    options: LyricsOptions  # as run: every field filled in, seed included
+    ended: bool
+    unknown_chars: list[str]
+
+
+@dataclass(frozen=True)
+class MidiReply:
+    request_id: int
+    options: MidiOptions | ContinueOptions  # as run
+    notes: int
+    attachments: list[Attachment]
+
+
+Reply = LyricsReply | MidiReply
+
+
+class DownloadFailed(ServiceError):
+    """A user's attachment could not be fetched (gone, too slow, larger than it said)."""
