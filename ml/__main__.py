@@ -6,15 +6,14 @@ import argparse
 import logging
 import sys
 
+from ml.cli_args import USAGE_ERROR, Parser
 from ml.errors import BalladeerError
 from ml.music import cli as piano_cli
 from ml.text import cli as lyrics_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ml", description="Train, sample and evaluate Balladeer's models."
-    )
+    parser = Parser(prog="python -m ml", description="Train, sample and evaluate Balladeer's models.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     actions = parser.add_subparsers(dest="action", required=True, metavar="{train,sample,eval}")
     for action, help_text, adders in (
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except BalladeerError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ from typing import Any
 from torch import nn
 
 from ml.checkpoint import Checkpoint, load_checkpoint
+from ml.cli_args import number
 from ml.errors import BalladeerError
-from ml.training import BPTT_MODES, Task, TrainConfig, Trainer
+from ml.training import BPTT_MODES, RUN_FILES, Task, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,13 @@ def print_json(report: dict[str, Any]) -> None:
 def add_training_flags(parser: argparse.ArgumentParser) -> None:
     """Model-size and trainer flags, identical for both model families."""
     model = parser.add_argument_group("model")
-    model.add_argument("--hidden", type=int, default=512, help="LSTM units per layer (default 512)")
-    model.add_argument("--layers", type=int, default=2, help="LSTM layers (default 2)")
+    model.add_argument(
+        "--hidden", type=number(int, 1, 16384), default=512, help="LSTM units per layer (default 512)"
+    )
+    model.add_argument("--layers", type=number(int, 1, 16), default=2, help="LSTM layers (default 2)")
     model.add_argument(
         "--dropout",
-        type=float,
+        type=number(float, 0, 0.95),
         default=0.2,
         help="dropout between layers and before the output (default 0.2)",
     )
@@ -51,25 +55,50 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
             "(default tbptt)"
         ),
     )
-    train.add_argument("--seq-len", type=int, default=128, help="tbptt chunk length in steps (default 128)")
+    train.add_argument(
+        "--seq-len",
+        type=number(int, 1, 100_000),
+        default=128,
+        help="tbptt chunk length in steps (default 128)",
+    )
     train.add_argument(
         "--checkpoint-segment",
-        type=int,
+        type=number(int, 1, 100_000),
         default=64,
         help="steps per recomputed segment with --bptt checkpoint (default 64)",
     )
-    train.add_argument("--batch-size", type=int, default=64, help="sequences per batch (default 64)")
-    train.add_argument("--epochs", type=int, default=20, help="passes over the training data (default 20)")
-    train.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
-    train.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
-    train.add_argument("--eval-every", type=int, default=250, help="validate every N steps (default 250)")
+    train.add_argument(
+        "--batch-size", type=number(int, 1, 65_536), default=64, help="sequences per batch (default 64)"
+    )
+    train.add_argument(
+        "--epochs",
+        type=number(int, 1, 100_000),
+        default=20,
+        help="passes over the training data (default 20)",
+    )
+    train.add_argument(
+        "--lr",
+        type=number(float, 0, 10, above_low=True),
+        default=2e-3,
+        help="peak AdamW learning rate (default 2e-3)",
+    )
+    train.add_argument(
+        "--weight-decay", type=number(float, 0, 10), default=0.01, help="AdamW weight decay (default 0.01)"
+    )
+    train.add_argument(
+        "--eval-every", type=number(int, 1, 10**9), default=250, help="validate every N steps (default 250)"
+    )
     train.add_argument(
         "--patience",
-        type=int,
+        type=number(int, 1, 10**6),
         default=6,
         help="stop after N validations without improvement (default 6)",
     )
-    train.add_argument("--max-minutes", type=float, help="stop (saving everything) after this many minutes")
+    train.add_argument(
+        "--max-minutes",
+        type=number(float, 0, 10**6, above_low=True),
+        help="stop (saving everything) after this many minutes",
+    )
     train.add_argument(
         "--device",
         default="auto",
@@ -87,11 +116,16 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     train.add_argument(
         "--seed",
-        type=int,
+        type=number(int, 0, 2**31 - 1),
         default=1234,
         help="seed for initialisation and data order (default 1234)",
     )
     train.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run OUT already holds (its checkpoints and logs); without it such a run is kept",
+    )
     train.add_argument(
         "--init-from",
         type=Path,
@@ -121,17 +155,20 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         precision=args.precision,
         seed=args.seed,
         resume=args.resume,
+        overwrite=args.overwrite,
         init_from=args.init_from,
         progress=not args.no_progress,
     )
 
 
 def starting_checkpoint(config: TrainConfig, kind: str, model_config: dict[str, Any]) -> Checkpoint | None:
-    """The checkpoint a run starts from: OUT/last.pt when --resume finds one, else the one
-    --init-from names (fine-tuning). It is the one place such a run reads the model and the
-    task metadata from; the model flags of this command must describe the same model."""
+    """The checkpoint a run starts from: OUT/last.pt with --resume, else the one --init-from
+    names (fine-tuning). It is the one place such a run reads the model and the task
+    metadata from; the model flags of this command must describe the same model. The run
+    folder is checked first (before any data loads), so no run is ever lost to a typo."""
+    check_run_folder(config)
     path = config.out_dir / "last.pt"
-    if config.resume and path.is_file():
+    if config.resume:
         action = "resume"
     elif config.init_from is not None:
         path, action = config.init_from, "fine-tune it"
@@ -149,6 +186,33 @@ def starting_checkpoint(config: TrainConfig, kind: str, model_config: dict[str, 
             f"{path} holds a different model ({flags}); {action} with those flags, or train into a new --out."
         )
     return saved
+
+
+def check_run_folder(config: TrainConfig) -> None:
+    """OUT is a writable folder; --resume finds a run there; a new run replaces one only
+    with --overwrite."""
+    out = config.out_dir
+    if out.exists() and not out.is_dir():
+        raise BalladeerError(f"--out {out} is a file; give a folder for the run's checkpoints and logs.")
+    if config.resume:
+        if not (out / "last.pt").is_file():
+            hint = ""
+            best = out / "best.pt"
+            if best.is_file():
+                hint = f"; to train on from {best}, use --init-from {best} with a new --out"
+            raise BalladeerError(
+                f"--resume: {out / 'last.pt'} not found, so there is no run to resume{hint}."
+            )
+        return
+    held = [name for name in RUN_FILES if (out / name).exists()]
+    if held and not config.overwrite:
+        raise BalladeerError(
+            f"{out} already holds a training run ({', '.join(held)}); continue it with --resume, "
+            "train into a new --out, or replace it with --overwrite."
+        )
+    nearest = next(p for p in (out, *out.parents) if p.exists())
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise BalladeerError(f"--out {out}: cannot write in {nearest} (permission denied).")
 
 
 def check_same_data(flags: dict[str, tuple[Any, Any]]) -> None:

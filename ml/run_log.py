@@ -20,9 +20,6 @@ class MetricsLog:
     def read(self) -> list[dict]:
         return read_metrics(self.path)
 
-    def reset(self) -> None:
-        self.path.unlink(missing_ok=True)
-
     def keep_until(self, step: int) -> None:
         """Drop records written after `step` (a crash between two saves), for a resume."""
         kept = [r for r in self.read() if r["step"] <= step]

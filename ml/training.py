@@ -35,6 +35,7 @@ from ml.run_log import MetricsLog, plot_losses
 
 log = logging.getLogger(__name__)
 
+RUN_FILES = ("best.pt", "last.pt", "metrics.jsonl", "loss.png")  # what a run folder holds
 BPTT_MODES = ("full", "tbptt", "checkpoint")
 State = Any  # a model's recurrent state: a tensor tuple, or None before the first step
 
@@ -81,6 +82,7 @@ class TrainConfig:
     precision: str = "auto"  # autocast dtype: auto = bf16 on CUDA, fp32 on CPU
     seed: int = 1234
     resume: bool = False
+    overwrite: bool = False  # a new run may replace the one the folder holds
     init_from: Path | None = None  # fine-tuning: start from these weights (fresh optimizer)
     progress: bool = True
 
@@ -319,7 +321,8 @@ class Trainer:
         if c.resume:
             self._resume()
         elif self.dist.is_main:
-            self.log.reset()
+            for name in RUN_FILES:  # only reached for an empty folder or with --overwrite
+                (self.out / name).unlink(missing_ok=True)
         started = time.monotonic()
         deadline = started + c.max_minutes * 60 if c.max_minutes else math.inf
         if self.dist.is_main:
@@ -420,7 +423,11 @@ class Trainer:
         return round(self.epoch + self.step_in_epoch / max(self.steps_per_epoch, 1), 3)
 
     def _checkpoint(self, metrics: dict, training: dict | None = None) -> Checkpoint:
-        config = {k: v for k, v in asdict(self.config).items() if k not in ("out_dir", "resume", "progress")}
+        config = {
+            k: v
+            for k, v in asdict(self.config).items()
+            if k not in ("out_dir", "resume", "overwrite", "progress")
+        }
         if self.config.init_from is not None:  # plain types only: checkpoints load with weights_only
             config["init_from"] = str(self.config.init_from)
         return Checkpoint(
@@ -452,10 +459,7 @@ class Trainer:
         """Every rank continues from last.pt (weights, optimizer, position, early-stop state)."""
         path = self.out / "last.pt"
         if not path.is_file():
-            log.warning("--resume: %s not found, starting from scratch", path)
-            if self.dist.is_main:
-                self.log.reset()
-            return
+            raise BalladeerError(f"--resume: {path} not found, so there is no run to resume.")
         saved = load_checkpoint(path, self.task.kind, map_location=self.device)
         if saved.training is None:
             raise BalladeerError(f"{path} holds no training state to resume from.")
@@ -469,12 +473,24 @@ class Trainer:
         self.optimizer.load_state_dict(t["optimizer"])
         self.step, self.epoch, self.step_in_epoch = t["step"], t["epoch"], t["step_in_epoch"]
         self.best_val, self.bad_evals, self.elapsed_before = t["best_val"], t["bad_evals"], t["elapsed_s"]
+        self.best_val = min(self.best_val, self._saved_best())  # never replace a better best.pt
         torch.set_rng_state(t["torch_rng"].cpu())
         if t["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in t["cuda_rng"]])
         if self.dist.is_main:
             self.log.keep_until(self.step)
         log.info("resumed from %s at step %d (epoch %.2f)", path, self.step, self._epoch_position())
+
+    def _saved_best(self) -> float:
+        """The validation loss best.pt holds, if it holds one of this task."""
+        path = self.out / "best.pt"
+        if not path.is_file():
+            return math.inf
+        try:
+            return float(load_checkpoint(path, self.task.kind).metrics.get("val_loss", math.inf))
+        except BalladeerError as exc:
+            log.warning("ignoring %s: %s", path, exc)
+            return math.inf
 
     def _log_train(self, loss: float, rate: float, elapsed: float) -> None:
         self.log.append(

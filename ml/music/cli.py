@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ml.cli_args import number, output_file, write_output
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
@@ -17,11 +18,11 @@ from ml.cli_common import (
     starting_checkpoint,
     train_config_from_args,
 )
-from ml.errors import BalladeerError
+from ml.errors import DataError
 from ml.music.evaluate import evaluate_piano
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
-from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT
+from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, KEYS
 from ml.music.render import render_piece
 from ml.music.task import PianoDataConfig, PianoTask
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
@@ -30,6 +31,7 @@ from ml.splits import DEFAULT_VALIDATION_FRACTION
 log = logging.getLogger(__name__)
 
 MAX_AUGMENT_SEMITONES = 12  # an octave either way; more only pushes notes off the keyboard
+MAX_SAMPLE_SECONDS = 600.0  # ten minutes of music: past that a sample is a mistake, not a wish
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +45,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
     p.add_argument(
         "--frames-per-beat",
-        type=int,
+        type=number(int, 1, 96),
         default=DEFAULT_FRAMES_PER_BEAT,
         help="grid frames per quarter note (default 2: eighth notes, as the Nottingham benchmark)",
     )
@@ -56,22 +58,29 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-transpose", action="store_true", help="keep MIDI tunes in their own key")
     p.add_argument(
         "--augment-transpose",
-        type=int,
+        type=number(int, 0, MAX_AUGMENT_SEMITONES),
         default=0,
         metavar="K",
         help="each epoch, move every training tune by a random -K..K semitones (default 0: off)",
     )
-    p.add_argument("--input-dim", type=int, default=256, help="size of the frame projection (default 256)")
+    p.add_argument(
+        "--input-dim",
+        type=number(int, 1, 8192),
+        default=256,
+        help="size of the frame projection (default 256)",
+    )
     p.add_argument(
         "--head",
         choices=HEADS,
         default="nade",
         help="nade: a frame's keys predicted one after another (default); sigmoid: independent keys",
     )
-    p.add_argument("--nade-hidden", type=int, default=128, help="NADE hidden units (default 128)")
+    p.add_argument(
+        "--nade-hidden", type=number(int, 1, 8192), default=128, help="NADE hidden units (default 128)"
+    )
     p.add_argument(
         "--val-fraction",
-        type=float,
+        type=number(float, 0, 0.9, above_low=True),
         default=DEFAULT_VALIDATION_FRACTION,
         help="share of MIDI files held out for validation",
     )
@@ -81,10 +90,6 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 def train(args: argparse.Namespace) -> None:
     config = train_config_from_args(args)
-    if args.frames_per_beat < 1:
-        raise BalladeerError("--frames-per-beat must be at least 1.")
-    if not 0 <= args.augment_transpose <= MAX_AUGMENT_SEMITONES:
-        raise BalladeerError(f"--augment-transpose must be between 0 and {MAX_AUGMENT_SEMITONES} semitones.")
     model_config = PianoLSTMConfig(
         input_dim=args.input_dim,
         hidden=args.hidden,
@@ -137,20 +142,30 @@ def train(args: argparse.Namespace) -> None:
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("piano", help="compose piano music with a trained model")
     add_checkpoint_flags(p, DEFAULT_PIANO_CHECKPOINT)
-    p.add_argument("--out", type=Path, required=True, help="MIDI file to write")
-    p.add_argument("--png", type=Path, help="also write a piano-roll picture")
-    p.add_argument("--wav", type=Path, help="also write an audio preview")
-    p.add_argument("--seconds", type=float, default=30.0, help="length of the new music (default 30)")
+    p.add_argument("--out", type=output_file, required=True, help="MIDI file to write")
+    p.add_argument("--png", type=output_file, help="also write a piano-roll picture")
+    p.add_argument("--wav", type=output_file, help="also write an audio preview")
+    p.add_argument(
+        "--seconds",
+        type=number(float, 0, MAX_SAMPLE_SECONDS, above_low=True),
+        default=30.0,
+        help="length of the new music (default 30)",
+    )
     p.add_argument(
         "--temperature",
-        type=float,
+        type=number(float, 0, 10),
         default=1.0,
         help="0 = likeliest notes; higher = wilder (default 1.0)",
     )
-    p.add_argument("--seed", type=int, help="seed for a reproducible piece")
+    p.add_argument("--seed", type=number(int, 0, 2**31 - 1), help="seed for a reproducible piece")
     p.add_argument("--prime", type=Path, help="MIDI file whose first bars start the piece")
-    p.add_argument("--prime-bars", type=float, default=2, help="bars of the prime to use (default 2)")
-    p.add_argument("--max-notes", type=int, help="at most this many keys at once")
+    p.add_argument(
+        "--prime-bars",
+        type=number(float, 0, 64, above_low=True),
+        default=2,
+        help="bars of the prime to use (default 2)",
+    )
+    p.add_argument("--max-notes", type=number(int, 1, KEYS), help="at most this many keys at once")
     p.add_argument(
         "--synth",
         choices=("auto", "numpy", "fluidsynth"),
@@ -161,11 +176,20 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def sample(args: argparse.Namespace) -> None:
-    if args.seconds <= 0:
-        raise BalladeerError("--seconds must be positive.")
     generator = PianoGenerator.from_checkpoint(args.checkpoint, args.device)
-    prime = generator.prime_from_midi(args.prime, args.prime_bars) if args.prime else None
-    request = PianoRequest(args.seconds, args.temperature, args.seed, prime, args.max_notes)
+    prime = None
+    if args.prime:
+        try:
+            prime = generator.prime_from_midi(args.prime, args.prime_bars)
+        except DataError as exc:
+            raise DataError(f"cannot read the prime {args.prime}: {exc}") from None
+    request = PianoRequest(
+        seconds=args.seconds,
+        temperature=args.temperature,
+        seed=args.seed,
+        prime=prime,
+        max_notes=args.max_notes,
+    )
     piece = generator.generate([request])[0]
     rendered = render_piece(piece, wav=bool(args.wav), png=bool(args.png), synth=args.synth)
     written = []
@@ -175,8 +199,7 @@ def sample(args: argparse.Namespace) -> None:
         (args.wav, rendered.wav, f" ({rendered.synth} synth)"),
     ):
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            write_output(path, data)
             written.append(f"{path}{note}")
     print(f"{piece.seconds:.1f} s, {rendered.notes} notes, seed {piece.seed}: {', '.join(written)}")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ml.cli_args import number
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
@@ -17,7 +18,6 @@ from ml.cli_common import (
     starting_checkpoint,
     train_config_from_args,
 )
-from ml.errors import BalladeerError
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
 from ml.text.evaluate import evaluate_lyrics
@@ -43,7 +43,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, required=True, help="lyrics CSV (artist,song,link,text)")
     p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
     p.add_argument("--artists", type=_artist_list, help='comma-separated artists, e.g. "ABBA,Cher"')
-    p.add_argument("--min-songs", type=int, default=1, help="keep artists with at least N songs")
+    p.add_argument(
+        "--min-songs", type=number(int, 1, 10**6), default=1, help="keep artists with at least N songs"
+    )
     p.add_argument(
         "--others-as-any-artist",
         action="store_true",
@@ -52,18 +54,25 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--unconditional", action="store_true", help="ignore artists (no style conditioning)")
     p.add_argument(
         "--condition-dropout",
-        type=float,
+        type=number(float, 0, 0.95),
         default=0.2,
         help="chance a song trains as 'any artist' (default 0.2)",
     )
-    p.add_argument("--embed-dim", type=int, default=64, help="character embedding size (default 64)")
-    p.add_argument("--artist-dim", type=int, default=32, help="artist embedding size (default 32)")
     p.add_argument(
-        "--weight-drop", type=float, default=0.0, help="DropConnect on hidden-to-hidden weights (default 0)"
+        "--embed-dim", type=number(int, 1, 4096), default=64, help="character embedding size (default 64)"
+    )
+    p.add_argument(
+        "--artist-dim", type=number(int, 1, 4096), default=32, help="artist embedding size (default 32)"
+    )
+    p.add_argument(
+        "--weight-drop",
+        type=number(float, 0, 0.95),
+        default=0.0,
+        help="DropConnect on hidden-to-hidden weights (default 0)",
     )
     p.add_argument(
         "--embed-dropout",
-        type=float,
+        type=number(float, 0, 0.95),
         default=0.0,
         help="share of characters dropped from the embedding per batch (default 0)",
     )
@@ -77,7 +86,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--val-fraction",
-        type=float,
+        type=number(float, 0, 0.9, above_low=True),
         default=DEFAULT_VALIDATION_FRACTION,
         help="share of songs held out for validation",
     )
@@ -87,13 +96,6 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 def train(args: argparse.Namespace) -> None:
     config = train_config_from_args(args)
-    if not 0 <= args.condition_dropout < 1:
-        raise BalladeerError("--condition-dropout must be in [0, 1).")
-    if not 0 < args.val_fraction < 1:
-        raise BalladeerError("--val-fraction must be between 0 and 1.")
-    for flag in ("weight_drop", "embed_dropout"):
-        if not 0 <= getattr(args, flag) < 1:
-            raise BalladeerError(f"--{flag.replace('_', '-')} must be in [0, 1).")
     data = LyricsDataConfig(
         data=args.data,
         artists=args.artists,
@@ -155,30 +157,37 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prime", default="", help="text the lyrics start with")
     p.add_argument(
         "--temperature",
-        type=float,
+        type=number(float, 0, 10),
         default=0.8,
         help="0 = always the likeliest character; higher = wilder (default 0.8)",
     )
     p.add_argument(
-        "--length", type=int, default=500, help="characters to write after the prime (default 500)"
+        "--length",
+        type=number(int, 1, 100_000),
+        default=500,
+        help="characters to write after the prime (default 500)",
     )
-    p.add_argument("--top-k", type=int, help="sample only among the k likeliest characters")
+    p.add_argument("--top-k", type=number(int, 1, 10**6), help="sample only among the k likeliest characters")
     p.add_argument(
         "--style",
-        type=float,
+        type=number(float, 0, 20),
         default=DEFAULT_STYLE,
         help="how strongly to follow the artist: 0 ignores it, 1 plain conditional sampling, "
         f"more exaggerates it (default {DEFAULT_STYLE:g})",
     )
-    p.add_argument("--seed", type=int, help="seed for a reproducible sample (sample i uses seed + i)")
-    p.add_argument("--num", type=int, default=1, help="how many samples, written in one batch")
+    p.add_argument(
+        "--seed",
+        type=number(int, 0, 2**31 - 1),
+        help="seed for a reproducible sample (sample i uses seed + i)",
+    )
+    p.add_argument(
+        "--num", type=number(int, 1, 1000), default=1, help="how many samples, written in one batch"
+    )
     p.add_argument("--list-artists", action="store_true", help="print the artists the model knows and exit")
     p.set_defaults(run=sample)
 
 
 def sample(args: argparse.Namespace) -> None:
-    if args.num < 1:
-        raise BalladeerError("--num must be at least 1.")
     generator = LyricsGenerator.from_checkpoint(args.checkpoint, args.device)
     if args.list_artists:
         print("\n".join(generator.artists))
@@ -230,13 +239,13 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     )
     style.add_argument(
         "--top-artists",
-        type=int,
+        type=number(int, 1, 1000),
         default=defaults.top_artists,
         help="artists the classifier tells apart (default %(default)s)",
     )
     style.add_argument(
         "--samples-per-artist",
-        type=int,
+        type=number(int, 1, 10_000),
         default=defaults.samples_per_artist,
         help="samples per artist and strength (default %(default)s)",
     )
@@ -248,7 +257,7 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     )
     style.add_argument(
         "--sample-length",
-        type=int,
+        type=number(int, 1, 100_000),
         default=defaults.sample_length,
         help="characters per sample (default %(default)s)",
     )

@@ -9,8 +9,8 @@ BPTT): songs sorted by length and grouped, so padding stays small.
 from __future__ import annotations
 
 import csv
+import logging
 import re
-import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -25,7 +25,11 @@ from ml.splits import split_items
 from ml.text.artists import ANY_ARTIST, close_matches
 from ml.text.vocab import BOS, EOS, Vocab
 
+log = logging.getLogger(__name__)
+
 REQUIRED_COLUMNS = ("artist", "song", "text")
+MAX_SONG_CHARS = 50_000  # four times the longest real song in the data; longer is a broken row
+MAX_FIELD_CHARS = 10_000_000  # past this a field is not lyrics at all: the file is refused
 
 _TYPOGRAPHIC = str.maketrans(
     {
@@ -85,14 +89,18 @@ def normalize_lyrics(text: str) -> str:
 
 
 def read_songs(path: str | Path) -> list[Song]:
-    """Songs from a Kaggle-format lyrics CSV; rows with empty text are skipped."""
+    """Songs from a Kaggle-format lyrics CSV, read row by row; rows with empty text are
+    skipped, and so (with a warning and a count) are songs over MAX_SONG_CHARS."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; --data takes a lyrics CSV file.")
     if not path.is_file():
         raise DataError(f"Lyrics file not found: {path}")
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    songs = []
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    songs, too_long = [], 0
+    reader = None
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:  # a byte-order mark is allowed
             reader = csv.DictReader(f)
             missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
@@ -101,17 +109,47 @@ def read_songs(path: str | Path) -> list[Song]:
                     "lyrics header artist,song,link,text."
                 )
             for row in reader:
-                text = normalize_lyrics(row["text"] or "")
+                raw = row["text"] or ""
+                if len(raw) > MAX_SONG_CHARS:
+                    too_long += 1
+                    log.warning(
+                        "%s line %d: skipping a song of %s characters (the limit is %s)",
+                        path,
+                        reader.line_num,
+                        f"{len(raw):,}",
+                        f"{MAX_SONG_CHARS:,}",
+                    )
+                    continue
+                text = normalize_lyrics(raw)
                 artist = (row["artist"] or "").strip()
                 if text and artist:
                     songs.append(Song(artist, (row["song"] or "").strip(), text))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text: {exc}") from exc
+    except UnicodeDecodeError:
+        line, byte = _first_non_utf8(path)
+        raise DataError(
+            f"{path} is not UTF-8 text (line {line:,} holds the byte 0x{byte:02x}); "
+            "save it as UTF-8 and try again."
+        ) from None
     except csv.Error as exc:
-        raise DataError(f"{path} is not a valid CSV file: {exc}") from exc
+        line = reader.line_num + 1 if reader is not None else 1  # the row being read when it failed
+        raise DataError(f"{path} line {line:,}: not a valid lyrics CSV row ({exc}).") from None
+    if too_long:
+        log.warning("skipped %d songs longer than %s characters", too_long, f"{MAX_SONG_CHARS:,}")
     if not songs:
         raise DataError(f"{path} holds no songs with lyrics.")
     return songs
+
+
+def _first_non_utf8(path: Path) -> tuple[int, int]:
+    """(line number, byte) of the first byte that is not UTF-8. Lines decode on their own:
+    a newline byte is never part of a multi-byte character."""
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, line[exc.start]
+    return 0, 0
 
 
 def select_artists(songs: list[Song], artists: list[str] | None = None, min_songs: int = 1) -> list[Song]:

@@ -82,10 +82,17 @@ class Interaction:
 
 @dataclass(frozen=True)
 class FakeFile:
-    """A file a user attaches to a slash command; the fake serves it from its CDN route."""
+    """A file a user attaches to a slash command; the fake serves it from its CDN route.
+
+    The CDN can misbehave as real ones do: answer `status` instead of the file, stall for
+    `stall_seconds` before the body, or serve `served` (say, 50 MB) while the attachment
+    declares the size of `data`."""
 
     filename: str
     data: bytes
+    status: int = 200
+    stall_seconds: float = 0.0
+    served: bytes | None = None
 
 
 @dataclass
@@ -117,7 +124,8 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.failures: list[Failure] = []
-        self.uploads: dict[str, bytes] = {}  # what users attached, by CDN key
+        self.uploads: dict[str, FakeFile] = {}  # what users attached, by CDN key
+        self.cdn_requests: list[str] = []  # CDN keys the bot fetched
         self.errors_sent: list[tuple[Call, int, int]] = []  # (call, status, code) refused
         self._interactions: dict[str, Interaction] = {}  # by token
         self._acknowledged: set[str] = set()
@@ -282,7 +290,7 @@ class FakeDiscord:
         for key, value in options.items():
             if isinstance(value, FakeFile):
                 attachment_id = snowflake()
-                self.uploads[attachment_id] = value.data
+                self.uploads[attachment_id] = value
                 url = f"http://127.0.0.1:{self.port}/cdn/{attachment_id}"
                 resolved[attachment_id] = {
                     "id": attachment_id,
@@ -389,11 +397,25 @@ class FakeDiscord:
         await self._dispatch("INTERACTION_CREATE", payload, self.shard_of(None if dm else guild_id))
         return interaction
 
-    async def _cdn(self, request: web.Request) -> web.Response:
-        blob = self.uploads.get(request.match_info["key"])
-        if blob is None:
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        key = request.match_info["key"]
+        self.cdn_requests.append(key)
+        upload = self.uploads.get(key)
+        if upload is None or upload.status == 404:
             return web.Response(status=404)
-        return web.Response(body=blob, content_type="application/octet-stream")
+        if upload.status != 200:
+            return web.Response(status=upload.status)
+        await asyncio.sleep(upload.stall_seconds)
+        body = upload.data if upload.served is None else upload.served
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)  # chunked, no length: the size is known only by reading
+        try:
+            for start in range(0, len(body), 64 * 1024):
+                await response.write(body[start : start + 64 * 1024])
+            await response.write_eof()
+        except ConnectionResetError:  # the bot stopped reading: what a real CDN sees too
+            pass
+        return response
 
     # -- REST --------------------------------------------------------------------------
     async def _rest(self, request: web.Request) -> web.Response:
