@@ -247,9 +247,15 @@ async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_set
 @pytest.mark.parametrize(
     ("file", "message"),
     [
-        (FakeFile("notes.txt", b"these are not notes"), "Cannot read notes.txt as a MIDI file: it does not start with a MIDI header"),
+        (
+            FakeFile("notes.txt", b"these are not notes"),
+            "Cannot read notes.txt as a MIDI file: it does not start with a MIDI header",
+        ),
         (FakeFile("empty.mid", b""), "empty.mid is empty."),
-        (FakeFile("drums.mid", b"drums"), "Cannot read drums.mid as a MIDI file: it has no notes (it is empty, or drums only)"),
+        (
+            FakeFile("drums.mid", b"drums"),
+            "Cannot read drums.mid as a MIDI file: it has no notes (it is empty, or drums only)",
+        ),
         (FakeFile("huge.mid", b"\0" * 1_000_001), "huge.mid is 1,000,001 bytes; the limit is 1,000,000."),
     ],
 )

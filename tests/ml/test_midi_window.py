@@ -1,0 +1,108 @@
+"""The bounded MIDI reader: what it reads of hostile files, and that it reads real ones
+as pretty_midi does."""
+
+import io
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from ml.errors import DataError
+from ml.music.midi_window import read_midi_window
+from ml.music.pianoroll import load_midi, midi_to_roll, window_to_roll
+from tests import hostile_midi
+from tests.music_fixtures import chord_midi
+
+
+def _bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+def test_the_window_roll_matches_the_whole_file_roll_on_a_real_file():
+    data = _bytes(chord_midi(beats=16))
+    roll, shift = window_to_roll(read_midi_window(data, quarters=8), frames_per_beat=2, transpose=False)
+    whole = midi_to_roll(load_midi(data), frames_per_beat=2).roll
+    assert shift == 0
+    np.testing.assert_array_equal(roll, whole[: len(roll)])
+    assert len(roll) == 16  # 8 quarter notes on the eighth-note grid
+
+
+def test_tempo_meter_and_key_signature_events_are_read():
+    midi = chord_midi(beats=8, tempo=96)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(3, 4, 0))
+    midi.key_signature_changes.append(
+        pretty_midi.KeySignature(pretty_midi.key_name_to_key_number("F# minor"), 0)
+    )
+    window = read_midi_window(_bytes(midi), quarters=4)
+    assert window.tempos[0][1] == round(60_000_000 / 96)
+    assert window.time_signatures == [(0, 3, 4)]
+    assert window.key_signatures == [(0, 3, True)]  # three sharps, minor
+    assert {n.velocity for n in window.notes} == {90}
+
+
+def test_drums_are_left_out_and_a_drums_only_file_is_refused():
+    midi = pretty_midi.PrettyMIDI()
+    kit = pretty_midi.Instrument(program=0, is_drum=True)
+    kit.notes.append(pretty_midi.Note(100, 36, 0, 0.5))
+    midi.instruments.append(kit)
+    with pytest.raises(DataError, match="no notes"):
+        read_midi_window(_bytes(midi), quarters=4)
+
+
+def test_a_note_held_for_ten_million_ticks_is_read_as_the_window_only():
+    data = hostile_midi.long_held_note()
+    assert len(data) < 50
+    window = read_midi_window(data, quarters=64)
+    assert window.span == 64 and len(window.notes) == 1  # clipped to the window
+    roll, _ = window_to_roll(window, frames_per_beat=2, transpose=False)
+    assert roll.shape == (128, 88) and roll.all(axis=0).sum() == 1
+
+
+def test_a_note_bomb_reads_only_its_opening():
+    window = read_midi_window(hostile_midi.note_bomb(), quarters=64)  # its cost: scripts/bench_continue.py
+    assert window.events_read < 100_000 and max(n.end for n in window.notes) <= 64 * 480
+
+
+def test_a_file_past_the_event_limit_is_refused():
+    with pytest.raises(DataError, match="more than 1,000 MIDI events"):
+        read_midi_window(hostile_midi.note_bomb(2_000), quarters=10**6, max_events=1_000)
+
+
+def test_notes_past_pretty_midis_tick_limit_are_no_problem():
+    window = read_midi_window(hostile_midi.past_tick_limit(), quarters=64)
+    assert [n.pitch for n in window.notes] == [60]  # the second note lies 12 million ticks later
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "does not start with a MIDI header"),
+        (b"RIFF" + b"\0" * 40, "does not start with a MIDI header"),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\xe7\x28", "SMPTE"),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x00", "0 ticks per beat"),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0", "no tracks"),
+        (hostile_midi.smf([b"\x00\x3c\x40"]), "no status byte"),
+        (hostile_midi.smf([b"\xff\xff\xff\xff\xff\x90\x3c\x40"]), "malformed variable-length"),
+        (hostile_midi.smf([b"\x00\xf8"]), "status byte 0xF8"),
+    ],
+)
+def test_damaged_files_are_refused_with_a_reason(data, reason):
+    with pytest.raises(DataError, match=reason):
+        read_midi_window(data, quarters=8)
+
+
+def test_a_truncated_file_keeps_what_it_holds():
+    data = _bytes(chord_midi(beats=16))
+    window = read_midi_window(hostile_midi.truncated(data, len(data) // 2), quarters=64)
+    assert 0 < len(window.notes) < 48
+
+
+def test_the_key_comes_from_the_notes_not_the_signature():
+    midi = chord_midi(beats=16)  # C major chords
+    for note in midi.instruments[0].notes:
+        note.pitch += 7  # now in G major
+    midi.key_signature_changes.append(pretty_midi.KeySignature(0, 0))  # the file still says C
+    _, shift = window_to_roll(read_midi_window(_bytes(midi), quarters=16), frames_per_beat=2, transpose=True)
+    assert shift == 5  # G up to C
