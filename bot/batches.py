@@ -15,7 +15,7 @@ from bot.requests import (
     MidiReply,
     Reply,
 )
-from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.generate import PianoGenerator, PianoRequest, PianoSample
 from ml.music.render import render_piece
 from ml.text.generate import LyricsGenerator, LyricsRequest
 
@@ -55,7 +55,8 @@ class LyricsBatch:
 
 
 class PianoBatch:
-    """Pieces generated `slice_frames` frames at a time, then rendered to what users get."""
+    """Pieces generated `slice_frames` frames at a time, then rendered to what users get,
+    one piece a slice (a dense piece's audio and picture take a while too)."""
 
     def __init__(
         self,
@@ -66,6 +67,8 @@ class PianoBatch:
     ) -> None:
         self.request_ids = [request_id for request_id, _ in jobs]
         self.options = [options for _, options in jobs]
+        self.pieces: list[PianoSample] | None = None
+        self.replies: list[Reply] = []
         self.slice_frames = generator.frames_for(slice_seconds)
         self.run = generator.start(
             [
@@ -81,17 +84,19 @@ class PianoBatch:
         )
 
     def advance(self) -> list[Reply] | None:
-        if not self.run.advance(self.slice_frames):
+        if self.run.frames_left:
+            self.run.advance(self.slice_frames)
             return None
-        replies: list[Reply] = []
-        for request_id, options, piece in zip(
-            self.request_ids, self.options, self.run.samples(), strict=True
-        ):
-            rendered = render_piece(piece)
-            attachments = [
-                Attachment("song.mid", rendered.midi),
-                Attachment("song.wav", rendered.wav),
-                Attachment("piano-roll.png", rendered.png),
-            ]
-            replies.append(MidiReply(request_id, options, rendered.notes, attachments))
-        return replies
+        if self.pieces is None:
+            self.pieces = self.run.samples()
+        done = len(self.replies)
+        rendered = render_piece(self.pieces[done])
+        attachments = [
+            Attachment("song.mid", rendered.midi),
+            Attachment("song.wav", rendered.wav),
+            Attachment("piano-roll.png", rendered.png),
+        ]
+        self.replies.append(
+            MidiReply(self.request_ids[done], self.options[done], rendered.notes, attachments)
+        )
+        return self.replies if len(self.replies) == len(self.request_ids) else None

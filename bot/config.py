@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     continue_max_bytes: int = Field(1_000_000, ge=1)  # /continue: the largest MIDI file taken
     continue_prime_bars: float = Field(16, gt=0, le=64)  # ... and how much of it the model reads
     continue_download_timeout_seconds: float = Field(10.0, gt=0)  # ... and how long its download may take
+    continue_read_timeout_seconds: float = Field(10.0, gt=0)  # ... and its reading
     midi_slice_seconds: float = Field(5.0, gt=0)  # music generated before the worker lets others in
     temperature_step: float = 0.2
     history_limit_default: int = 10

@@ -27,6 +27,7 @@ from bot import rules
 from bot.batches import Batch, LyricsBatch, PianoBatch
 from bot.config import Settings
 from bot.fair_queue import FairQueue
+from bot.midi_reader import read_prime_isolated
 from bot.requests import (
     Busy,
     Command,
@@ -50,6 +51,7 @@ from ml.text.generate import LyricsGenerator
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 200
+BEATS_PER_BAR = 4  # how /continue counts the bars it reads
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,10 @@ class SongService:
         self._reserved: Counter[int] = Counter()  # admitted, not queued yet
         self._last_accepted: dict[int, float] = {}
         self._wakeup = asyncio.Event()
-        # One worker advances one batch at a time, so one thread is all it can use; files
-        # are read in their own small pool, never the default one other work shares.
+        # One worker advances one batch at a time, so one thread is all it can use.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="generate")
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="read-midi")
+        # Files are read one at a time, each in a process of its own (bot.midi_reader).
+        self._reading = asyncio.Semaphore(1)
         self._delivering: dict[int, asyncio.Future] = {}  # request id → settles when delivered
         self._adapters: set[asyncio.Task] = set()  # adapter tasks between admission and their answer
         self._worker: asyncio.Task | None = None
@@ -203,9 +205,9 @@ class SongService:
                 self._last_accepted[user_id] = reservation.previous_accept
 
     async def load_prime(self, reservation: Reservation, fetch: Callable[[], Awaitable[bytes]]) -> None:
-        """Fetch a reserved /continue's file and read it in the MIDI reader's own thread;
-        InvalidOption says what is wrong with it. Reading is bounded by what the model
-        reads (see ml.music.midi_window), so no file can hold the reader for long."""
+        """Fetch a reserved /continue's file and read it in a process of its own, bounded in
+        time and memory; InvalidOption says what is wrong with it. Reading decodes only
+        what the model reads (see ml.music.midi_window)."""
         options = reservation.options
         if not isinstance(options, ContinueOptions):
             raise TypeError("only a /continue request has a file to load")
@@ -216,10 +218,16 @@ class SongService:
             raise InvalidOption(f"{shown} is {len(data):,} bytes; the limit is {limit:,}.")
         if not data:
             raise InvalidOption(f"{shown} is empty.")
-        bars = self.settings.continue_prime_bars
-        loop = asyncio.get_running_loop()
+        s, piano = self.settings, self.piano
         try:
-            roll = await loop.run_in_executor(self._reader, self.piano.prime_from_midi, data, bars)
+            async with self._reading:
+                roll = await read_prime_isolated(
+                    data,
+                    s.continue_prime_bars * BEATS_PER_BAR,
+                    piano.frames_per_beat,
+                    piano.transpose,
+                    s.continue_read_timeout_seconds,
+                )
         except DataError as exc:
             raise InvalidOption(f"Cannot read {shown} as a MIDI file: {exc}.") from None
         reservation.options = replace(options, prime=Prime(roll))
@@ -491,7 +499,6 @@ class SongService:
         if adapters:  # they are telling their users; a moment, not the whole grace
             await asyncio.wait(adapters, timeout=min(grace_seconds, 5.0) or 0.5)
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._reader.shutdown(wait=False, cancel_futures=True)
         await self.storage.close()
 
 

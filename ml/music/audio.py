@@ -24,6 +24,7 @@ SOUNDFONT_CANDIDATES = (
     "/usr/share/soundfonts/FluidR3_GM.sf2",
     "/usr/share/sounds/sf2/default-GM.sf2",
 )
+AUDIBLE_SECONDS = 8.0  # the slowest partial (A0) has decayed 90 dB by then: later samples are silence
 _HARMONICS = np.array([1.0, 0.5, 0.28, 0.14, 0.07])  # partial amplitudes, brighter at the start
 
 
@@ -49,7 +50,7 @@ def synthesize(midi: pretty_midi.PrettyMIDI, sample_rate: int = SAMPLE_RATE) -> 
     audio = np.zeros(length)
     for note in notes:
         held = max(note.end - note.start, 0.05)
-        t = np.arange(int((held + release) * sample_rate)) / sample_rate
+        t = np.arange(int(min(held + release, AUDIBLE_SECONDS) * sample_rate)) / sample_rate
         frequency = 440.0 * 2 ** ((note.pitch - 69) / 12)
         partials = np.arange(1, len(_HARMONICS) + 1)
         audible = partials * frequency < sample_rate / 2  # no aliasing

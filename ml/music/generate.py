@@ -18,9 +18,9 @@ import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
-from ml.music.midi_window import read_midi_window
 from ml.music.model import PianoLSTM, PianoLSTMConfig
-from ml.music.pianoroll import KEYS, roll_to_midi, window_to_roll
+from ml.music.pianoroll import KEYS, roll_to_midi
+from ml.music.prime import read_prime
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
@@ -80,16 +80,8 @@ class PianoGenerator:
     def prime_from_midi(
         self, source: str | Path | bytes, bars: float = 2, beats_per_bar: int = 4
     ) -> np.ndarray:
-        """The first bars of a MIDI file on this model's grid (and key, if it transposes).
-
-        Only those bars are decoded (see ml.music.midi_window), so a hostile file costs what
-        its opening costs; any reason it cannot be used is a DataError."""
-        data = _read_bytes(source)
-        window = read_midi_window(data, bars * beats_per_bar)
-        roll, _ = window_to_roll(window, self.frames_per_beat, self.transpose)
-        if not len(roll):
-            raise DataError("its notes all lie outside the piano's 88 keys")
-        return roll
+        """The first bars of a MIDI file on this model's grid (and key, if it transposes)."""
+        return read_prime(_read_bytes(source), bars * beats_per_bar, self.frames_per_beat, self.transpose)
 
     @torch.no_grad()
     def generate(self, requests: list[PianoRequest]) -> list[PianoSample]:

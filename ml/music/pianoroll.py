@@ -18,18 +18,12 @@ import numpy as np
 import pretty_midi
 
 from ml.errors import DataError
-from ml.music.midi_window import MidiWindow
+from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram, shift_to_c
 
-LOWEST_PITCH = 21
-KEYS = 88
 DEFAULT_FRAMES_PER_BEAT = 2
 DEFAULT_TEMPO_BPM = 120.0
 MAX_FRAMES = 200_000  # about 14 hours at 120 bpm on the eighth-note grid: no real piece is longer
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-# Krumhansl-Kessler key profiles, for tunes without a key signature.
-_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 @dataclass(frozen=True)
@@ -98,27 +92,6 @@ def estimate_key(midi: pretty_midi.PrettyMIDI) -> tuple[int, bool]:
     return key_of_histogram(histogram)
 
 
-def key_of_histogram(histogram: np.ndarray) -> tuple[int, bool]:
-    """(tonic, is minor) of a duration-weighted pitch-class histogram (Krumhansl-Schmuckler)."""
-    if not histogram.std():  # silence, or every pitch class alike: no key to find
-        return 0, False
-    best = max(
-        (
-            (np.corrcoef(histogram, np.roll(profile, tonic))[0, 1], tonic, minor)
-            for tonic in range(12)
-            for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE))
-        ),
-        key=lambda item: item[0],
-    )
-    return best[1], best[2]
-
-
-def shift_to_c(tonic: int, minor: bool) -> int:
-    """Semitones (−6..5) that move a key to C major or A minor."""
-    shift = ((9 if minor else 0) - tonic) % 12
-    return shift - 12 if shift > 5 else shift
-
-
 def midi_to_roll(
     midi: pretty_midi.PrettyMIDI,
     frames_per_beat: int = DEFAULT_FRAMES_PER_BEAT,
@@ -143,27 +116,6 @@ def midi_to_roll(
     roll = roll[sounding[0] : sounding[-1] + 1] if len(sounding) else roll[:0]
     tempo = float(midi.get_tempo_changes()[1][0]) if len(midi.get_tempo_changes()[1]) else DEFAULT_TEMPO_BPM
     return RollConversion(roll, dropped, tempo, shift)
-
-
-def window_to_roll(window: MidiWindow, frames_per_beat: int, transpose: bool) -> tuple[np.ndarray, int]:
-    """(roll, semitones applied) of a file's opening on the model's grid, its first note at
-    frame 0. With `transpose`, the key comes from the notes (a key signature can be wrong)."""
-    shift = 0
-    if transpose:
-        histogram = np.zeros(12)
-        for note in window.notes:
-            histogram[note.pitch % 12] += note.end - note.start
-        shift = shift_to_c(*key_of_histogram(histogram))
-    ticks_per_frame = window.resolution / frames_per_beat
-    roll = np.zeros((max(int(np.ceil(window.span / ticks_per_frame)), 1), KEYS), dtype=bool)
-    for note in window.notes:
-        key = note.pitch + shift - LOWEST_PITCH
-        if 0 <= key < KEYS:
-            start = min(int(np.rint(note.start / ticks_per_frame)), len(roll) - 1)
-            end = max(int(np.rint(note.end / ticks_per_frame)), start + 1)
-            roll[start:end, key] = True
-    sounding = np.flatnonzero(roll.any(axis=1))
-    return (roll[: sounding[-1] + 1] if len(sounding) else roll[:0]), shift
 
 
 def read_roll(data: bytes, frames_per_beat: int, transpose: bool) -> RollConversion:

@@ -1,4 +1,8 @@
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 import wave
 
 import pretty_midi
@@ -117,3 +121,49 @@ def test_discord_unreachable_at_startup_is_one_error_line(bot_settings, tmp_path
     assert main([]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot reach Discord") and err.count("\n") == 1
+
+
+def _start_console(env: dict[str, str], cwd) -> subprocess.Popen:
+    """`python -m bot console` reading from a pipe kept open, as a terminal would be."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+    assert "Balladeer console" in process.stdout.readline()
+    return process
+
+
+def test_ctrl_c_at_the_prompt_exits_at_once_with_130(bot_settings, tmp_path):
+    process = _start_console(bot_env(bot_settings), tmp_path)
+    try:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 130
+    finally:
+        process.kill()
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_ctrl_c_during_a_request_marks_it_interrupted_before_exiting(bot_settings, tmp_path):
+    env = bot_env(bot_settings)
+    del env["PIANO_CHECKPOINT"]  # the shipped model: a 120 s piece takes it a while
+    process = _start_console(env, tmp_path)
+    try:
+        process.stdin.write("/midi seconds:120\n")
+        process.stdin.flush()
+        database = sqlite3.connect(bot_settings.database_path)
+        deadline = time.monotonic() + 60
+        while database.execute("SELECT status FROM requests").fetchall() != [("running",)]:
+            assert time.monotonic() < deadline, "the request never started"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 130
+    finally:
+        process.kill()
+    assert database.execute("SELECT status, error FROM requests").fetchall() == [
+        ("interrupted", "the bot shut down")
+    ]

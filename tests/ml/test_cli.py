@@ -124,7 +124,7 @@ def test_piano_training_resumes_with_its_own_model(tmp_path, chord_folder, capsy
         (["train", "lyrics", "--data", "missing.csv", "--out", "x"], "Lyrics file not found"),
         (
             ["train", "piano", "--data", "x.mat", "--out", "x", "--augment-transpose", "13"],
-            "--augment-transpose must be between 0 and 12",
+            "argument --augment-transpose: must be at least 0 and at most 12, not 13",
         ),
     ],
 )

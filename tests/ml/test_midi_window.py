@@ -9,7 +9,8 @@ import pytest
 
 from ml.errors import DataError
 from ml.music.midi_window import read_midi_window
-from ml.music.pianoroll import load_midi, midi_to_roll, window_to_roll
+from ml.music.pianoroll import load_midi, midi_to_roll
+from ml.music.prime import window_to_roll
 from tests import hostile_midi
 from tests.music_fixtures import chord_midi
 

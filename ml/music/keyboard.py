@@ -1,0 +1,35 @@
+"""The piano's 88 keys (column 0 of a roll = MIDI 21, A0) and the musical key of a piece,
+from duration-weighted pitch classes (Krumhansl-Schmuckler). Plain numpy: the MIDI reader's
+own process imports it without the rest of the package."""
+
+from __future__ import annotations
+
+import numpy as np
+
+LOWEST_PITCH = 21
+KEYS = 88
+
+# Krumhansl-Kessler key profiles.
+_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def key_of_histogram(histogram: np.ndarray) -> tuple[int, bool]:
+    """(tonic, is minor) of a duration-weighted pitch-class histogram (Krumhansl-Schmuckler)."""
+    if not histogram.std():  # silence, or every pitch class alike: no key to find
+        return 0, False
+    best = max(
+        (
+            (np.corrcoef(histogram, np.roll(profile, tonic))[0, 1], tonic, minor)
+            for tonic in range(12)
+            for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE))
+        ),
+        key=lambda item: item[0],
+    )
+    return best[1], best[2]
+
+
+def shift_to_c(tonic: int, minor: bool) -> int:
+    """Semitones (−6..5) that move a key to C major or A minor."""
+    shift = ((9 if minor else 0) - tonic) % 12
+    return shift - 12 if shift > 5 else shift
