@@ -2,9 +2,9 @@
 LYRICS_CHECKPOINT / PIANO_CHECKPOINT say otherwise).
 
 For each adversarial MIDI file (built here, see tests/hostile_midi.py): CPU seconds of the
-whole bot process from the slash command to the reply, peak RSS above the idle process,
-RSS after the reply, and wall time (the bot warmed up by one request of each command, which
-loads libraries such as matplotlib for good). CPU and RSS count the bot process and the
+whole bot process from the slash command to the reply, peak memory above the idle process,
+memory after the reply, and wall time (the bot warmed up by one request of each command, which
+loads libraries such as matplotlib for good). CPU and memory (PSS) count the bot process and the
 short-lived process that reads each file (its CPU from its exit accounting). Each file is sent
 --rounds times, so the last round shows whether memory keeps growing. Then an attack:
 --attackers users each send a note bomb at once while another user asks for /lyrics; its
@@ -34,8 +34,6 @@ from bot.config import Settings
 from tests import hostile_midi
 from tests.bot.fake_discord import GUILD_ID, FakeDiscord, FakeFile
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
 
 def _children() -> list[str]:
     """The live child processes (a MIDI reader while one runs)."""
@@ -43,13 +41,14 @@ def _children() -> list[str]:
         return f.read().split()
 
 
-def rss_mb() -> float:
-    """RSS of this process and its live children."""
-    total = 0
+def memory_mb() -> float:
+    """Memory of this process and its live children, as PSS: a child between fork and exec
+    shares the parent's pages, which RSS would count twice."""
+    kilobytes = 0
     for pid in ["self", *_children()]:
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/statm") as f:
-            total += int(f.read().split()[1])
-    return total * PAGE / 2**20
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as f:
+            kilobytes += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    return kilobytes / 1024
 
 
 def cpu_seconds() -> float:
@@ -58,19 +57,19 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-class PeakRss:
-    """The highest RSS seen while it runs, sampled every 5 ms from a thread."""
+class PeakMemory:
+    """The highest memory seen while it runs, sampled every 5 ms from a thread."""
 
     def __init__(self) -> None:
-        self.peak = rss_mb()
+        self.peak = memory_mb()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_mb())
+            self.peak = max(self.peak, memory_mb())
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 
@@ -109,38 +108,39 @@ async def bench(attackers: int, rounds: int) -> None:
                 fake, await fake.slash("continue", file=FakeFile("w.mid", hostile_midi.note_bomb(100)))
             )
             gc.collect()
-            idle = rss_mb()
-            print(f"idle bot process: {idle:.0f} MB RSS; continue_max_bytes {settings.continue_max_bytes:,}")
+            idle = memory_mb()
             print(
-                f"{'#':<3}{'file':<30}{'bytes':>10}{'CPU s':>8}{'wall s':>8}{'peak MB':>9}{'after MB':>10}  reply"
+                f"idle bot process: {idle:.0f} MB (PSS); continue_max_bytes {settings.continue_max_bytes:,}"
             )
+            columns = f"{'bytes':>10}{'CPU s':>8}{'wall s':>8}{'peak MB':>9}{'after MB':>10}"
+            print(f"{'#':<3}{'file':<30}{columns}  reply")
             for round_, (name, build) in itertools.product(range(1, rounds + 1), FILES.items()):
                 data = build()
                 gc.collect()
                 before_cpu, started = cpu_seconds(), time.perf_counter()
-                with PeakRss() as peak:
+                with PeakMemory() as peak:
                     interaction = await fake.slash("continue", file=FakeFile("x.mid", data), seed=1)
                     text = await answer(fake, interaction)
                 cpu, wall = cpu_seconds() - before_cpu, time.perf_counter() - started
                 gc.collect()
                 print(
                     f"{round_:<3}{name:<30}{len(data):>10,}{cpu:>8.2f}{wall:>8.2f}{peak.peak - idle:>+9.0f}"
-                    f"{rss_mb() - idle:>+10.0f}  {text[:50]}"
+                    f"{memory_mb() - idle:>+10.0f}  {text[:50]}"
                 )
 
             started = time.perf_counter()
-            text = await answer(fake, await fake.slash("lyrics", user_id="999", length=500, seed=2))
+            text = await answer(fake, await fake.slash("lyrics", user_id="999", length=500, seed=3))
             alone = time.perf_counter() - started
             bomb = FakeFile("bomb.mid", hostile_midi.note_bomb())
             attack = [await fake.slash("continue", file=bomb, user_id=str(100 + i)) for i in range(attackers)]
             started = time.perf_counter()
-            await answer(fake, await fake.slash("lyrics", user_id="999", length=500, seed=2))
+            await answer(fake, await fake.slash("lyrics", user_id="999", length=500, seed=3))
             during = time.perf_counter() - started
             for interaction in attack:
                 await answer(fake, interaction)
             print(
-                f"another user's /lyrics (length 500; {len(text):,} characters sent): {alone:.2f} s on an idle bot, {during:.2f} s while "
-                f"{attackers} users /continue a 1 MB note bomb each"
+                f"another user's /lyrics (length 500; {len(text):,} characters sent): {alone:.2f} s "
+                f"on an idle bot, {during:.2f} s while {attackers} users /continue a 1 MB note bomb each"
             )
 
 
