@@ -4,12 +4,14 @@ its own so that no file can hold the bot's interpreter, its memory or its time.
 `python -m ml.music.prime QUARTERS FRAMES_PER_BEAT TRANSPOSE` reads the file's bytes from
 stdin under a memory limit and writes the roll as .npy to stdout; a file it cannot use
 exits with status 3 and the reason on stderr. It imports numpy and this package's pure
-reader alone, so it starts in a fraction of a second.
+reader alone, so it starts in a fraction of a second, and runs at a lower priority than
+the bot.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import resource
 import sys
 
@@ -21,6 +23,7 @@ from ml.music.midi_window import MidiWindow, read_midi_window
 
 UNUSABLE = 3  # exit status: the file cannot be used (the reason is on stderr)
 MEMORY_LIMIT_BYTES = 1 << 30  # address space of the reader process
+NICENESS = 10
 
 
 def window_to_roll(window: MidiWindow, frames_per_beat: int, transpose: bool) -> tuple[np.ndarray, int]:
@@ -56,6 +59,7 @@ def read_prime(data: bytes, quarters: float, frames_per_beat: int, transpose: bo
 
 def main(argv: list[str]) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    os.nice(NICENESS)  # generation for everyone goes first
     quarters, frames_per_beat, transpose = float(argv[0]), int(argv[1]), argv[2] == "1"
     try:
         roll = read_prime(sys.stdin.buffer.read(), quarters, frames_per_beat, transpose)
