@@ -16,6 +16,7 @@ from bot.requests import (
     Reply,
 )
 from ml.music.generate import PianoGenerator, PianoRequest, PianoSample
+from ml.music.prime import PrimePiece
 from ml.music.render import render_piece
 from ml.text.generate import LyricsGenerator, LyricsRequest
 
@@ -76,7 +77,7 @@ class PianoBatch:
                     seconds=o.seconds,
                     temperature=o.temperature,
                     seed=o.seed,
-                    prime=o.prime.roll if isinstance(o, ContinueOptions) and o.prime else None,
+                    prime=self._prime(o).roll if self._prime(o) else None,
                     max_notes=max_notes,
                 )
                 for o in self.options
@@ -90,7 +91,7 @@ class PianoBatch:
         if self.pieces is None:
             self.pieces = self.run.samples()
         done = len(self.replies)
-        rendered = render_piece(self.pieces[done])
+        rendered = render_piece(self.pieces[done], prime=self._prime(self.options[done]))
         attachments = [
             Attachment("song.mid", rendered.midi),
             Attachment("song.wav", rendered.wav),
@@ -100,3 +101,7 @@ class PianoBatch:
             MidiReply(self.request_ids[done], self.options[done], rendered.notes, attachments)
         )
         return self.replies if len(self.replies) == len(self.request_ids) else None
+
+    @staticmethod
+    def _prime(options: MidiOptions | ContinueOptions) -> PrimePiece | None:
+        return options.prime if isinstance(options, ContinueOptions) else None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.formatting import about_text, history_lines, lyrics_header
+from bot.formatting import about_text, history_lines, lyrics_header, prime_reading
 from bot.requests import (
     Busy,
     ContinueOptions,
@@ -211,6 +211,8 @@ class Console:
         else:
             what = f"{o.seconds} s of piano"
         self.say(f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes")
+        if isinstance(o, ContinueOptions):
+            self.say(f"  {prime_reading(o)}")
         for attachment in reply.attachments:
             self.say(f"  saved {folder / attachment.filename} ({len(attachment.data):,} bytes)")
 

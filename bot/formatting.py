@@ -72,12 +72,19 @@ def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     if isinstance(o, ContinueOptions):
         what = f"**{safe(o.filename)}** continued for {o.seconds} s"
     head = f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
+    read = f"\n{prime_reading(o)}." if isinstance(o, ContinueOptions) else ""
     if with_audio:
-        return f"{head} Play **song.wav** here, or open **song.mid** in any MIDI player."
+        return f"{head} Play **song.wav** here, or open **song.mid** in any MIDI player.{read}"
     return (
         f"{head} Open **song.mid** in any MIDI player. The audio preview is left out: "
-        "it is larger than this server's upload limit."
+        f"it is larger than this server's upload limit.{read}"
     )
+
+
+def prime_reading(options: ContinueOptions) -> str:
+    """What /continue read of the user's file: "Read 16 bars of your piece: 96 bpm, 4/4, F♯ minor"."""
+    prime = options.prime
+    return f"Read {prime.bars_text} of your piece: {prime.summary}" if prime else ""
 
 
 def history_lines(records: list[RequestRecord]) -> list[str]:

@@ -7,24 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import sys
 
-import numpy as np
-
 from ml.errors import DataError
-from ml.music.prime import UNUSABLE
+from ml.music.prime import UNUSABLE, PrimePiece
 
 
 async def read_prime_isolated(
-    data: bytes, quarters: float, frames_per_beat: int, transpose: bool, timeout: float
-) -> np.ndarray:
-    """The prime roll of a MIDI file; DataError with a reason a user can read otherwise."""
+    data: bytes, bars: float, frames_per_beat: int, transpose: bool, timeout: float
+) -> PrimePiece:
+    """The opening bars of a MIDI file; DataError with a reason a user can read otherwise."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "ml.music.prime",
-        str(quarters),
+        str(bars),
         str(frames_per_beat),
         "1" if transpose else "0",
         stdin=asyncio.subprocess.PIPE,
@@ -45,4 +42,4 @@ async def read_prime_isolated(
         raise DataError(err.decode(errors="replace").strip() or "it cannot be read")
     if process.returncode != 0:
         raise RuntimeError(f"the MIDI reader exited with status {process.returncode}: {err.decode()[-500:]}")
-    return np.load(io.BytesIO(out), allow_pickle=False)
+    return PrimePiece.from_bytes(out)

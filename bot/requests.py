@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from ml.errors import BalladeerError
+from ml.music.prime import PrimePiece
 
 Kind = Literal["lyrics", "midi"]  # the model a request runs on; requests of a kind batch together
 Command = Literal["lyrics", "midi", "continue"]
@@ -78,13 +77,6 @@ class MidiOptions:
 
 
 @dataclass(frozen=True)
-class Prime:
-    """A user's MIDI file read onto the piano model's grid: the music /continue continues."""
-
-    roll: np.ndarray = field(repr=False)  # (frames, 88) bool
-
-
-@dataclass(frozen=True)
 class ContinueOptions:
     """/continue: the file is named (and its size declared) when the request is admitted;
     it is downloaded and read only once the caps let the request in, then `prime` is set."""
@@ -94,7 +86,7 @@ class ContinueOptions:
     seconds: int | None = None
     temperature: float | None = None
     seed: int | None = None
-    prime: Prime | None = None
+    prime: PrimePiece | None = field(default=None, repr=False)  # the file's opening, as read
 
     command = "continue"
 

@@ -38,7 +38,6 @@ from bot.requests import (
     Kind,
     LyricsReply,
     Options,
-    Prime,
     Reply,
     Requester,
     ShuttingDown,
@@ -51,7 +50,6 @@ from ml.text.generate import LyricsGenerator
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 200
-BEATS_PER_BAR = 4  # how /continue counts the bars it reads
 
 
 @dataclass(frozen=True)
@@ -221,16 +219,16 @@ class SongService:
         s, piano = self.settings, self.piano
         try:
             async with self._reading:
-                roll = await read_prime_isolated(
+                prime = await read_prime_isolated(
                     data,
-                    s.continue_prime_bars * BEATS_PER_BAR,
+                    s.continue_prime_bars,
                     piano.frames_per_beat,
                     piano.transpose,
                     s.continue_read_timeout_seconds,
                 )
         except DataError as exc:
             raise InvalidOption(f"Cannot read {shown} as a MIDI file: {exc}.") from None
-        reservation.options = replace(options, prime=Prime(roll))
+        reservation.options = replace(options, prime=prime)
 
     async def enter(self, reservation: Reservation) -> Ticket:
         """Store a reserved request as queued and put it in line."""

@@ -183,15 +183,16 @@ def sample(args: argparse.Namespace) -> None:
             prime = generator.prime_from_midi(args.prime, args.prime_bars)
         except DataError as exc:
             raise DataError(f"cannot read the prime {args.prime}: {exc}") from None
+        log.info("read %s of %s: %s", prime.bars_text, args.prime, prime.summary)
     request = PianoRequest(
         seconds=args.seconds,
         temperature=args.temperature,
         seed=args.seed,
-        prime=prime,
+        prime=None if prime is None else prime.roll,
         max_notes=args.max_notes,
     )
     piece = generator.generate([request])[0]
-    rendered = render_piece(piece, wav=bool(args.wav), png=bool(args.png), synth=args.synth)
+    rendered = render_piece(piece, prime=prime, wav=bool(args.wav), png=bool(args.png), synth=args.synth)
     written = []
     for path, data, note in (
         (args.out, rendered.midi, ""),

@@ -20,7 +20,7 @@ from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS, roll_to_midi
-from ml.music.prime import read_prime
+from ml.music.prime import PrimePiece, read_prime
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
@@ -77,11 +77,9 @@ class PianoGenerator:
     def frames_for(self, seconds: float) -> int:
         return max(round(seconds * self.tempo_bpm / 60.0 * self.frames_per_beat), 1)
 
-    def prime_from_midi(
-        self, source: str | Path | bytes, bars: float = 2, beats_per_bar: int = 4
-    ) -> np.ndarray:
-        """The first bars of a MIDI file on this model's grid (and key, if it transposes)."""
-        return read_prime(_read_bytes(source), bars * beats_per_bar, self.frames_per_beat, self.transpose)
+    def prime_from_midi(self, source: str | Path | bytes, bars: float = 2) -> PrimePiece:
+        """The first bars of a MIDI file (in its own meter), read for this model's grid and key."""
+        return read_prime(_read_bytes(source), bars, self.frames_per_beat, self.transpose)
 
     @torch.no_grad()
     def generate(self, requests: list[PianoRequest]) -> list[PianoSample]:

@@ -10,7 +10,7 @@ of the window alone: its cost is bounded by the window and the limit, never by t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ml.errors import DataError
 
@@ -38,12 +38,25 @@ class MidiWindow:
     ticks from its first note; `span` ticks long."""
 
     resolution: int  # ticks per quarter note
+    start_tick: int  # where the first note lies in the file (the window's tick 0)
     span: int
     notes: list[WindowNote] = field(repr=False)
     tempos: list[tuple[int, int]]  # (tick, microseconds per quarter); ticks ≤ 0 mean "at the start"
     time_signatures: list[tuple[int, int, int]]  # (tick, numerator, denominator)
     key_signatures: list[tuple[int, int, bool]]  # (tick, sharps (−7..7), minor)
     events_read: int
+
+    def clipped(self, ticks: int) -> MidiWindow:
+        """The first `ticks` of this window: notes that start before, cut there."""
+        notes = [replace(n, end=min(n.end, ticks)) for n in self.notes if n.start < ticks]
+        return replace(
+            self,
+            span=max((n.end for n in notes), default=0),
+            notes=notes,
+            tempos=[t for t in self.tempos if t[0] < ticks],
+            time_signatures=[t for t in self.time_signatures if t[0] < ticks],
+            key_signatures=[k for k in self.key_signatures if k[0] < ticks],
+        )
 
 
 @dataclass
@@ -109,6 +122,7 @@ def read_midi_window(data: bytes, quarters: float, max_events: int = MAX_EVENTS)
     metas = sorted((tick - start, kind, body) for t in tracks for tick, kind, body in t.metas if tick < end)
     return MidiWindow(
         resolution=division,
+        start_tick=start,
         span=max(n.end for n in notes),
         notes=notes,
         tempos=[

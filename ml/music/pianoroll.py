@@ -166,7 +166,7 @@ def save_roll_png(
     roll: np.ndarray,
     path: str | Path,
     frames_per_beat: int = DEFAULT_FRAMES_PER_BEAT,
-    beats_per_bar: int = 4,
+    beats_per_bar: float = 4,
     title: str | None = None,
     prime_frames: int = 0,
 ) -> None:

@@ -1,8 +1,8 @@
 """A user's MIDI file as a prime: its opening bars on a model's grid, read in a process of
 its own so that no file can hold the bot's interpreter, its memory or its time.
 
-`python -m ml.music.prime QUARTERS FRAMES_PER_BEAT TRANSPOSE` reads the file's bytes from
-stdin under a memory limit and writes the roll as .npy to stdout; a file it cannot use
+`python -m ml.music.prime BARS FRAMES_PER_BEAT TRANSPOSE` reads the file's bytes from stdin
+under a memory limit and writes the piece (`PrimePiece.to_bytes`) to stdout; a file it cannot use
 exits with status 3 and the reason on stderr. It imports numpy and this package's pure
 reader alone, so it starts in a fraction of a second, and runs at a lower priority than
 the bot.
@@ -11,30 +11,29 @@ the bot.
 from __future__ import annotations
 
 import io
+import math
 import os
 import resource
 import sys
+from dataclasses import astuple, dataclass, field
 
 import numpy as np
 
 from ml.errors import DataError
 from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram, shift_to_c
-from ml.music.midi_window import MidiWindow, read_midi_window
+from ml.music.midi_window import MidiWindow, WindowNote, read_midi_window
 
 UNUSABLE = 3  # exit status: the file cannot be used (the reason is on stderr)
 MEMORY_LIMIT_BYTES = 1 << 30  # address space of the reader process
 NICENESS = 10
+DEFAULT_TEMPO_BPM = 120.0  # what MIDI assumes when a file sets no tempo
+MAJOR_KEY_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+MINOR_KEY_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
 
 
-def window_to_roll(window: MidiWindow, frames_per_beat: int, transpose: bool) -> tuple[np.ndarray, int]:
-    """(roll, semitones applied) of a file's opening on the model's grid, its first note at
-    frame 0. With `transpose`, the key comes from the notes (a key signature can be wrong)."""
-    shift = 0
-    if transpose:
-        histogram = np.zeros(12)
-        for note in window.notes:
-            histogram[note.pitch % 12] += note.end - note.start
-        shift = shift_to_c(*key_of_histogram(histogram))
+def window_to_roll(window: MidiWindow, frames_per_beat: int, shift: int = 0) -> np.ndarray:
+    """A file's opening on the model's grid, its first note at frame 0, moved by `shift`
+    semitones; trailing silence dropped."""
     ticks_per_frame = window.resolution / frames_per_beat
     roll = np.zeros((max(int(np.ceil(window.span / ticks_per_frame)), 1), KEYS), dtype=bool)
     for note in window.notes:
@@ -44,34 +43,136 @@ def window_to_roll(window: MidiWindow, frames_per_beat: int, transpose: bool) ->
             end = max(int(np.rint(note.end / ticks_per_frame)), start + 1)
             roll[start:end, key] = True
     sounding = np.flatnonzero(roll.any(axis=1))
-    return (roll[: sounding[-1] + 1] if len(sounding) else roll[:0]), shift
+    return roll[: sounding[-1] + 1] if len(sounding) else roll[:0]
 
 
-def read_prime(data: bytes, quarters: float, frames_per_beat: int, transpose: bool) -> np.ndarray:
-    """The first `quarters` quarter notes of a MIDI file as a prime roll. Only those are
-    decoded (see ml.music.midi_window), so a hostile file costs what its opening costs; any
-    reason it cannot be used is a DataError."""
-    roll, _ = window_to_roll(read_midi_window(data, quarters), frames_per_beat, transpose)
+def key_of_notes(notes: list[WindowNote]) -> tuple[int, bool]:
+    """(tonic, is minor) from the notes' duration-weighted pitch classes: a key signature
+    can be wrong (a file saying C major while the music is in G)."""
+    histogram = np.zeros(12)
+    for note in notes:
+        histogram[note.pitch % 12] += note.end - note.start
+    return key_of_histogram(histogram)
+
+
+@dataclass(frozen=True)
+class PrimePiece:
+    """A user's opening bars as read: their own events (for the reply's MIDI, untouched) and
+    the roll the model reads (on its grid, moved to its key by `shift` semitones)."""
+
+    window: MidiWindow
+    roll: np.ndarray = field(repr=False)  # (frames, 88) bool, first note at frame 0
+    shift: int
+    tonic: int  # the key of the notes (pitch class), whatever a key signature says
+    minor: bool
+    bars: float  # bars read, in the file's meter
+
+    @property
+    def meter(self) -> tuple[int, int]:
+        """(numerator, denominator) of the time signature in force at the first note; 4/4 if none."""
+        at_start = [(n, d) for tick, n, d in self.window.time_signatures if tick <= 0]
+        return at_start[-1] if at_start else (4, 4)
+
+    @property
+    def quarters_per_bar(self) -> float:
+        numerator, denominator = self.meter
+        return numerator * 4 / denominator
+
+    @property
+    def tempo_bpm(self) -> float:
+        """The tempo in force at the first note (120 if the file sets none)."""
+        at_start = [us for tick, us in self.window.tempos if tick <= 0]
+        return 60_000_000 / at_start[-1] if at_start else DEFAULT_TEMPO_BPM
+
+    @property
+    def final_tempo_us(self) -> int:
+        """Microseconds per quarter at the window's end: the continuation's tempo."""
+        return self.window.tempos[-1][1] if self.window.tempos else round(60_000_000 / DEFAULT_TEMPO_BPM)
+
+    @property
+    def key_name(self) -> str:
+        names = MINOR_KEY_NAMES if self.minor else MAJOR_KEY_NAMES
+        return f"{names[self.tonic]} {'minor' if self.minor else 'major'}"
+
+    @property
+    def bars_text(self) -> str:
+        return f"{self.bars:g} bar{'s' if self.bars != 1 else ''}"
+
+    @property
+    def summary(self) -> str:
+        """Tempo, meter and key as a reader says them: "96 bpm, 4/4, F♯ minor"."""
+        numerator, denominator = self.meter
+        return f"{self.tempo_bpm:.0f} bpm, {numerator}/{denominator}, {self.key_name}"
+
+    def to_bytes(self) -> bytes:
+        """The piece as .npz (no pickle): what the reader process hands back."""
+        w = self.window
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            roll=self.roll,
+            notes=np.array([astuple(n) for n in w.notes], dtype=np.int64).reshape(-1, 7),
+            tempos=np.array(w.tempos, dtype=np.int64).reshape(-1, 2),
+            time_signatures=np.array(w.time_signatures, dtype=np.int64).reshape(-1, 3),
+            key_signatures=np.array(w.key_signatures, dtype=np.int64).reshape(-1, 3),
+            scalars=np.array(
+                [w.resolution, w.start_tick, w.span, w.events_read, self.shift, self.tonic, self.minor]
+            ),
+            bars=np.array(self.bars),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PrimePiece:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            resolution, start_tick, span, events, shift, tonic, minor = (int(v) for v in z["scalars"])
+            window = MidiWindow(
+                resolution=resolution,
+                start_tick=start_tick,
+                span=span,
+                notes=[WindowNote(*map(int, row)) for row in z["notes"]],
+                tempos=[(int(t), int(u)) for t, u in z["tempos"]],
+                time_signatures=[(int(t), int(n), int(d)) for t, n, d in z["time_signatures"]],
+                key_signatures=[(int(t), int(k), bool(m)) for t, k, m in z["key_signatures"]],
+                events_read=events,
+            )
+            return cls(window, z["roll"].astype(bool), shift, tonic, bool(minor), float(z["bars"]))
+
+
+def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) -> PrimePiece:
+    """The first `bars` bars of a MIDI file, in its own meter. Only those are decoded (see
+    ml.music.midi_window), so a hostile file costs what its opening costs; any reason it
+    cannot be used is a DataError."""
+    window = read_midi_window(data, bars * 4)  # as if in 4/4, until its meter is known
+    meter = [(n, d) for tick, n, d in window.time_signatures if tick <= 0]
+    numerator, denominator = meter[-1] if meter else (4, 4)
+    quarters_per_bar = numerator * 4 / denominator
+    if quarters_per_bar > 4:  # longer bars: read again, as far as they reach
+        window = read_midi_window(data, bars * quarters_per_bar)
+    window = window.clipped(round(bars * quarters_per_bar * window.resolution))
+    tonic, minor = key_of_notes(window.notes)
+    shift = shift_to_c(tonic, minor) if transpose else 0
+    roll = window_to_roll(window, frames_per_beat, shift)
     if not len(roll):
         raise DataError("its notes all lie outside the piano's 88 keys")
-    return roll
+    quarters = window.span / window.resolution
+    bars_read = min(bars, math.ceil(quarters / (numerator * 4 / denominator) - 1e-9))
+    return PrimePiece(window, roll, shift, tonic, minor, bars_read)
 
 
 def main(argv: list[str]) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     os.nice(NICENESS)  # generation for everyone goes first
-    quarters, frames_per_beat, transpose = float(argv[0]), int(argv[1]), argv[2] == "1"
+    bars, frames_per_beat, transpose = float(argv[0]), int(argv[1]), argv[2] == "1"
     try:
-        roll = read_prime(sys.stdin.buffer.read(), quarters, frames_per_beat, transpose)
+        piece = read_prime(sys.stdin.buffer.read(), bars, frames_per_beat, transpose)
     except DataError as exc:
         print(exc, file=sys.stderr)
         return UNUSABLE
     except MemoryError:
         print("reading it needs more memory than a MIDI file's opening can", file=sys.stderr)
         return UNUSABLE
-    buffer = io.BytesIO()
-    np.save(buffer, roll)
-    sys.stdout.buffer.write(buffer.getvalue())
+    sys.stdout.buffer.write(piece.to_bytes())
     return 0
 
 

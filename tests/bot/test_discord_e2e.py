@@ -229,6 +229,7 @@ async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_set
     assert (await fake.callback(interaction)).json["type"] == 5
     (reply,) = await fake.followups(interaction)
     assert reply.json["content"].startswith("🎹 **my tune.mid** continued for 4 s · temperature 1 · seed 3")
+    assert reply.json["content"].endswith("\nRead 2 bars of your piece: 120 bpm, 4/4, C major.")
     assert set(reply.files) == {"song.mid", "song.wav", "piano-roll.png"}
     music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
     assert music.get_end_time() > 4 + 3.5  # the 8 beats of the prime (4 s at 120 bpm), then 4 s more

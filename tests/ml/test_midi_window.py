@@ -10,7 +10,7 @@ import pytest
 from ml.errors import DataError
 from ml.music.midi_window import read_midi_window
 from ml.music.pianoroll import load_midi, midi_to_roll
-from ml.music.prime import window_to_roll
+from ml.music.prime import read_prime, window_to_roll
 from tests import hostile_midi
 from tests.music_fixtures import chord_midi
 
@@ -23,9 +23,8 @@ def _bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
 
 def test_the_window_roll_matches_the_whole_file_roll_on_a_real_file():
     data = _bytes(chord_midi(beats=16))
-    roll, shift = window_to_roll(read_midi_window(data, quarters=8), frames_per_beat=2, transpose=False)
+    roll = window_to_roll(read_midi_window(data, quarters=8), frames_per_beat=2)
     whole = midi_to_roll(load_midi(data), frames_per_beat=2).roll
-    assert shift == 0
     np.testing.assert_array_equal(roll, whole[: len(roll)])
     assert len(roll) == 16  # 8 quarter notes on the eighth-note grid
 
@@ -57,7 +56,7 @@ def test_a_note_held_for_ten_million_ticks_is_read_as_the_window_only():
     assert len(data) < 50
     window = read_midi_window(data, quarters=64)
     assert window.span == 64 and len(window.notes) == 1  # clipped to the window
-    roll, _ = window_to_roll(window, frames_per_beat=2, transpose=False)
+    roll = window_to_roll(window, frames_per_beat=2)
     assert roll.shape == (128, 88) and roll.all(axis=0).sum() == 1
 
 
@@ -105,5 +104,5 @@ def test_the_key_comes_from_the_notes_not_the_signature():
     for note in midi.instruments[0].notes:
         note.pitch += 7  # now in G major
     midi.key_signature_changes.append(pretty_midi.KeySignature(0, 0))  # the file still says C
-    _, shift = window_to_roll(read_midi_window(_bytes(midi), quarters=16), frames_per_beat=2, transpose=True)
-    assert shift == 5  # G up to C
+    prime = read_prime(_bytes(midi), bars=4, frames_per_beat=2, transpose=True)
+    assert (prime.tonic, prime.minor, prime.shift, prime.key_name) == (7, False, 5, "G major")  # G up to C

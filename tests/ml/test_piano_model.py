@@ -66,7 +66,7 @@ def test_batching_does_not_change_results(generator):
             frames=9,
             temperature=1.3,
             seed=13,
-            prime=generator.prime_from_midi(_bytes(prime), bars=1),
+            prime=generator.prime_from_midi(_bytes(prime), bars=1).roll,
         ),
     ]
     batched = generator.generate(requests)
@@ -75,7 +75,7 @@ def test_batching_does_not_change_results(generator):
 
 
 def test_length_prime_and_note_cap_are_honoured(generator):
-    prime = generator.prime_from_midi(_bytes(chord_midi(beats=8)), bars=1)
+    prime = generator.prime_from_midi(_bytes(chord_midi(beats=8)), bars=1).roll
     assert len(prime) == 8  # one 4/4 bar at two frames per beat
     sample = generator.generate([PianoRequest(frames=10, seed=1, prime=prime, temperature=2.0, max_notes=2)])[
         0

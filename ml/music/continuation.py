@@ -1,0 +1,99 @@
+"""The MIDI file a continuation is handed back in: the user's own events for the bars the
+model read, untouched (notes, onsets, durations, velocities, instruments, tempo map, time
+and key signatures, at the file's own resolution), then the model's music at the user's
+tempo, in the user's key, with velocities from the user's range."""
+
+from __future__ import annotations
+
+import struct
+from collections import defaultdict
+
+import numpy as np
+
+from ml.music.generate import PianoSample
+from ml.music.keyboard import KEYS, LOWEST_PITCH
+from ml.music.midi_window import DRUM_CHANNEL
+from ml.music.prime import PrimePiece
+
+Event = tuple[int, int, bytes]  # (absolute tick, order at that tick: offs before ons, bytes)
+
+
+def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
+    """A format-1 MIDI file: a conductor track, one track per instrument of the user's
+    part, and one for the continuation (the sample's frames after its prime)."""
+    window = prime.window
+    start = window.start_tick
+    conductor: list[Event] = []
+    for tick, microseconds in window.tempos:
+        conductor.append((max(start + tick, 0), 0, b"\xff\x51\x03" + microseconds.to_bytes(3, "big")))
+    for tick, numerator, denominator in window.time_signatures:
+        power = max(denominator.bit_length() - 1, 0)
+        conductor.append((max(start + tick, 0), 0, bytes((0xFF, 0x58, 4, numerator, power, 24, 8))))
+    for tick, sharps, minor in window.key_signatures:
+        conductor.append((max(start + tick, 0), 0, bytes((0xFF, 0x59, 2, sharps & 0xFF, int(minor)))))
+
+    parts: dict[tuple[int, int], list[Event]] = defaultdict(list)
+    programs: dict[tuple[int, int], int] = {}
+    for note in window.notes:
+        part = (note.track, note.channel)
+        programs.setdefault(part, note.program)
+        parts[part] += _note(note.channel, note.pitch, note.velocity, start + note.start, start + note.end)
+    tracks = [conductor]
+    for part, events in sorted(parts.items()):
+        program_change = bytes((0xC0 | part[1], programs[part]))
+        tracks.append([(0, -1, program_change), *events])
+
+    used = {channel for _, channel in parts}
+    channel = next(c for c in [*range(16), 0] if c not in used and c != DRUM_CHANNEL)
+    velocities = [n.velocity for n in window.notes]
+    velocity = int(np.median(velocities)) if velocities else 80
+    counts: dict[int, int] = defaultdict(int)
+    for note in window.notes:
+        counts[note.program] += 1
+    program = max(counts, key=counts.get) if counts else 0
+    ticks_per_frame = window.resolution / sample.frames_per_beat
+    continuation: list[Event] = [(0, -1, bytes((0xC0 | channel, program)))]
+    new = sample.roll[sample.prime_frames :]
+    padded = np.zeros((len(new) + 2, KEYS), dtype=np.int8)
+    padded[1:-1] = new
+    changes = np.diff(padded, axis=0)
+    for key in range(KEYS):
+        pitch = key + LOWEST_PITCH - prime.shift  # back to the user's key
+        if not LOWEST_PITCH <= pitch < LOWEST_PITCH + KEYS:
+            continue
+        onsets, offsets = np.flatnonzero(changes[:, key] == 1), np.flatnonzero(changes[:, key] == -1)
+        for on, off in zip(onsets, offsets, strict=True):
+            tick_on = start + round((sample.prime_frames + on) * ticks_per_frame)
+            tick_off = start + round((sample.prime_frames + off) * ticks_per_frame)
+            continuation += _note(channel, pitch, velocity, tick_on, tick_off)
+    tracks.append(continuation)
+    return _smf(tracks, window.resolution)
+
+
+def _note(channel: int, pitch: int, velocity: int, on: int, off: int) -> list[Event]:
+    return [
+        (on, 1, bytes((0x90 | channel, pitch, velocity))),
+        (max(off, on + 1), 0, bytes((0x80 | channel, pitch, 0))),
+    ]
+
+
+def _smf(tracks: list[list[Event]], resolution: int) -> bytes:
+    chunks = [b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), resolution)]
+    for events in tracks:
+        body, previous = bytearray(), 0
+        for tick, _, data in sorted(events, key=lambda e: (e[0], e[1])):
+            body += _quantity(tick - previous) + data
+            previous = tick
+        body += b"\x00\xff\x2f\x00"
+        chunks.append(b"MTrk" + struct.pack(">I", len(body)) + bytes(body))
+    return b"".join(chunks)
+
+
+def _quantity(value: int) -> bytes:
+    """A MIDI variable-length quantity."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))

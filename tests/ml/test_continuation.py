@@ -1,0 +1,93 @@
+"""/continue's MIDI: the user's part comes back as they wrote it, and the model's music
+follows at their tempo, in their meter and key."""
+
+import io
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from ml.music.continuation import continuation_midi
+from ml.music.generate import PianoSample
+from ml.music.prime import read_prime
+from ml.music.render import render_piece
+
+G_MAJOR_CHORDS = ([55, 59, 62], [60, 64, 67], [62, 66, 69], [52, 55, 59])  # G, C, D, Em
+
+
+def expressive_piece(meter: tuple[int, int], tempo: float, bars: int = 8) -> pretty_midi.PrettyMIDI:
+    """Played, not quantised: chords in G major off the grid by a few ms, varied velocities,
+    repeated staccato notes, a melody on a second instrument; the key signature says C."""
+    midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(*meter, 0))
+    midi.key_signature_changes.append(pretty_midi.KeySignature(0, 0))  # "C major": wrong
+    quarter = 60 / tempo
+    bar = meter[0] * 4 / meter[1] * quarter
+    piano, violin = pretty_midi.Instrument(program=0), pretty_midi.Instrument(program=40)
+    rng = np.random.default_rng(0)
+    for b in range(bars):
+        start = b * bar + rng.uniform(0, 0.013)
+        for pitch in G_MAJOR_CHORDS[b % 4]:
+            piano.notes.append(pretty_midi.Note(int(rng.integers(55, 110)), pitch, start, start + bar * 0.9))
+        for k in range(3):  # the same note three times, short: must not merge into one
+            t = b * bar + k * quarter / 2 + 0.003 * k
+            violin.notes.append(pretty_midi.Note(int(rng.integers(40, 120)), 74, t, t + quarter / 5))
+    midi.instruments += [piano, violin]
+    return midi
+
+
+def _bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+def _continued(prime, new_frames: np.ndarray) -> PianoSample:
+    roll = np.concatenate([prime.roll, new_frames])
+    return PianoSample(
+        roll, seed=1, temperature=1.0, prime_frames=len(prime.roll), tempo_bpm=120, frames_per_beat=2
+    )
+
+
+@pytest.mark.parametrize(("meter", "tempo"), [((2, 4), 100), ((3, 4), 96), ((6, 8), 144), ((4, 4), 120)])
+def test_the_users_part_comes_back_as_they_wrote_it(meter, tempo):
+    original = expressive_piece(meter, tempo)
+    prime = read_prime(_bytes(original), bars=4, frames_per_beat=2, transpose=True)
+    assert prime.meter == meter and prime.bars == 4 and prime.tempo_bpm == pytest.approx(tempo, abs=0.01)
+    assert prime.key_name == "G major" and prime.shift == 5  # the notes, not the signature
+    back = pretty_midi.PrettyMIDI(
+        io.BytesIO(continuation_midi(prime, _continued(prime, np.zeros((8, 88), bool))))
+    )
+    window_end = 4 * meter[0] * 4 / meter[1] * 60 / tempo
+    for before, after in zip(original.instruments, back.instruments, strict=False):
+        read = [n for n in before.notes if n.start < window_end - 1e-6]
+        assert after.program == before.program and len(after.notes) == len(read)
+        for a, b in zip(sorted(read, key=lambda n: (n.start, n.pitch)), after.notes, strict=True):
+            assert (a.pitch, a.velocity) == (b.pitch, b.velocity)
+            assert abs(a.start - b.start) < 0.010 and abs(min(a.end, window_end) - b.end) < 0.010
+    assert back.get_tempo_changes()[1][0] == pytest.approx(tempo, abs=0.01)
+    assert [(s.numerator, s.denominator) for s in back.time_signature_changes] == [meter]
+    assert [k.key_number for k in back.key_signature_changes] == [0]  # the user's own signature, kept
+
+
+def test_the_continuation_follows_in_the_users_key_tempo_and_range():
+    original = expressive_piece((3, 4), 96)
+    prime = read_prime(_bytes(original), bars=4, frames_per_beat=2, transpose=True)
+    new = np.zeros((6, 88), bool)
+    new[:, 60 - 21] = True  # the model plays C4 in its key (C major) ...
+    back = pretty_midi.PrettyMIDI(io.BytesIO(continuation_midi(prime, _continued(prime, new))))
+    (played,) = back.instruments[-1].notes
+    assert played.pitch == 55  # ... which is G3 in the user's key
+    frame = 60 / 96 / 2
+    assert played.start == pytest.approx(len(prime.roll) * frame, abs=0.002)
+    assert played.end - played.start == pytest.approx(6 * frame, abs=0.002)  # at the user's tempo
+    velocities = [n.velocity for n in prime.window.notes]
+    assert min(velocities) <= played.velocity <= max(velocities)
+
+
+def test_the_picture_counts_bars_in_the_users_meter(tmp_path):
+    prime = read_prime(_bytes(expressive_piece((3, 4), 96)), bars=4, frames_per_beat=2, transpose=True)
+    rendered = render_piece(_continued(prime, np.zeros((4, 88), bool)), prime=prime, wav=False)
+    assert rendered.png[:4] == b"\x89PNG" and rendered.notes == sum(
+        len(i.notes) for i in pretty_midi.PrettyMIDI(io.BytesIO(rendered.midi)).instruments
+    )
