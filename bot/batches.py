@@ -94,7 +94,7 @@ class PianoBatch:
         rendered = render_piece(self.pieces[done], prime=self._prime(self.options[done]))
         attachments = [
             Attachment("song.mid", rendered.midi),
-            Attachment("song.wav", rendered.wav),
+            Attachment("song.ogg", rendered.audio["ogg"]),
             Attachment("piano-roll.png", rendered.png),
         ]
         self.replies.append(

@@ -74,7 +74,7 @@ def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     head = f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
     read = f"\n{prime_reading(o)}." if isinstance(o, ContinueOptions) else ""
     if with_audio:
-        return f"{head} Play **song.wav** here, or open **song.mid** in any MIDI player.{read}"
+        return f"{head} Play **song.ogg** here, or open **song.mid** in any MIDI player.{read}"
     return (
         f"{head} Open **song.mid** in any MIDI player. The audio preview is left out: "
         f"it is larger than this server's upload limit.{read}"

@@ -8,3 +8,6 @@ if ! python -c "import torch" 2>/dev/null; then
     || python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
 fi
 python -m pip install -q -e ".[dev]"
+# The SoundFont synth for audio previews, without pyaudio (live playback, which needs
+# PortAudio from the system and is never used here); previews fall back to numpy without it.
+python -m pip install -q --no-deps "tinysoundfont>=0.3.7"

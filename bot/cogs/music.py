@@ -19,7 +19,7 @@ from bot.views import RerollView
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIX = ".wav"
+AUDIO_SUFFIX = ".ogg"
 PAYLOAD_TOO_LARGE = 413  # Discord: 40005, request entity too large
 
 

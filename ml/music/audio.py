@@ -1,46 +1,195 @@
-"""WAV previews of MIDI: FluidSynth with a SoundFont when installed, else a numpy synth.
+"""Audio previews of MIDI, as people expect to hear them in a chat.
 
-The numpy synth needs nothing beyond numpy: each note is a few decaying harmonics with a
-short attack, which reads as a soft piano at Discord-preview quality.
+Synths, best first: a General MIDI SoundFont through tinysoundfont (a wheel with its synth
+compiled in; the SoundFont is $BALLADEER_SOUNDFONT or the one pretty_midi ships, so nothing
+is needed from the system), FluidSynth when installed and asked for, and a numpy synth as
+the last fallback. A piano sample decays while a key is held, so held notes are doubled by
+a quiet sustaining voice and the preview is levelled (quiet stretches where notes still
+sound are lifted, at most MAX_BOOST_DB) and peak normalised, then encoded as Opus in Ogg,
+which Discord plays inline at a fraction of a WAV's size (libsndfile, bundled with the
+soundfile wheel).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import wave
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pretty_midi
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 22_050
+SAMPLE_RATE = 48_000  # Opus's own rate
 PEAK = 0.89  # normalised peak, a little headroom under full scale
+MAX_BOOST_DB = 18.0  # the leveller lifts a decayed held chord by at most this much
+LEVEL_WINDOW_S = 0.05  # loudness measured over these windows, gain smoothed over SMOOTH_S
+SMOOTH_S = 0.4
+OPUS_BITRATE_LEVEL = 0.8  # libsndfile: 0 is the highest bitrate, 1 the lowest; 0.8 is about 57 kbit/s mono
+SYNTHS = ("auto", "soundfont", "fluidsynth", "numpy")
+AUDIO_FORMATS = ("ogg", "wav")
 SOUNDFONT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "/usr/share/soundfonts/FluidR3_GM.sf2",
     "/usr/share/sounds/sf2/default-GM.sf2",
 )
-SILENT_AFTER_DECAY = 10.4  # a partial is 90 dB down once rate × time passes this: later samples are silence
+DRUM_CHANNEL = 9
+SUSTAIN_LAYER_PROGRAM = 48  # General MIDI string ensemble
+SUSTAIN_LAYER_VOLUME = 50  # its channel volume (of 127): about 16 dB under the piano
+RELEASE_S = 1.0  # rendered after the last note ends, so its release is heard
+SILENT_AFTER_DECAY = 10.4  # numpy synth: a partial is 90 dB down once rate × time passes this
 AUDIBLE_SECONDS = 8.0  # the slowest partial (A0's fundamental) is that far down by then
 _HARMONICS = np.array([1.0, 0.5, 0.28, 0.14, 0.07])  # partial amplitudes, brighter at the start
 
 
 def find_soundfont() -> Path | None:
-    """$BALLADEER_SOUNDFONT, else a common system SoundFont, if any exists."""
-    candidates = [os.environ.get("BALLADEER_SOUNDFONT", ""), *SOUNDFONT_CANDIDATES]
+    """$BALLADEER_SOUNDFONT, else a system General MIDI SoundFont, else pretty_midi's own."""
+    shipped = Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
+    candidates = [os.environ.get("BALLADEER_SOUNDFONT", ""), *SOUNDFONT_CANDIDATES, str(shipped)]
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
-def fluidsynth_available() -> bool:
+def soundfont_synth_available() -> bool:
     try:
-        import fluidsynth  # noqa: F401  (pyfluidsynth, used by pretty_midi)
+        import tinysoundfont  # noqa: F401
     except ImportError:
         return False
     return find_soundfont() is not None
+
+
+def render_audio(midi: pretty_midi.PrettyMIDI, synth: str = "auto") -> tuple[np.ndarray, str]:
+    """Mono float32 audio at SAMPLE_RATE, as long as the piece plus RELEASE_S, levelled and
+    normalised, and the synth used."""
+    if synth not in SYNTHS:
+        raise ValueError(f"synth must be one of {', '.join(SYNTHS)}, not {synth!r}")
+    if synth == "auto":
+        synth = "soundfont" if soundfont_synth_available() else "numpy"
+    if synth == "soundfont":
+        audio = render_soundfont(midi)
+    elif synth == "fluidsynth":
+        soundfont = find_soundfont()
+        if soundfont is None:
+            raise FileNotFoundError("FluidSynth needs a SoundFont: set BALLADEER_SOUNDFONT to an .sf2 file")
+        audio = midi.fluidsynth(fs=SAMPLE_RATE, sf2_path=str(soundfont)).astype(np.float32)
+    else:
+        audio = synthesize(midi)
+    length = round((midi.get_end_time() + RELEASE_S) * SAMPLE_RATE)  # the same for every synth
+    audio = np.pad(audio[:length], (0, max(length - len(audio), 0)))
+    return normalise(level(audio, _sounding(midi, length))), synth
+
+
+def render_soundfont(midi: pretty_midi.PrettyMIDI, soundfont: Path | None = None) -> np.ndarray:
+    """Every instrument on its own channel with its General MIDI program (drums as drums),
+    note events rendered sample-accurately, the release heard out. A piano sample decays
+    within seconds while its key is held, so each melodic part is doubled, quietly, by a
+    sustaining string voice: a held chord keeps sounding until it is released."""
+    import tinysoundfont
+
+    synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE)
+    font = synth.sfload(str(soundfont or find_soundfont()))
+    events: list[tuple[int, int, int, int, int]] = []  # (sample, on?, channel, pitch, velocity)
+    melodic = iter(c for c in range(16) if c != DRUM_CHANNEL)
+    for instrument in midi.instruments:
+        channels = [DRUM_CHANNEL] if instrument.is_drum else [next(melodic, 0)]
+        _select(synth, font, channels[0], instrument.program, instrument.is_drum)
+        layer = None if instrument.is_drum else next(melodic, None)
+        if layer is not None:  # a soft sustaining voice under each held note
+            _select(synth, font, layer, SUSTAIN_LAYER_PROGRAM, False)
+            synth.control_change(layer, 7, SUSTAIN_LAYER_VOLUME)
+            channels.append(layer)
+        for note in instrument.notes:
+            for channel in channels:
+                events.append((round(note.start * SAMPLE_RATE), 1, channel, note.pitch, note.velocity))
+                events.append((round(note.end * SAMPLE_RATE), 0, channel, note.pitch, 0))
+    events.sort()
+    total = round((midi.get_end_time() + RELEASE_S) * SAMPLE_RATE)
+    chunks, position = [], 0
+    for at, on, channel, pitch, velocity in events:
+        if at > position:
+            chunks.append(_stereo_to_mono(synth.generate(at - position)))
+            position = at
+        if on:
+            synth.noteon(channel, pitch, velocity)
+        else:
+            synth.noteoff(channel, pitch)
+    if total > position:
+        chunks.append(_stereo_to_mono(synth.generate(total - position)))
+    return np.concatenate(chunks) if chunks else np.zeros(total, dtype=np.float32)
+
+
+def _select(synth, font: int, channel: int, program: int, drums: bool) -> None:
+    try:
+        synth.program_select(channel, font, 0, program, is_drums=drums)
+    except RuntimeError:  # a preset this SoundFont lacks: the piano will do
+        synth.program_select(channel, font, 0, 0, is_drums=drums)
+
+
+def _stereo_to_mono(buffer: memoryview) -> np.ndarray:
+    return np.frombuffer(buffer, dtype=np.float32).reshape(-1, 2).mean(axis=1)
+
+
+def _sounding(midi: pretty_midi.PrettyMIDI, samples: int) -> np.ndarray:
+    """Per sample: is any note held?"""
+    held = np.zeros(samples + 1, dtype=np.int32)
+    for instrument in midi.instruments:
+        for note in instrument.notes:
+            held[min(round(note.start * SAMPLE_RATE), samples)] += 1
+            held[min(round(note.end * SAMPLE_RATE), samples)] -= 1
+    return np.cumsum(held)[:samples] > 0
+
+
+def level(audio: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+    """Lift the quiet stretches where notes are still held (a piano's decay) towards the
+    piece's loud level, at most MAX_BOOST_DB, with the gain smoothed so no pumping is heard."""
+    window = round(LEVEL_WINDOW_S * SAMPLE_RATE)
+    frames = len(audio) // window
+    if frames < 2:
+        return audio
+    rms = np.sqrt(np.mean(audio[: frames * window].reshape(frames, window) ** 2, axis=1)) + 1e-9
+    held = sounding[: frames * window].reshape(frames, window).any(axis=1)
+    if not held.any():
+        return audio
+    target = np.percentile(rms[held], 90)
+    gain = np.where(held, np.clip(target / rms, 1.0, 10 ** (MAX_BOOST_DB / 20)), 1.0)
+    taps = max(round(SMOOTH_S / LEVEL_WINDOW_S), 1)
+    gain = np.convolve(gain, np.ones(taps) / taps, mode="same")
+    per_sample = np.interp(np.arange(len(audio)), (np.arange(frames) + 0.5) * window, gain)
+    return (audio * per_sample).astype(np.float32)
+
+
+def normalise(audio: np.ndarray) -> np.ndarray:
+    """Scaled so the peak is PEAK: never clips, never inaudibly quiet."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    return (audio * (PEAK / peak)).astype(np.float32) if peak > 0 else audio.astype(np.float32)
+
+
+def encode(audio: np.ndarray, audio_format: str) -> bytes:
+    """ "ogg": Opus in Ogg; "wav": 16-bit PCM."""
+    if audio_format == "wav":
+        return _wav(audio)
+    if audio_format != "ogg":
+        raise ValueError(f"audio format must be one of {', '.join(AUDIO_FORMATS)}, not {audio_format!r}")
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(
+        buffer, audio, SAMPLE_RATE, format="OGG", subtype="OPUS", compression_level=OPUS_BITRATE_LEVEL
+    )
+    return buffer.getvalue()
+
+
+def _wav(audio: np.ndarray) -> bytes:
+    pcm = np.clip(np.rint(audio * 32767), -32768, 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(SAMPLE_RATE)
+        f.writeframes(pcm.tobytes())
+    return buffer.getvalue()
 
 
 def synthesize(midi: pretty_midi.PrettyMIDI, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -73,31 +222,3 @@ def synthesize(midi: pretty_midi.PrettyMIDI, sample_rate: int = SAMPLE_RATE) -> 
         start = int(note.start * sample_rate)
         audio[start : start + len(t)] += tone * envelope * np.float32(note.velocity / 127)
     return audio
-
-
-def write_wav(audio: np.ndarray, path: str | Path | BinaryIO, sample_rate: int = SAMPLE_RATE) -> None:
-    """16-bit mono PCM, normalised to PEAK so it never clips."""
-    peak = np.abs(audio).max() if audio.size else 0.0
-    scaled = audio * (PEAK / peak) if peak > 0 else audio
-    pcm = np.clip(np.rint(scaled * 32767), -32768, 32767).astype("<i2")
-    with wave.open(str(path) if isinstance(path, str | Path) else path, "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(sample_rate)
-        f.writeframes(pcm.tobytes())
-
-
-def render_wav(midi: pretty_midi.PrettyMIDI, path: str | Path | BinaryIO, synth: str = "auto") -> str:
-    """Write a WAV preview; returns the synth used ("fluidsynth" or "numpy")."""
-    if synth not in ("auto", "fluidsynth", "numpy"):
-        raise ValueError(f"synth must be auto, fluidsynth or numpy, not {synth!r}")
-    use_fluidsynth = synth == "fluidsynth" or (synth == "auto" and fluidsynth_available())
-    if use_fluidsynth:
-        soundfont = find_soundfont()
-        if soundfont is None:
-            raise FileNotFoundError("FluidSynth needs a SoundFont: set BALLADEER_SOUNDFONT to an .sf2 file")
-        audio = midi.fluidsynth(fs=SAMPLE_RATE, sf2_path=str(soundfont))
-    else:
-        audio = synthesize(midi)
-    write_wav(audio, path)
-    return "fluidsynth" if use_fluidsynth else "numpy"

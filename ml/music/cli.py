@@ -19,6 +19,7 @@ from ml.cli_common import (
     train_config_from_args,
 )
 from ml.errors import DataError
+from ml.music.audio import SYNTHS
 from ml.music.evaluate import evaluate_piano
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
@@ -144,7 +145,8 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     add_checkpoint_flags(p, DEFAULT_PIANO_CHECKPOINT)
     p.add_argument("--out", type=output_file, required=True, help="MIDI file to write")
     p.add_argument("--png", type=output_file, help="also write a piano-roll picture")
-    p.add_argument("--wav", type=output_file, help="also write an audio preview")
+    p.add_argument("--ogg", type=output_file, help="also write an audio preview (Opus in Ogg)")
+    p.add_argument("--wav", type=output_file, help="also write the audio preview as a WAV")
     p.add_argument(
         "--seconds",
         type=number(float, 0, MAX_SAMPLE_SECONDS, above_low=True),
@@ -168,9 +170,9 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-notes", type=number(int, 1, KEYS), help="at most this many keys at once")
     p.add_argument(
         "--synth",
-        choices=("auto", "numpy", "fluidsynth"),
+        choices=SYNTHS,
         default="auto",
-        help="WAV renderer: fluidsynth when it and a SoundFont are installed, else numpy",
+        help="audio renderer: auto is a SoundFont through tinysoundfont when installed, else numpy",
     )
     p.set_defaults(run=sample)
 
@@ -192,12 +194,14 @@ def sample(args: argparse.Namespace) -> None:
         max_notes=args.max_notes,
     )
     piece = generator.generate([request])[0]
-    rendered = render_piece(piece, prime=prime, wav=bool(args.wav), png=bool(args.png), synth=args.synth)
+    formats = tuple(f for f, path in (("ogg", args.ogg), ("wav", args.wav)) if path)
+    rendered = render_piece(piece, prime=prime, audio=formats, png=bool(args.png), synth=args.synth)
     written = []
     for path, data, note in (
         (args.out, rendered.midi, ""),
         (args.png, rendered.png, ""),
-        (args.wav, rendered.wav, f" ({rendered.synth} synth)"),
+        (args.ogg, rendered.audio.get("ogg"), f" ({rendered.synth} synth)"),
+        (args.wav, rendered.audio.get("wav"), f" ({rendered.synth} synth)"),
     ):
         if path is not None:
             write_output(path, data)

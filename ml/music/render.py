@@ -1,4 +1,4 @@
-"""The one place a piano sample becomes what people get: MIDI, a WAV preview and a
+"""The one place a piano sample becomes what people get: MIDI, an audio preview and a
 piano-roll PNG, as bytes, plus the note count. Used by the CLI, the bot and the scripts."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.music.audio import render_wav
+from ml.music.audio import encode, render_audio
 from ml.music.continuation import continuation_midi
 from ml.music.generate import PianoSample
 from ml.music.pianoroll import load_midi, save_roll_png
@@ -18,24 +18,25 @@ from ml.music.prime import PrimePiece
 @dataclass(frozen=True)
 class RenderedPiece:
     midi: bytes
-    wav: bytes | None
+    audio: dict[str, bytes]  # by format ("ogg", "wav"): the preview in each format asked for
     png: bytes | None
     notes: int
-    synth: str | None  # the WAV renderer used, when there is a WAV
+    synth: str | None  # the audio renderer used, when there is audio
 
 
 def render_piece(
     piece: PianoSample,
     *,
     prime: PrimePiece | None = None,
-    wav: bool = True,
+    audio: tuple[str, ...] = ("ogg",),
     png: bool = True,
     synth: str = "auto",
     title: str | None = None,
 ) -> RenderedPiece:
-    """MIDI always; the WAV and the PNG when asked for. With the `prime` the piece started
-    from, the MIDI opens with the user's own events and the rest follows in their key, tempo
-    and meter (ml.music.continuation); the PNG shades the prime and counts bars in its meter."""
+    """MIDI always; the audio preview (in each of `audio`'s formats) and the PNG when asked
+    for. With the `prime` the piece started from, the MIDI opens with the user's own events
+    and the rest follows in their key, tempo and meter (ml.music.continuation); the PNG
+    shades the prime and counts bars in its meter."""
     if prime is None:
         midi = piece.to_midi()
         buffer = io.BytesIO()
@@ -45,11 +46,10 @@ def render_piece(
         midi_data = continuation_midi(prime, piece)
         midi = load_midi(midi_data)
         roll, quarters_per_bar = _shifted(piece.roll, -prime.shift), prime.quarters_per_bar
-    wav_bytes, png_bytes, used = None, None, None
-    if wav:
-        buffer = io.BytesIO()
-        used = render_wav(midi, buffer, synth)
-        wav_bytes = buffer.getvalue()
+    encoded, png_bytes, used = {}, None, None
+    if audio:
+        samples, used = render_audio(midi, synth)
+        encoded = {audio_format: encode(samples, audio_format) for audio_format in audio}
     if png:
         buffer = io.BytesIO()
         title = title or f"temperature {piece.temperature:g} · seed {piece.seed}"
@@ -63,7 +63,7 @@ def render_piece(
         )
         png_bytes = buffer.getvalue()
     notes = sum(len(instrument.notes) for instrument in midi.instruments)
-    return RenderedPiece(midi_data, wav_bytes, png_bytes, notes, used)
+    return RenderedPiece(midi_data, encoded, png_bytes, notes, used)
 
 
 def _shifted(roll: np.ndarray, semitones: int) -> np.ndarray:

@@ -3,11 +3,12 @@
 import asyncio
 import io
 import time
-import wave
 
 import pretty_midi
 import pytest
+import soundfile
 
+from ml.music.audio import RELEASE_S
 from ml.text.generate import DEFAULT_STYLE
 from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
 from tests.music_fixtures import chord_midi
@@ -72,13 +73,13 @@ async def test_midi_is_answered_with_playable_attachments(discord_env):
     assert (await fake.callback(interaction)).json["type"] == 5
     (followup,) = await fake.followups(interaction)
     files = followup.files
-    assert set(files) == {"song.mid", "song.wav", "piano-roll.png"}
+    assert set(files) == {"song.mid", "song.ogg", "piano-roll.png"}
     midi = pretty_midi.PrettyMIDI(io.BytesIO(files["song.mid"]))
     assert sum(len(i.notes) for i in midi.instruments) > 0
     assert files["piano-roll.png"][:8] == b"\x89PNG\r\n\x1a\n"
-    with wave.open(io.BytesIO(files["song.wav"])) as f:
-        assert f.getnframes() / f.getframerate() == pytest.approx(midi.get_end_time(), abs=0.5)
-    assert [a["filename"] for a in followup.json["attachments"]] == ["song.mid", "song.wav", "piano-roll.png"]
+    audio, rate = soundfile.read(io.BytesIO(files["song.ogg"]))
+    assert len(audio) / rate == pytest.approx(midi.get_end_time() + RELEASE_S, abs=0.05)
+    assert [a["filename"] for a in followup.json["attachments"]] == ["song.mid", "song.ogg", "piano-roll.png"]
 
 
 async def test_artist_autocomplete(discord_env):
@@ -230,7 +231,7 @@ async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_set
     (reply,) = await fake.followups(interaction)
     assert reply.json["content"].startswith("🎹 **my tune.mid** continued for 4 s · temperature 1 · seed 3")
     assert reply.json["content"].endswith("\nRead 2 bars of your piece: 120 bpm, 4/4, C major.")
-    assert set(reply.files) == {"song.mid", "song.wav", "piano-roll.png"}
+    assert set(reply.files) == {"song.mid", "song.ogg", "piano-roll.png"}
     music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
     assert music.get_end_time() > 4 + 3.5  # the 8 beats of the prime (4 s at 120 bpm), then 4 s more
     labels = [c["label"] for row in reply.json["components"] for c in row["components"]]

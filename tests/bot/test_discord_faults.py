@@ -144,7 +144,7 @@ async def test_a_413_is_retried_once_without_the_audio(discord_env):
     fake.fail_next(Failure("POST", "/webhooks/", 413, 40005))
     interaction = await fake.slash("midi", seconds=4, seed=3)
     sent = await fake.followups(interaction, count=2)
-    assert "song.wav" in sent[0].files and set(sent[1].files) == {"song.mid", "piano-roll.png"}
+    assert "song.ogg" in sent[0].files and set(sent[1].files) == {"song.mid", "piano-roll.png"}
     assert await _eventually(lambda: _statuses(bot.service.settings) == ["done"])
 
 

@@ -67,7 +67,7 @@ async def test_lyrics_and_midi_requests_are_answered_and_stored(service):
     assert isinstance(first, LyricsReply) and first.text.startswith("xy") and first.artist == "Beta"
     assert first.options.temperature == service.settings.lyrics_temperature_default
     assert isinstance(second, MidiReply)
-    assert [a.filename for a in second.attachments] == ["song.mid", "song.wav", "piano-roll.png"]
+    assert [a.filename for a in second.attachments] == ["song.mid", "song.ogg", "piano-roll.png"]
     records = await service.history(alice())
     assert [(r.command, r.status) for r in records] == [("midi", "done"), ("lyrics", "done")]
     assert records[1].options["seed"] == 3 and records[1].result.startswith("xy")

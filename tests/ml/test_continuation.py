@@ -87,7 +87,7 @@ def test_the_continuation_follows_in_the_users_key_tempo_and_range():
 
 def test_the_picture_counts_bars_in_the_users_meter(tmp_path):
     prime = read_prime(_bytes(expressive_piece((3, 4), 96)), bars=4, frames_per_beat=2, transpose=True)
-    rendered = render_piece(_continued(prime, np.zeros((4, 88), bool)), prime=prime, wav=False)
+    rendered = render_piece(_continued(prime, np.zeros((4, 88), bool)), prime=prime, audio=())
     assert rendered.png[:4] == b"\x89PNG" and rendered.notes == sum(
         len(i.notes) for i in pretty_midi.PrettyMIDI(io.BytesIO(rendered.midi)).instruments
     )
