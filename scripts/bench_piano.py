@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ml.checkpoint import Checkpoint
+from ml.music.audio import RELEASE_S
 from ml.music.data import load_midi_folder
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
@@ -61,20 +62,27 @@ def piano_generator(checkpoint: Path) -> tuple[PianoGenerator, str]:
 
 
 def bench_composing(checkpoint: Path) -> dict[str, float]:
-    """Seconds to sample 30 s of music, to render its MIDI, PNG and WAV, and to sample 16 at once."""
+    """Seconds to sample 30 s of music, to render its MIDI, PNG and Opus preview (the bot's
+    reply), and to sample 16 at once; the preview's size beside the 16-bit 44.1 kHz mono WAV
+    it replaces."""
     generator, which = piano_generator(checkpoint)
-    generator.generate([PianoRequest(seconds=2, seed=0)])
+    piece = generator.generate([PianoRequest(seconds=2, seed=0)])[0]
+    render_piece(piece)  # imports (matplotlib, the synth) and the SoundFont's first load
     timings = {}
     start = time.perf_counter()
     piece = generator.generate([PianoRequest(seconds=30, seed=1)])[0]
     timings["sample"] = time.perf_counter() - start
-    parts = {"midi": {"wav": False, "png": False}, "png": {"wav": False}, "wav": {"png": False}}
+    parts = {"midi": {"audio": (), "png": False}, "png": {"audio": ()}, "ogg": {"png": False}}
     for part, options in parts.items():
         start = time.perf_counter()
-        render_piece(piece, synth="numpy", **options)
+        rendered = render_piece(piece, **options)
         timings[part] = time.perf_counter() - start
+        if part == "ogg":
+            timings["ogg_bytes"] = len(rendered.audio["ogg"])
+            timings["synth"] = rendered.synth
     timings["png"] -= timings["midi"]  # every rendering includes the MIDI
-    timings["wav"] -= timings["midi"]
+    timings["ogg"] -= timings["midi"]
+    timings["wav_bytes"] = 44 + (piece.seconds + RELEASE_S) * 44_100 * 2
     start = time.perf_counter()
     generator.generate([PianoRequest(seconds=30, seed=s) for s in range(16)])
     timings["batch16"] = time.perf_counter() - start
@@ -111,8 +119,12 @@ def main() -> None:
     t = bench_composing(args.checkpoint)
     print(
         f"  sample {t['sample']:.2f} s, MIDI {t['midi']:.3f} s, "
-        f"PNG {t['png']:.2f} s, WAV {t['wav']:.2f} s; "
-        f"total {t['sample'] + t['midi'] + t['png'] + t['wav']:.2f} s"
+        f"PNG {t['png']:.2f} s, Opus preview ({t['synth']}) {t['ogg']:.2f} s; "
+        f"total {t['sample'] + t['midi'] + t['png'] + t['ogg']:.2f} s"
+    )
+    print(
+        f"  preview {t['ogg_bytes'] / 1e3:,.0f} kB against {t['wav_bytes'] / 1e3:,.0f} kB as a 16-bit "
+        f"44.1 kHz mono WAV ({t['wav_bytes'] / t['ogg_bytes']:.1f}x smaller)"
     )
     print(f"  16 pieces of 30 s in one batch: {t['batch16']:.2f} s")
 

@@ -39,6 +39,7 @@ SOUNDFONT_CANDIDATES = (
 DRUM_CHANNEL = 9
 SUSTAIN_LAYER_PROGRAM = 48  # General MIDI string ensemble
 SUSTAIN_LAYER_VOLUME = 50  # its channel volume (of 127): about 16 dB under the piano
+SUSTAIN_LAYER_AFTER_S = 1.0  # only notes held this long are doubled
 RELEASE_S = 1.0  # rendered after the last note ends, so its release is heard
 SILENT_AFTER_DECAY = 10.4  # numpy synth: a partial is 90 dB down once rate × time passes this
 AUDIBLE_SECONDS = 8.0  # the slowest partial (A0's fundamental) is that far down by then
@@ -101,7 +102,8 @@ def render_soundfont(midi: pretty_midi.PrettyMIDI, soundfont: Path | None = None
             synth.control_change(layer, 7, SUSTAIN_LAYER_VOLUME)
             channels.append(layer)
         for note in instrument.notes:
-            for channel in channels:
+            held = note.end - note.start >= SUSTAIN_LAYER_AFTER_S  # short notes need no help
+            for channel in channels if held else channels[:1]:
                 events.append((round(note.start * SAMPLE_RATE), 1, channel, note.pitch, note.velocity))
                 events.append((round(note.end * SAMPLE_RATE), 0, channel, note.pitch, 0))
     events.sort()

@@ -105,9 +105,13 @@ class PianoLSTM(nn.Module):
         generators: list[torch.Generator],
         max_notes: list[int | None],
         sampling: list[bool],
+        logit_bias: torch.Tensor | None = None,
     ) -> list[np.ndarray]:
-        """One next frame per row of `context` (B, H); rows not `sampling` draw nothing."""
+        """One next frame per row of `context` (B, H); rows not `sampling` draw nothing.
+        `logit_bias` (B, 88) is added to the keys' logits (sampling guidance)."""
         key_bias = self.head(context).float().cpu()
+        if logit_bias is not None:
+            key_bias = key_bias + logit_bias
         if self.nade is None:
             return sample_frames(key_bias, temperatures, max_notes, generators, sampling)
         return list(self.nade.sample(context, key_bias, temperatures, generators, max_notes, sampling))

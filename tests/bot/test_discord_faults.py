@@ -132,7 +132,7 @@ async def test_an_expired_interaction_is_stored_as_undelivered(discord_env):
 
 async def test_music_over_the_upload_limit_goes_without_its_audio(discord_env):
     fake, bot, _ = discord_env
-    interaction = await fake.slash("midi", seconds=4, seed=3, upload_limit=60_000)
+    interaction = await fake.slash("midi", seconds=4, seed=3, upload_limit=30_000)
     (followup,) = await fake.followups(interaction)
     assert set(followup.files) == {"song.mid", "piano-roll.png"}
     assert "audio preview is left out" in followup.json["content"]
