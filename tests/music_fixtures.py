@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pretty_midi
 import torch
 
@@ -24,6 +25,30 @@ def chord_midi(beats: int = 32, tempo: float = 120.0, offset: int = 0) -> pretty
         for pitch in CHORDS[(b + offset) % len(CHORDS)]:
             piano.notes.append(pretty_midi.Note(90, pitch, b * beat, (b + 1) * beat))
     midi.instruments.append(piano)
+    return midi
+
+
+G_MAJOR_CHORDS = ([55, 59, 62], [60, 64, 67], [62, 66, 69], [52, 55, 59])  # G, C, D, Em
+
+
+def expressive_piece(meter: tuple[int, int], tempo: float, bars: int = 8) -> pretty_midi.PrettyMIDI:
+    """Played, not quantised: chords in G major off the grid by a few ms, varied velocities,
+    repeated staccato notes, a melody on a second instrument; the key signature says C."""
+    midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(*meter, 0))
+    midi.key_signature_changes.append(pretty_midi.KeySignature(0, 0))  # "C major": wrong
+    quarter = 60 / tempo
+    bar = meter[0] * 4 / meter[1] * quarter
+    piano, violin = pretty_midi.Instrument(program=0), pretty_midi.Instrument(program=40)
+    rng = np.random.default_rng(0)
+    for b in range(bars):
+        start = b * bar + rng.uniform(0, 0.013)
+        for pitch in G_MAJOR_CHORDS[b % 4]:
+            piano.notes.append(pretty_midi.Note(int(rng.integers(55, 110)), pitch, start, start + bar * 0.9))
+        for k in range(3):  # the same note three times, short: must not merge into one
+            t = b * bar + k * quarter / 2 + 0.003 * k
+            violin.notes.append(pretty_midi.Note(int(rng.integers(40, 120)), 74, t, t + quarter / 5))
+    midi.instruments += [piano, violin]
     return midi
 
 

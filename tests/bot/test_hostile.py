@@ -13,7 +13,7 @@ from bot.requests import LyricsOptions, MidiOptions, Requester, ShuttingDown
 from bot.service import SongService
 from tests import hostile_midi
 from tests.bot.fake_discord import EPHEMERAL, GUILD_ID, FakeDiscord, FakeFile
-from tests.music_fixtures import chord_midi
+from tests.music_fixtures import chord_midi, expressive_piece
 
 
 def _bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
@@ -203,3 +203,29 @@ async def test_close_with_a_batch_in_flight_settles_every_request(bot_settings):
             await asyncio.wait_for(ticket.reply(), 1)
     statuses = sqlite3.connect(bot_settings.database_path).execute("SELECT status FROM requests").fetchall()
     assert statuses == [("interrupted",), ("interrupted",)]
+
+
+@pytest.mark.parametrize(("meter", "tempo"), [((2, 4), 100), ((3, 4), 96), ((6, 8), 144)])
+async def test_continue_gives_the_users_part_back_as_written(fake_and_bot, meter, tempo):
+    fake, _ = fake_and_bot
+    original = expressive_piece(meter, tempo, bars=20)
+    tune = FakeFile("played.mid", _bytes(original))
+    interaction = await fake.slash("continue", file=tune, seconds=3, seed=2)
+    (reply,) = await fake.followups(interaction)
+    numerator, denominator = meter
+    assert reply.json["content"].endswith(
+        f"\nRead 16 bars of your piece: {tempo} bpm, {numerator}/{denominator}, G major."
+    )
+    back = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
+    window_end = 16 * numerator * 4 / denominator * 60 / tempo
+    assert back.get_tempo_changes()[1][0] == pytest.approx(tempo, abs=0.01)
+    assert [(s.numerator, s.denominator) for s in back.time_signature_changes] == [meter]
+    for before, after in zip(original.instruments, back.instruments, strict=False):
+        read = sorted(
+            (n for n in before.notes if n.start < window_end - 1e-6), key=lambda n: (n.start, n.pitch)
+        )
+        assert after.program == before.program and len(after.notes) == len(read)
+        for a, b in zip(read, after.notes, strict=True):
+            assert (a.pitch, a.velocity) == (b.pitch, b.velocity) and abs(a.start - b.start) < 0.010
+    continuation = back.instruments[-1].notes
+    assert continuation and min(n.start for n in continuation) >= window_end - 0.5
