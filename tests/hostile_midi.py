@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import struct
 
-
-def quantity(value: int) -> bytes:
-    """A MIDI variable-length quantity."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
+from ml.music.smf import quantity
 
 
 def smf(tracks: list[bytes], ticks_per_beat: int = 480) -> bytes:
-    """A format-1 file of the given track bodies (each gets its end-of-track event)."""
+    """A format-1 file of the given raw track bodies (each gets its end-of-track event)."""
     header = b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), ticks_per_beat)
     chunks = [b"MTrk" + struct.pack(">I", len(t) + 4) + t + b"\x00\xff\x2f\x00" for t in tracks]
     return header + b"".join(chunks)

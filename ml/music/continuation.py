@@ -5,7 +5,6 @@ tempo, in the user's key, with velocities from the user's range."""
 
 from __future__ import annotations
 
-import struct
 from collections import defaultdict
 
 import numpy as np
@@ -14,8 +13,7 @@ from ml.music.generate import PianoSample
 from ml.music.keyboard import KEYS, LOWEST_PITCH
 from ml.music.midi_window import DRUM_CHANNEL
 from ml.music.prime import PrimePiece
-
-Event = tuple[int, int, bytes]  # (absolute tick, order at that tick: offs before ons, bytes)
+from ml.music.smf import Event, smf
 
 
 def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
@@ -67,7 +65,7 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
             tick_off = start + round((sample.prime_frames + off) * ticks_per_frame)
             continuation += _note(channel, pitch, velocity, tick_on, tick_off)
     tracks.append(continuation)
-    return _smf(tracks, window.resolution)
+    return smf(tracks, window.resolution)
 
 
 def _note(channel: int, pitch: int, velocity: int, on: int, off: int) -> list[Event]:
@@ -75,25 +73,3 @@ def _note(channel: int, pitch: int, velocity: int, on: int, off: int) -> list[Ev
         (on, 1, bytes((0x90 | channel, pitch, velocity))),
         (max(off, on + 1), 0, bytes((0x80 | channel, pitch, 0))),
     ]
-
-
-def _smf(tracks: list[list[Event]], resolution: int) -> bytes:
-    chunks = [b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), resolution)]
-    for events in tracks:
-        body, previous = bytearray(), 0
-        for tick, _, data in sorted(events, key=lambda e: (e[0], e[1])):
-            body += _quantity(tick - previous) + data
-            previous = tick
-        body += b"\x00\xff\x2f\x00"
-        chunks.append(b"MTrk" + struct.pack(">I", len(body)) + bytes(body))
-    return b"".join(chunks)
-
-
-def _quantity(value: int) -> bytes:
-    """A MIDI variable-length quantity."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))

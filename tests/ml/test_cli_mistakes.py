@@ -89,27 +89,21 @@ def test_training_skips_unreadable_midi_files_and_counts_them(tmp_path, capsys, 
     assert (out / "best.pt").is_file()
 
 
+def train_lyrics(data: Path, out: Path) -> list[str]:
+    """The arguments of a tiny lyrics training run of `data` into `out`."""
+    return ["train", "lyrics", "--data", str(data), "--out", str(out), *TINY_LYRICS, *QUIET]
+
+
 @pytest.fixture
 def finished_run(tmp_path, two_artist_csv):
     out = tmp_path / "run"
-    assert (
-        main(["train", "lyrics", "--data", str(two_artist_csv), "--out", str(out), *TINY_LYRICS, *QUIET]) == 0
-    )
+    assert main(train_lyrics(two_artist_csv, out)) == 0
     return out
 
 
 def test_a_new_run_never_replaces_a_run_without_overwrite(finished_run, two_artist_csv, capsys):
     before = {p.name: p.read_bytes() for p in finished_run.iterdir()}
-    args = [
-        "train",
-        "lyrics",
-        "--data",
-        str(two_artist_csv),
-        "--out",
-        str(finished_run),
-        *TINY_LYRICS,
-        *QUIET,
-    ]
+    args = train_lyrics(two_artist_csv, finished_run)
     message = one_error_line(args, capsys)
     assert "already holds a training run (best.pt, last.pt, metrics.jsonl, loss.png)" in message
     assert "--resume" in message and "--overwrite" in message
@@ -120,16 +114,7 @@ def test_a_new_run_never_replaces_a_run_without_overwrite(finished_run, two_arti
 def test_resume_without_last_pt_refuses_and_keeps_best_pt(finished_run, two_artist_csv, capsys):
     (finished_run / "last.pt").unlink()
     best = (finished_run / "best.pt").read_bytes()
-    args = [
-        "train",
-        "lyrics",
-        "--data",
-        str(two_artist_csv),
-        "--out",
-        str(finished_run),
-        *TINY_LYRICS,
-        *QUIET,
-    ]
+    args = train_lyrics(two_artist_csv, finished_run)
     message = one_error_line([*args, "--resume"], capsys)
     assert "last.pt not found, so there is no run to resume" in message and "--init-from" in message
     assert (finished_run / "best.pt").read_bytes() == best
@@ -139,16 +124,7 @@ def test_resume_never_replaces_a_better_best_pt(finished_run, two_artist_csv):
     best = load_checkpoint(finished_run / "best.pt", "lyrics")
     last = load_checkpoint(finished_run / "last.pt", "lyrics")
     assert last.training["best_val"] == pytest.approx(best.metrics["val_loss"])
-    args = [
-        "train",
-        "lyrics",
-        "--data",
-        str(two_artist_csv),
-        "--out",
-        str(finished_run),
-        *TINY_LYRICS,
-        *QUIET,
-    ]
+    args = train_lyrics(two_artist_csv, finished_run)
     # a best.pt better than anything this run reached (as if copied in from a longer run)
     raw = torch.load(finished_run / "best.pt", weights_only=True)
     raw["metrics"]["val_loss"] = 0.001
