@@ -115,6 +115,10 @@ class LyricsReply:
     ended: bool
     unknown_chars: list[str]
 
+    def summary(self, max_chars: int) -> str:
+        """What history keeps of it: the start of the text."""
+        return self.text[:max_chars]
+
 
 @dataclass(frozen=True)
 class MidiReply:
@@ -122,6 +126,10 @@ class MidiReply:
     options: MidiOptions | ContinueOptions  # as run
     notes: int
     attachments: list[Attachment]
+
+    def summary(self, max_chars: int) -> str:
+        """What history keeps of it: the attachments' names and sizes."""
+        return ", ".join(f"{a.filename} ({len(a.data):,} bytes)" for a in self.attachments)[:max_chars]
 
 
 Reply = LyricsReply | MidiReply

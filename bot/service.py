@@ -36,7 +36,6 @@ from bot.requests import (
     GenerationFailed,
     InvalidOption,
     Kind,
-    LyricsReply,
     Options,
     Reply,
     Requester,
@@ -54,16 +53,29 @@ EXCERPT_CHARS = 200
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """What differs between commands: the model they run on and their option rules."""
+    """What differs between commands: the model they run on (requests of a kind batch
+    together), their option rules, and how a batch of them is generated."""
 
     kind: Kind
     resolve: Callable[[SongService, Any], Options]
+    batch: Callable[[SongService, list[tuple[int, Any]]], Batch]
+
+
+def _lyrics_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
+    return LyricsBatch(service.lyrics, jobs)
+
+
+def _piano_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
+    s = service.settings
+    return PianoBatch(service.piano, jobs, s.midi_slice_seconds, s.midi_max_notes)
 
 
 COMMANDS: dict[Command, CommandSpec] = {
-    "lyrics": CommandSpec("lyrics", lambda s, o: rules.resolve_lyrics(s.settings, s.lyrics.artist_table, o)),
-    "midi": CommandSpec("midi", lambda s, o: rules.resolve_midi(s.settings, o)),
-    "continue": CommandSpec("midi", lambda s, o: rules.resolve_continue(s.settings, o)),
+    "lyrics": CommandSpec(
+        "lyrics", lambda s, o: rules.resolve_lyrics(s.settings, s.lyrics.artist_table, o), _lyrics_batch
+    ),
+    "midi": CommandSpec("midi", lambda s, o: rules.resolve_midi(s.settings, o), _piano_batch),
+    "continue": CommandSpec("midi", lambda s, o: rules.resolve_continue(s.settings, o), _piano_batch),
 }
 
 
@@ -343,11 +355,9 @@ class SongService:
                 _settle(job.future, result=reply)  # the row stays running until `deliver` closes it
 
     def _batch_of(self, jobs: list[Job]) -> Batch:
-        numbered = [(j.request_id, j.options) for j in jobs]
-        if jobs[0].kind == "lyrics":
-            return LyricsBatch(self.lyrics, numbered)
-        s = self.settings
-        return PianoBatch(self.piano, numbered, s.midi_slice_seconds, s.midi_max_notes)
+        """One batch of a kind's jobs (/midi and /continue share the piano model's batches)."""
+        spec = COMMANDS[jobs[0].options.command]
+        return spec.batch(self, [(j.request_id, j.options) for j in jobs])
 
     async def _fail(self, jobs: list[Job], exc: Exception) -> None:
         log.error("generation failed for requests %s", [j.request_id for j in jobs], exc_info=exc)
@@ -403,7 +413,7 @@ class SongService:
         await self.storage.finish(
             job.request_id,
             status,
-            result=_summary(reply),
+            result=reply.summary(EXCERPT_CHARS),
             error=error,
             duration_ms=round((time.monotonic() - job.accepted_at) * 1000),
         )
@@ -508,9 +518,3 @@ def _settle(future: asyncio.Future, *, result: Any = None, exception: Exception 
         future.exception()  # retrieved here too, so an unawaited ticket logs nothing
     else:
         future.set_result(result)
-
-
-def _summary(reply: Reply) -> str:
-    if isinstance(reply, LyricsReply):
-        return reply.text[:EXCERPT_CHARS]
-    return ", ".join(f"{a.filename} ({len(a.data):,} bytes)" for a in reply.attachments)
