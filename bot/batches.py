@@ -78,6 +78,7 @@ class PianoBatch:
                     temperature=o.temperature,
                     seed=o.seed,
                     prime=self._prime(o).roll if self._prime(o) else None,
+                    onsets_per_frame=self._prime(o).onsets_per_frame if self._prime(o) else None,
                     max_notes=max_notes,
                 )
                 for o in self.options

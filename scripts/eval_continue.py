@@ -36,6 +36,7 @@ COMPOSERS = (
     "schubert", "corelli", "cpebach", "weber", "verdi", "bach",
 )  # fmt: skip
 PRIME_BARS = 16
+OPENING_BARS = 40  # of each score, written to MIDI: the prime and some to compare with
 TOLERANCE_S = 0.010
 
 
@@ -52,7 +53,7 @@ def corpus_pieces(count: int) -> list[tuple[str, bytes]]:
                 break
             try:
                 target = Path(folder) / "piece.mid"
-                corpus.parse(path).write("midi", fp=target)
+                corpus.parse(path).measures(1, OPENING_BARS).write("midi", fp=target)
                 pretty_midi.PrettyMIDI(str(target))  # the reference reader must take it too
                 pieces.append((f"{path.parent.name}/{path.name}", target.read_bytes()))
             except Exception as exc:  # a score music21 cannot write, or pretty_midi read: left out
@@ -100,7 +101,9 @@ def evaluate(name: str, data: bytes, generator: PianoGenerator, seconds: float, 
     window = prime.window
     end_tick = window.start_tick + round(prime.bars * prime.quarters_per_bar * window.resolution)
     window_start, window_end = original.tick_to_time(window.start_tick), original.tick_to_time(end_tick)
-    request = PianoRequest(seconds=seconds, seed=seed, prime=prime.roll, max_notes=8)
+    request = PianoRequest(
+        seconds=seconds, seed=seed, prime=prime.roll, onsets_per_frame=prime.onsets_per_frame, max_notes=8
+    )
     sample = generator.generate([request])[0]
     back = pretty_midi.PrettyMIDI(io.BytesIO(continuation_midi(prime, sample)))
 

@@ -191,6 +191,7 @@ def sample(args: argparse.Namespace) -> None:
         temperature=args.temperature,
         seed=args.seed,
         prime=None if prime is None else prime.roll,
+        onsets_per_frame=None if prime is None else prime.onsets_per_frame,
         max_notes=args.max_notes,
     )
     piece = generator.generate([request])[0]

@@ -18,7 +18,7 @@ import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
-from ml.music.keyboard import LOWEST_PITCH, key_of_histogram
+from ml.music.guidance import ContinuationGuidance
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS, roll_to_midi
 from ml.music.prime import PrimePiece, read_prime
@@ -35,6 +35,7 @@ class PianoRequest:
     prime: np.ndarray | None = None  # (frames, 88) bool: the piece starts with these
     max_notes: int | None = None  # cap on keys sounding together
     frames: int | None = None  # exact length in frames, overriding seconds
+    onsets_per_frame: float | None = None  # the prime's note onsets per frame, to keep its rhythm
 
 
 @dataclass(frozen=True)
@@ -112,26 +113,6 @@ class PianoGenerator:
         return frame
 
 
-DENSITY_RATE = 0.05  # logit change per frame per unit of relative density error
-OUT_OF_KEY_BIAS = -1.5  # logit added to keys outside a prime's scale
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor with the leading note
-
-
-def scale_bias(prime: np.ndarray | None) -> np.ndarray:
-    """(88,) logit bias: OUT_OF_KEY_BIAS on keys outside the scale of the prime's key, as
-    its notes say (duration-weighted pitch classes); zeros without a prime."""
-    bias = np.zeros(KEYS, dtype=np.float32)
-    if prime is None or not prime.any():
-        return bias
-    histogram = np.zeros(12)
-    np.add.at(histogram, (np.arange(KEYS) + LOWEST_PITCH) % 12, prime.sum(axis=0))
-    tonic, minor = key_of_histogram(histogram)
-    in_scale = {(tonic + step) % 12 for step in (MINOR_SCALE if minor else MAJOR_SCALE)}
-    bias[[k for k in range(KEYS) if (k + LOWEST_PITCH) % 12 not in in_scale]] = OUT_OF_KEY_BIAS
-    return bias
-
-
 class PianoRun:
     """One batch in progress: every request advances in lockstep, one LSTM step per frame
     for all of them, and the state carries over between `advance` calls."""
@@ -148,16 +129,9 @@ class PianoRun:
         ]
         self.rolls = [list(f) for f in self.feeds]
         self.temperatures = torch.tensor([r.temperature for r in requests])
-        # A continuation keeps its prime's key and texture: keys outside the prime's scale
-        # get a lower logit, and every key a bias steered frame by frame towards the prime's
-        # mean number of keys down (no guidance without a prime).
-        self.target_keys = torch.tensor(
-            [float(r.prime.sum(axis=1).mean()) if r.prime is not None else 0.0 for r in requests]
+        self.guidance = ContinuationGuidance(
+            [r.prime for r in requests], [r.onsets_per_frame for r in requests]
         )
-        self.density_bias = torch.zeros(len(requests))
-        self.scale_bias = torch.from_numpy(
-            np.stack([scale_bias(r.prime) for r in requests]) if requests else np.zeros((0, KEYS))
-        ).float()
         self.step = 1
         self.state = generator.stepper.zero_state(len(requests), generator.device)
         self.frames = self._tensor([f[0] for f in self.feeds])
@@ -173,15 +147,16 @@ class PianoRun:
         for _ in range(min(frames, self.frames_left)):
             step = self.step
             out, self.state = g.stepper(g.model.project(self.frames), self.state)
+            writing = [len(f) <= step < n for n, f in zip(self.lengths, self.feeds, strict=True)]
             drawn = g.model.sample(
                 out,
                 self.temperatures,
                 self.rngs,
                 [r.max_notes for r in self.requests],
-                [len(f) <= step < n for n, f in zip(self.lengths, self.feeds, strict=True)],
-                self.scale_bias + self.density_bias[:, None],
+                writing,
+                self.guidance.bias(self.frames),
             )
-            self._steer_density(drawn, step)
+            self.guidance.update(drawn, self.frames, writing)
             next_frames = []
             for i, feed in enumerate(self.feeds):
                 frame = feed[step] if step < len(feed) else drawn[i]
@@ -191,14 +166,6 @@ class PianoRun:
             self.frames = self._tensor(next_frames)
             self.step += 1
         return self.frames_left == 0
-
-    def _steer_density(self, drawn: list[np.ndarray], step: int) -> None:
-        """Nudge each steered row's bias by how far its frame fell from the prime's density."""
-        for row, frame in enumerate(drawn):
-            target = float(self.target_keys[row])
-            if target and len(self.feeds[row]) <= step < self.lengths[row]:
-                error = (target - frame.sum()) / target
-                self.density_bias[row] = min(max(self.density_bias[row] + DENSITY_RATE * error, -3), 3)
 
     def samples(self) -> list[PianoSample]:
         g = self.generator

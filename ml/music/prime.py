@@ -95,6 +95,11 @@ class PrimePiece:
         return f"{names[self.tonic]} {'minor' if self.minor else 'major'}"
 
     @property
+    def onsets_per_frame(self) -> float:
+        """The user's note onsets per frame of the roll: the rhythm a continuation keeps."""
+        return len(self.window.notes) / max(len(self.roll), 1)
+
+    @property
     def bars_text(self) -> str:
         return f"{self.bars:g} bar{'s' if self.bars != 1 else ''}"
 
