@@ -17,6 +17,7 @@ from bot.cogs.lyrics import Lyrics
 from bot.cogs.music import Music
 from bot.config import Settings
 from bot.interactions import NO_PINGS, MalformedOptions, report_error
+from bot.metrics import MetricsServer
 from bot.service import SongService
 from bot.views import ExpiredButton
 
@@ -55,6 +56,7 @@ class BalladeerBot(commands.Bot):
         )
         self.settings = settings
         self.service: SongService | None = None
+        self.metrics_server: MetricsServer | None = None
         self.live_messages: set[int] = set()  # messages whose buttons a live view answers
         self.tree.on_error = report_error
 
@@ -68,6 +70,8 @@ class BalladeerBot(commands.Bot):
         ):
             await self.add_cog(cog)
         self.add_dynamic_items(ExpiredButton)
+        if self.settings.metrics_port is not None:
+            await self.serve_metrics(self.settings.metrics_port)
         if self.settings.dev_guild_id:
             guild = discord.Object(self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -76,6 +80,25 @@ class BalladeerBot(commands.Bot):
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands (they may take a while to appear)", len(synced))
+
+    async def serve_metrics(self, port: int) -> None:
+        """/metrics (the service's and the gateway's figures) and /healthz on `port`."""
+        metrics = self.service.metrics
+        metrics.gauge("balladeer_gateway_latency_seconds", "Heartbeat round trip", lambda: self.latency)
+        metrics.gauge(
+            "balladeer_shards", "Gateway connections of this process", lambda: self.shard_count or 1
+        )
+        self.metrics_server = MetricsServer(metrics, self.healthy, port)
+        await self.metrics_server.start()
+
+    def healthy(self) -> bool:
+        """Connected to the gateway, and the generation worker alive."""
+        return (
+            self.is_ready()
+            and not self.is_closed()
+            and self.service is not None
+            and self.service.worker_alive
+        )
 
     async def on_ready(self) -> None:
         log.info(
@@ -87,6 +110,9 @@ class BalladeerBot(commands.Bot):
         if self.service is not None:
             await self.service.close()
             self.service = None
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+            self.metrics_server = None
         await super().close()
 
 

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     history_limit_max: int = 25
     console_line_max_chars: int = Field(4000, ge=100)
 
+    # Prometheus metrics and /healthz on this port (unset: off).
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+
     log_level: str = "INFO"
 
     @field_validator("shard_ids", mode="before")

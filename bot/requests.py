@@ -22,11 +22,13 @@ class InvalidOption(ServiceError):
 
 
 class Busy(ServiceError):
-    """Queue full or cooling down; `retry_after` says when to try again."""
+    """Queue full or cooling down; `retry_after` says when to try again, `reason` which
+    limit it was (cooldown, user_cap, queue_full)."""
 
-    def __init__(self, message: str, retry_after: float) -> None:
+    def __init__(self, message: str, retry_after: float, reason: str) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.reason = reason
 
 
 class GenerationFailed(ServiceError):

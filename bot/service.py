@@ -27,6 +27,7 @@ from bot import rules
 from bot.batches import Batch, LyricsBatch, PianoBatch
 from bot.config import Settings
 from bot.fair_queue import FairQueue
+from bot.metrics import Metrics
 from bot.midi_reader import read_prime_isolated
 from bot.requests import (
     Busy,
@@ -39,6 +40,7 @@ from bot.requests import (
     Options,
     Reply,
     Requester,
+    ServiceError,
     ShuttingDown,
 )
 from bot.storage import RequestRecord, Storage
@@ -136,7 +138,7 @@ class SongService:
         self.started_at = time.monotonic()
         self._queue: FairQueue[Job] = FairQueue()
         self._running: dict[int, Job] = {}  # taken by the worker, reply not settled yet
-        self._batches_in_progress: deque[tuple[Batch, list[Job]]] = deque()
+        self._batches_in_progress: deque[tuple[Batch, list[Job], float]] = deque()  # ..., started at
         self._reserved: Counter[int] = Counter()  # admitted, not queued yet
         self._last_accepted: dict[int, float] = {}
         self._wakeup = asyncio.Event()
@@ -144,7 +146,7 @@ class SongService:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="generate")
         # Files are read one at a time, each in a process of its own (bot.midi_reader).
         self._reading = asyncio.Semaphore(1)
-        self._delivering: dict[int, asyncio.Future] = {}  # request id → settles when delivered
+        self._delivering: dict[int, tuple[Job, asyncio.Future]] = {}  # id → (job, settles when delivered)
         self._adapters: set[asyncio.Task] = set()  # adapter tasks between admission and their answer
         self._worker: asyncio.Task | None = None
         self._closing = False
@@ -152,11 +154,17 @@ class SongService:
         self._served = Counter()
         self._batches = 0
         self._seconds_per_job = 2.0  # running estimate for "try again in N s"
+        self.metrics = Metrics()
+        self.metrics.queue_depth.set_function(lambda: len(self._queue))
+        self.metrics.in_flight.set_function(lambda: len(self._running))
+        for model, version in self.versions.items():
+            self.metrics.model_info.labels(model, version).set(1)
 
     @classmethod
     async def start(cls, settings: Settings) -> SongService:
         """Open the database (first: it fails fast), load both models in threads, start the worker."""
         storage = await Storage.open(settings.database_path)
+        started = time.monotonic()
         try:
             lyrics, piano = await asyncio.gather(
                 asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics_checkpoint),
@@ -169,11 +177,16 @@ class SongService:
         if interrupted:
             log.warning("marked %d requests left open by the last run as interrupted", interrupted)
         service = cls(settings, storage, lyrics, piano)
+        service.metrics.model_load_seconds.set(time.monotonic() - started)
         service.run_worker()
         return service
 
     def run_worker(self) -> None:
         self._worker = asyncio.create_task(self._work(), name="generation-worker")
+
+    @property
+    def worker_alive(self) -> bool:
+        return self._worker is not None and not self._worker.done()
 
     # -- admission ------------------------------------------------------------------
     def check(self, requester: Requester, options: Options) -> Options:
@@ -192,7 +205,11 @@ class SongService:
         downloading anything), so a refusal is a private reply that cost nothing; the
         place is kept until `enter` or `release`.
         """
-        resolved = self.check(requester, options)
+        try:
+            resolved = self.check(requester, options)
+        except ServiceError as exc:
+            self.metrics.refusals.labels(_refusal_reason(exc)).inc()
+            raise
         user_id = requester.user_id
         reservation = Reservation(requester, resolved, self._last_accepted.get(user_id))
         self._last_accepted[user_id] = time.monotonic()
@@ -289,7 +306,7 @@ class SongService:
         since = time.monotonic() - self._last_accepted.get(user_id, -math.inf)
         if since < s.cooldown_seconds:
             wait = s.cooldown_seconds - since
-            raise Busy(f"Slow down a little: you can ask again in {math.ceil(wait)} s.", wait)
+            raise Busy(f"Slow down a little: you can ask again in {math.ceil(wait)} s.", wait, "cooldown")
         mine = (
             self._queue.count_for(user_id)
             + self._reserved[user_id]
@@ -301,11 +318,12 @@ class SongService:
                 f"You already have {mine} requests in line (the limit is {s.queue_max_per_user}); "
                 f"try again in {math.ceil(wait)} s.",
                 wait,
+                "user_cap",
             )
         waiting = len(self._queue) + self._reserved.total()
         if waiting >= s.queue_max:
             wait = self._estimated_wait(waiting)
-            raise Busy(f"I'm busy right now; try again in {math.ceil(wait)} s.", wait)
+            raise Busy(f"I'm busy right now; try again in {math.ceil(wait)} s.", wait, "queue_full")
 
     def _estimated_wait(self, jobs_ahead: int) -> float:
         batches = math.ceil(max(jobs_ahead, 1) / self.settings.batch_max)
@@ -325,7 +343,8 @@ class SongService:
                 started_one = True
                 try:
                     await self.storage.mark_running([j.request_id for j in jobs])
-                    in_progress.appendleft((self._batch_of(jobs), jobs))
+                    in_progress.appendleft((self._batch_of(jobs), jobs, time.monotonic()))
+                    self.metrics.batch_size.labels(jobs[0].kind).observe(len(jobs))
                 except Exception as exc:
                     await self._fail(jobs, exc)
                     continue
@@ -336,19 +355,18 @@ class SongService:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch, jobs = in_progress.popleft()
-            loop = asyncio.get_running_loop()
-            started = time.monotonic()
+            batch, jobs, started = in_progress.popleft()
             try:
-                replies = await loop.run_in_executor(self._executor, batch.advance)
+                replies = await asyncio.get_running_loop().run_in_executor(self._executor, batch.advance)
             except Exception as exc:
                 await self._fail(jobs, exc)
                 continue
             if replies is None:
-                in_progress.append((batch, jobs))
+                in_progress.append((batch, jobs, started))
                 continue
-            elapsed = time.monotonic() - started
+            elapsed = time.monotonic() - started  # slices of other batches included: what users wait
             self._seconds_per_job = 0.8 * self._seconds_per_job + 0.2 * elapsed / len(jobs)
+            self.metrics.generation_seconds.labels(jobs[0].kind).observe(elapsed)
             self._batches += 1
             for job, reply in zip(jobs, replies, strict=True):
                 self._running.pop(job.request_id, None)
@@ -364,6 +382,7 @@ class SongService:
         message = f"Generation failed ({type(exc).__name__}); please try again."
         for job in jobs:
             self._running.pop(job.request_id, None)
+            self.metrics.requests.labels(job.options.command, "failed").inc()
             with contextlib.suppress(Exception):  # the database may be the failure
                 await self.storage.finish(job.request_id, "failed", error=f"{type(exc).__name__}: {exc}")
             _settle(job.future, exception=GenerationFailed(message))
@@ -379,9 +398,11 @@ class SongService:
         reply = await ticket.reply()
         job = ticket.job
         finished = asyncio.get_running_loop().create_future()
-        self._delivering[job.request_id] = finished  # shutdown waits for these
+        self._delivering[job.request_id] = (job, finished)  # shutdown waits for these
         try:
+            started = time.monotonic()
             reason = await self._send(reply, send)
+            self.metrics.delivery_seconds.labels(job.options.command).observe(time.monotonic() - started)
             await self._close_row(job, "undelivered" if reason else "done", reply, error=reason)
         finally:
             del self._delivering[job.request_id]
@@ -410,6 +431,7 @@ class SongService:
     async def _close_row(self, job: Job, status: str, reply: Reply, error: str | None = None) -> None:
         if self._closed:  # shut down mid-delivery: the row was marked interrupted
             return
+        self.metrics.requests.labels(job.options.command, status).inc()
         await self.storage.finish(
             job.request_id,
             status,
@@ -486,6 +508,7 @@ class SongService:
         tell its user while the connection still allows."""
         self._closing = True
         for job in self._queue.drain():
+            self.metrics.requests.labels(job.options.command, "interrupted").inc()
             await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
             _settle(job.future, exception=ShuttingDown("The bot shut down before your request ran."))
         if self._running and grace_seconds > 0:
@@ -494,13 +517,16 @@ class SongService:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
         for job in list(self._running.values()):  # still unsettled: the worker stopped mid-batch
+            self.metrics.requests.labels(job.options.command, "interrupted").inc()
             await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
             _settle(job.future, exception=ShuttingDown("The bot shut down before your request finished."))
         self._running.clear()
         self._batches_in_progress.clear()
         if self._delivering:
-            await asyncio.wait(list(self._delivering.values()), timeout=max(grace_seconds, 0.01))
-        for request_id in list(self._delivering):
+            delivered = [f for _, f in self._delivering.values()]
+            await asyncio.wait(delivered, timeout=max(grace_seconds, 0.01))
+        for request_id, (job, _) in list(self._delivering.items()):
+            self.metrics.requests.labels(job.options.command, "interrupted").inc()
             await self.storage.finish(request_id, "interrupted", error="the bot shut down while delivering")
         self._closed = True
         adapters = [t for t in self._adapters if t is not asyncio.current_task() and not t.done()]
@@ -508,6 +534,13 @@ class SongService:
             await asyncio.wait(adapters, timeout=min(grace_seconds, 5.0) or 0.5)
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self.storage.close()
+
+
+def _refusal_reason(error: ServiceError) -> str:
+    """The label a refusal is counted under."""
+    if isinstance(error, Busy):
+        return error.reason
+    return "shutting_down" if isinstance(error, ShuttingDown) else "invalid_option"
 
 
 def _settle(future: asyncio.Future, *, result: Any = None, exception: Exception | None = None) -> None:
