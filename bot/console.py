@@ -100,13 +100,20 @@ def parse_command(line: str, max_chars: int) -> tuple[str, dict[str, Any]]:
     known = COMMAND_OPTIONS.get(name, {})
     for token in tokens[1:]:
         key, sep, raw = token.partition(":")
+        if not sep and values:  # a value with a space, unquoted: artist:Bob Dylan
+            previous = list(values)[-1]
+            raise UsageError(
+                f"/{name} has no option {key!r}; to give {previous} a value with spaces, "
+                f'quote it: {previous}:"{values[previous]} {token}".'
+            )
         if not sep or key not in known:
             names = ", ".join(known) or "none"
             raise UsageError(f"/{name} has no option {key!r} (options: {names}).")
         try:
             values[known[key].field] = known[key].convert(raw)
         except ValueError as exc:
-            raise UsageError(f"{key} must be a {known[key].convert.__name__}, not {raw!r}.") from exc
+            kind = {int: "a whole number", float: "a number"}.get(known[key].convert, "text")
+            raise UsageError(f"{key} must be {kind}, not {raw!r}.") from exc
     return name, values
 
 
@@ -160,7 +167,7 @@ class Console:
             )
         elif name == "history":
             records = await self.service.history(self.requester, limit=values.get("limit"))
-            self.say("\n".join(history_lines(records)) if records else "No requests yet.")
+            self.say("\n".join(history_lines(records, markdown=False)) if records else "No requests yet.")
         elif name == "queue":
             status = self.service.queue_status(self.requester.user_id)
             self.say(f"{status['running']} running, {status['waiting']} waiting.")
@@ -172,10 +179,11 @@ class Console:
             raise UsageError(f"Unknown command /{name}; type /help for the list.")
 
     async def run(self, options: Options, file: Path | None = None) -> None:
-        """Submit (waiting out the cooldown: there is one local user), then show the reply."""
+        """Submit, then show the reply. The console's one local user is not held to the
+        cooldown (it guards a shared bot against floods); a full queue is waited out."""
         while True:
             try:
-                reservation = self.service.reserve(self.requester, options)
+                reservation = self.service.reserve(self.requester, options, cooldown=False)
                 break
             except Busy as exc:
                 self.say(f"({exc} Waiting…)")
@@ -194,6 +202,10 @@ class Console:
     async def show(self, reply: LyricsReply | MidiReply) -> None:
         if isinstance(reply, LyricsReply):
             self.say(lyrics_header(reply).replace("**", ""))
+            if reply.unknown_chars:
+                self.say(
+                    f"(the model doesn't know {' '.join(reply.unknown_chars)}; it wrote on without them)"
+                )
             self.say()
             self.say(reply.text)
             self.say()

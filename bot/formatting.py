@@ -87,16 +87,19 @@ def prime_reading(options: ContinueOptions) -> str:
     return f"Read {prime.bars_text} of your piece: {prime.summary}" if prime else ""
 
 
-def history_lines(records: list[RequestRecord]) -> list[str]:
+def history_lines(records: list[RequestRecord], markdown: bool = True) -> list[str]:
+    """One line a request; Discord markdown unless `markdown` is False (the console)."""
+    shown = safe if markdown else without_format_chars
     lines = []
     for r in records:
-        shown = {k: v for k, v in r.options.items() if v not in (None, "")}
-        options = " ".join(f"{k}:{safe(str(v))}" for k, v in shown.items())
+        given = {k: v for k, v in r.options.items() if v not in (None, "")}
+        options = " ".join(f"{k}:{shown(str(v))}" for k, v in given.items())
         when = r.created_at.replace("T", " ").removesuffix("+00:00")
-        error = f" — {safe(r.error)}" if r.error else ""
-        lines.append(
-            f"`#{r.id}` {when} UTC · **{safe(r.user_name)}** /{r.command} {options} · {r.status}{error}"
+        error = f" — {shown(r.error)}" if r.error else ""
+        number, name = (
+            (f"`#{r.id}`", f"**{shown(r.user_name)}**") if markdown else (f"#{r.id}", shown(r.user_name))
         )
+        lines.append(f"{number} {when} UTC · {name} /{r.command} {options} · {r.status}{error}")
     return lines
 
 

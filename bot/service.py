@@ -189,24 +189,25 @@ class SongService:
         return self._worker is not None and not self._worker.done()
 
     # -- admission ------------------------------------------------------------------
-    def check(self, requester: Requester, options: Options) -> Options:
+    def check(self, requester: Requester, options: Options, cooldown: bool = True) -> Options:
         """Everything that can refuse a request, without side effects: options as they will run."""
         if self._closing:
             raise ShuttingDown("The bot is shutting down; try again in a minute.")
         resolved = COMMANDS[options.command].resolve(self, options)
-        self._check_capacity(requester.user_id)
+        self._check_capacity(requester.user_id, cooldown)
         return resolved
 
-    def reserve(self, requester: Requester, options: Options) -> Reservation:
+    def reserve(self, requester: Requester, options: Options, cooldown: bool = True) -> Reservation:
         """Validate, check the caps and take a place in line, all before any await.
 
         Requests arriving later in the same burst see the place taken, so no burst can
-        overrun a cap or the cooldown. Adapters reserve before acknowledging (and before
+        overrun a cap or the cooldown (`cooldown=False`: the console's single local user is
+        held to the caps only). Adapters reserve before acknowledging (and before
         downloading anything), so a refusal is a private reply that cost nothing; the
         place is kept until `enter` or `release`.
         """
         try:
-            resolved = self.check(requester, options)
+            resolved = self.check(requester, options, cooldown)
         except ServiceError as exc:
             self.metrics.refusals.labels(_refusal_reason(exc)).inc()
             raise
@@ -301,10 +302,10 @@ class SongService:
         finally:
             self._adapters.discard(task)
 
-    def _check_capacity(self, user_id: int) -> None:
+    def _check_capacity(self, user_id: int, cooldown: bool) -> None:
         s = self.settings
         since = time.monotonic() - self._last_accepted.get(user_id, -math.inf)
-        if since < s.cooldown_seconds:
+        if cooldown and since < s.cooldown_seconds:
             wait = s.cooldown_seconds - since
             raise Busy(f"Slow down a little: you can ask again in {math.ceil(wait)} s.", wait, "cooldown")
         mine = (

@@ -20,6 +20,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
             '/lyrics artist:"beta" start:"xy x" length:100 seed:7',
             "/lyrics artist:Alfa",
             "/lyrics temperature:hot",
+            "/lyrics artist:Bob Dylan",
             "/midi seconds:3 seed:5",
             '/continue file:"my tune.mid" seconds:2 seed:1',
             "/continue file:missing.mid",
@@ -39,9 +40,14 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert f"Lyrics in the style of Beta · temperature 0.8 · style {DEFAULT_STYLE:g} · seed 7" in out
     assert "\nxy x" in out
     assert "error: Unknown artist 'Alfa'. Did you mean: Alpha?" in out
-    assert "error: temperature must be a float, not 'hot'." in out
+    assert "error: temperature must be a number, not 'hot'." in out
     assert "error: limit must be between 1 and 25 (got -1)." in out
     assert "Traceback" not in out + result.stderr
+    assert (
+        """/lyrics has no option 'Dylan'; to give artist a value with spaces, quote it: artist:"Bob Dylan"."""
+        in out
+    )
+    assert "**" not in out.split("> /history\n")[1] and "`" not in out.split("> /history\n")[1]
 
     folder = bot_settings.console_output_dir / "request-2"
     assert pretty_midi.PrettyMIDI(str(folder / "song.mid")).instruments[0].notes
