@@ -1,4 +1,8 @@
-"""`python -m bot` runs the Discord bot; `python -m bot console` the same commands locally."""
+"""`python -m bot` runs the Discord bot; `python -m bot console` the same commands locally.
+
+The command line is parsed before anything heavy is imported, so `--help` answers at once;
+the models load only once the settings are known to be usable.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,12 @@ import logging
 import signal
 import sys
 
-import aiohttp
-import discord
-from pydantic import ValidationError
-
-from bot.client import create_bot
-from bot.config import Settings
-from bot.console import run_console
-from bot.service import SongService
 from ml.errors import BalladeerError
 
 log = logging.getLogger("bot")
 
+USAGE_ERROR = 2
+INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C
 NO_TOKEN = """No Discord token is set.
 Put it in a .env file beside where you run the bot (copy .env.example) as
     DISCORD_TOKEN=your-bot-token
@@ -28,7 +26,21 @@ or export DISCORD_TOKEN in the environment.
 To try the bot without Discord, run:  python -m bot console"""
 
 
-def load_settings() -> Settings:
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Balladeer's Discord bot.")
+    sub = parser.add_subparsers(dest="mode")
+    console = sub.add_parser("console", help="the bot's commands in this terminal, no Discord needed")
+    console.add_argument(
+        "-c", "--command", action="append", default=[], help="run this command and exit (repeatable)"
+    )
+    return parser
+
+
+def load_settings():
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -45,20 +57,44 @@ def _on_signals(callback) -> None:
             loop.add_signal_handler(sig, callback)
 
 
-async def run_discord(settings: Settings) -> None:
-    bot = create_bot(settings)
-    _on_signals(lambda: asyncio.ensure_future(bot.close()))
-    async with bot:
-        await bot.start(settings.discord_token.get_secret_value())
+def _tell(text: str) -> None:
+    """A line for the person at the terminal, apart from the output."""
+    print(text, file=sys.stderr, flush=True)
 
 
-INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C
+def discord_main(settings) -> int:
+    """The bot on Discord until it is stopped; Discord's refusals are one `error:` line."""
+    import aiohttp
+    import discord
+
+    from bot.client import create_bot
+
+    async def run() -> None:
+        bot = create_bot(settings)
+        _on_signals(lambda: asyncio.ensure_future(bot.close()))
+        async with bot:
+            await bot.start(settings.discord_token.get_secret_value())
+
+    try:
+        asyncio.run(run())
+    except discord.LoginFailure:
+        print("error: Discord rejected the token; check DISCORD_TOKEN.", file=sys.stderr)
+        return USAGE_ERROR
+    except (aiohttp.ClientError, discord.GatewayNotFound) as exc:
+        print(f"error: cannot reach Discord ({exc}); check the network and try again.", file=sys.stderr)
+        return USAGE_ERROR
+    return 0
 
 
-async def console_main(settings: Settings, commands: list[str]) -> int:
+async def console_main(settings, commands: list[str]) -> int:
     """The console until /quit or end of input (0), or Ctrl-C (130, at once: a request in
     progress is marked interrupted before the exit)."""
-    service = await SongService.start(settings)
+    from bot.console import run_console
+    from bot.service import SongService
+
+    service = await SongService.start(
+        settings, announce=lambda text: print(text, file=sys.stderr, flush=True)
+    )
     task = asyncio.current_task()
     _on_signals(task.cancel)
     try:
@@ -72,35 +108,22 @@ async def console_main(settings: Settings, commands: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Balladeer's Discord bot.")
-    sub = parser.add_subparsers(dest="mode")
-    console = sub.add_parser("console", help="the bot's commands in this terminal, no Discord needed")
-    console.add_argument(
-        "-c", "--command", action="append", default=[], help="run this command and exit (repeatable)"
-    )
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        # The console is quiet unless asked (LOG_LEVEL); the Discord bot logs what it does.
+        level = settings.log_level or ("WARNING" if args.mode == "console" else "INFO")
+        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger().level))
         if args.mode == "console":
             return asyncio.run(console_main(settings, args.command))
         if settings.discord_token is None or not settings.discord_token.get_secret_value():
             print(NO_TOKEN, file=sys.stderr)
-            return 2
-        asyncio.run(run_discord(settings))
-    except discord.LoginFailure:
-        print("error: Discord rejected the token; check DISCORD_TOKEN.", file=sys.stderr)
-        return 2
-    except (aiohttp.ClientError, discord.GatewayNotFound) as exc:
-        print(f"error: cannot reach Discord ({exc}); check the network and try again.", file=sys.stderr)
-        return 2
+            return USAGE_ERROR
+        return discord_main(settings)
     except BalladeerError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return USAGE_ERROR
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ml.names import DEFAULT_STYLE
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT
-from ml.text.generate import DEFAULT_STYLE
 
 
 class Settings(BaseSettings):
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Prometheus metrics and /healthz on this port (unset: off).
     metrics_port: int | None = Field(None, ge=0, le=65535)
 
-    log_level: str = "INFO"
+    log_level: str | None = None  # unset: WARNING in the console, INFO for the Discord bot
 
     @field_validator("shard_ids", mode="before")
     @classmethod
@@ -104,6 +104,6 @@ class Settings(BaseSettings):
             raise ValueError("SHARD_COUNT must be at least 1 (or auto)")
         if self.history_limit_max < 1 or self.artist_max_chars < 1 or self.lyrics_start_max_chars < 1:
             raise ValueError("HISTORY_LIMIT_MAX, ARTIST_MAX_CHARS and LYRICS_START_MAX_CHARS must be >= 1")
-        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        if self.log_level is not None and self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         return self

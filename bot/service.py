@@ -161,9 +161,12 @@ class SongService:
             self.metrics.model_info.labels(model, version).set(1)
 
     @classmethod
-    async def start(cls, settings: Settings) -> SongService:
-        """Open the database (first: it fails fast), load both models in threads, start the worker."""
+    async def start(cls, settings: Settings, announce: Callable[[str], None] | None = None) -> SongService:
+        """Open the database (first: it fails fast), load both models in threads (`announce`
+        is told before that pause), start the worker."""
         storage = await Storage.open(settings.database_path)
+        if announce is not None:
+            announce("loading models…")
         started = time.monotonic()
         try:
             lyrics, piano = await asyncio.gather(

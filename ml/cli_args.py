@@ -4,6 +4,7 @@ never a traceback and never a run that cannot end (an infinite or absurd length)
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,16 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(USAGE_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+
+def lazy(module: str, function: str) -> Callable[[argparse.Namespace], None]:
+    """A command that imports `module` (and torch with it) only when it runs, so every
+    parser, --help included, is built without it."""
+
+    def run(args: argparse.Namespace) -> None:
+        getattr(importlib.import_module(module), function)(args)
+
+    return run
 
 
 def number(kind: type[int] | type[float], low: float, high: float, *, above_low: bool = False) -> Callable:

@@ -31,12 +31,11 @@ from ml.batch import Batch
 from ml.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ml.distributed import DistributedContext
 from ml.errors import BalladeerError
+from ml.names import BPTT_MODES, RUN_FILES
 from ml.run_log import MetricsLog, plot_losses
 
 log = logging.getLogger(__name__)
 
-RUN_FILES = ("best.pt", "last.pt", "metrics.jsonl", "loss.png")  # what a run folder holds
-BPTT_MODES = ("full", "tbptt", "checkpoint")
 State = Any  # a model's recurrent state: a tensor tuple, or None before the first step
 
 

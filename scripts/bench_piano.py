@@ -20,9 +20,10 @@ from ml.checkpoint import Checkpoint
 from ml.music.audio import RELEASE_S
 from ml.music.data import load_midi_folder
 from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
+from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.render import render_piece
 from ml.music.task import PianoDataConfig, PianoTask
+from ml.names import HEADS
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 from ml.training import TrainConfig, Trainer, training_precisions
 

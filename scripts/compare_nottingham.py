@@ -19,7 +19,8 @@ import numpy as np
 
 from ml.music.data import load_benchmark, load_midi_folder
 from ml.music.melody import MATCH_THRESHOLD, MelodyIndex, melody_ngrams, similarity
-from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, LOWEST_PITCH, load_midi
+from ml.music.pianoroll import LOWEST_PITCH, load_midi
+from ml.names import DEFAULT_FRAMES_PER_BEAT
 
 
 def meter(path: Path) -> str:

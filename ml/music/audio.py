@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
+from ml.names import SYNTHS
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000  # Opus's own rate
@@ -29,7 +31,6 @@ MAX_BOOST_DB = 18.0  # the leveller lifts a decayed held chord by at most this m
 LEVEL_WINDOW_S = 0.05  # loudness measured over these windows, gain smoothed over SMOOTH_S
 SMOOTH_S = 0.4
 OPUS_BITRATE_LEVEL = 0.8  # libsndfile: 0 is the highest bitrate, 1 the lowest; 0.8 is about 57 kbit/s mono
-SYNTHS = ("auto", "soundfont", "fluidsynth", "numpy")
 AUDIO_FORMATS = ("ogg", "wav")
 SOUNDFONT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
-import torch
-
-from ml.cli_args import number, output_file, write_output
+from ml.cli_args import lazy, number, output_file
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
-    check_same_data,
-    fit_and_report,
-    print_json,
-    starting_checkpoint,
-    train_config_from_args,
 )
-from ml.errors import DataError
-from ml.music.audio import SYNTHS
-from ml.music.evaluate import evaluate_piano
-from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.model import HEADS, PianoLSTM, PianoLSTMConfig
-from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, KEYS
-from ml.music.render import render_piece
-from ml.music.task import PianoDataConfig, PianoTask
+from ml.music.keyboard import KEYS
+from ml.names import DEFAULT_FRAMES_PER_BEAT, HEADS, SYNTHS
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
-
-log = logging.getLogger(__name__)
 
 MAX_AUGMENT_SEMITONES = 12  # an octave either way; more only pushes notes off the keyboard
 MAX_SAMPLE_SECONDS = 600.0  # ten minutes of music: past that a sample is a mistake, not a wish
@@ -86,58 +70,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         help="share of MIDI files held out for validation",
     )
     add_training_flags(p)
-    p.set_defaults(run=train, dropout=0.3)
-
-
-def train(args: argparse.Namespace) -> None:
-    config = train_config_from_args(args)
-    model_config = PianoLSTMConfig(
-        input_dim=args.input_dim,
-        hidden=args.hidden,
-        layers=args.layers,
-        dropout=args.dropout,
-        head=args.head,
-        nade_hidden=args.nade_hidden,
-    )
-    saved = starting_checkpoint(config, "piano", model_config.to_dict())  # before the data loads
-    if saved is not None:
-        grid = saved.meta.get("frames_per_beat")
-        check_same_data({"--frames-per-beat": (grid, args.frames_per_beat)})
-    task = PianoTask(
-        PianoDataConfig(
-            args.data,
-            args.frames_per_beat,
-            not args.no_transpose,
-            args.val_fraction,
-            args.also_train,
-            args.augment_transpose,
-        )
-    )
-    s = task.summary
-    log.info(
-        "%s: %d train tunes (%s frames), %d validation tunes (%s frames)",
-        s["kind"],
-        s["train_tunes"],
-        f"{s['train_frames']:,}",
-        s["val_tunes"],
-        f"{s['val_frames']:,}",
-    )
-    if extra := s.get("also_train"):
-        log.info(
-            "%s: %d training tunes added; left out %d whose melody matches a held-out tune, "
-            "%d that match no tune closely",
-            extra["source"],
-            extra["kept"],
-            extra["matches_held_out"],
-            extra["unverified"],
-        )
-    torch.manual_seed(config.seed)
-    model = PianoLSTM(model_config)
-    if saved is None:
-        model.init_output_bias(task.train.key_frequencies())
-    else:  # a resume then restores the optimizer and position too
-        model.load_state_dict(saved.state_dict)
-    fit_and_report(task, model, model_config.to_dict(), config)
+    p.set_defaults(run=lazy("ml.music.commands", "train"), dropout=0.3)
 
 
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:
@@ -174,40 +107,7 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="audio renderer: auto is a SoundFont through tinysoundfont when installed, else numpy",
     )
-    p.set_defaults(run=sample)
-
-
-def sample(args: argparse.Namespace) -> None:
-    generator = PianoGenerator.from_checkpoint(args.checkpoint, args.device)
-    prime = None
-    if args.prime:
-        try:
-            prime = generator.prime_from_midi(args.prime, args.prime_bars)
-        except DataError as exc:
-            raise DataError(f"cannot read the prime {args.prime}: {exc}") from None
-        log.info("read %s of %s: %s", prime.bars_text, args.prime, prime.summary)
-    request = PianoRequest(
-        seconds=args.seconds,
-        temperature=args.temperature,
-        seed=args.seed,
-        prime=None if prime is None else prime.roll,
-        onsets_per_frame=None if prime is None else prime.onsets_per_frame,
-        max_notes=args.max_notes,
-    )
-    piece = generator.generate([request])[0]
-    formats = tuple(f for f, path in (("ogg", args.ogg), ("wav", args.wav)) if path)
-    rendered = render_piece(piece, prime=prime, audio=formats, png=bool(args.png), synth=args.synth)
-    written = []
-    for path, data, note in (
-        (args.out, rendered.midi, ""),
-        (args.png, rendered.png, ""),
-        (args.ogg, rendered.audio.get("ogg"), f" ({rendered.synth} synth)"),
-        (args.wav, rendered.audio.get("wav"), f" ({rendered.synth} synth)"),
-    ):
-        if path is not None:
-            write_output(path, data)
-            written.append(f"{path}{note}")
-    print(f"{piece.seconds:.1f} s, {rendered.notes} notes, seed {piece.seed}: {', '.join(written)}")
+    p.set_defaults(run=lazy("ml.music.commands", "sample"))
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
@@ -220,17 +120,4 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         help="MIDI folder: val|all|train; benchmark file: train|valid|test|all (default val)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=evaluate)
-
-
-def evaluate(args: argparse.Namespace) -> None:
-    report = evaluate_piano(args.checkpoint, args.data, args.split, args.device)
-    if args.json:
-        print_json(report)
-        return
-    print(f"{report['tunes']} tunes, {report['frames']:,} scored frames ({args.split} split)")
-    nll, accuracy = report["nll_per_frame"], report["frame_accuracy"]
-    print(f"  LSTM                   NLL/frame {nll:7.3f}   frame accuracy {accuracy:.3f}")
-    base = report["baselines"]["independent_bernoulli"]
-    acc = report["baseline_frame_accuracy"]["independent_bernoulli"]
-    print(f"  independent Bernoulli  NLL/frame {base:7.3f}   frame accuracy {acc:.3f}")
+    p.set_defaults(run=lazy("ml.music.commands", "evaluate"))

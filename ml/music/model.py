@@ -19,8 +19,7 @@ from ml.batch import Batch
 from ml.errors import BalladeerError
 from ml.music.nade import NADEHead
 from ml.music.pianoroll import KEYS
-
-HEADS = ("sigmoid", "nade")
+from ml.names import HEADS
 
 State = tuple[torch.Tensor, torch.Tensor]
 

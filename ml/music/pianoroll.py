@@ -19,8 +19,8 @@ import pretty_midi
 
 from ml.errors import DataError
 from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram, shift_to_c
+from ml.names import DEFAULT_FRAMES_PER_BEAT
 
-DEFAULT_FRAMES_PER_BEAT = 2
 DEFAULT_TEMPO_BPM = 120.0
 MAX_FRAMES = 200_000  # about 14 hours at 120 bpm on the eighth-note grid: no real piece is longer
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

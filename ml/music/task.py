@@ -14,7 +14,8 @@ from ml.batch import Batch
 from ml.errors import DataError
 from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, split_folder
 from ml.music.melody import MelodyIndex
-from ml.music.pianoroll import DEFAULT_FRAMES_PER_BEAT, DEFAULT_TEMPO_BPM
+from ml.music.pianoroll import DEFAULT_TEMPO_BPM
+from ml.names import DEFAULT_FRAMES_PER_BEAT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
 
 MAX_OPENINGS = 256  # first frames kept in the checkpoint to start unprimed samples

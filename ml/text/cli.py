@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
-import torch
-
-from ml.cli_args import number
+from ml.cli_args import lazy, number
 from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
-    check_same_data,
-    fit_and_report,
-    print_json,
-    starting_checkpoint,
-    train_config_from_args,
 )
+from ml.names import DEFAULT_STYLE
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
-from ml.text.evaluate import evaluate_lyrics
-from ml.text.generate import DEFAULT_STYLE, LyricsGenerator, LyricsRequest
-from ml.text.meta import LyricsMeta
-from ml.text.model import CharLSTM, CharLSTMConfig
-from ml.text.style import StyleReportConfig, style_report
-from ml.text.task import LyricsDataConfig, LyricsTask
-from ml.text.vocab import Vocab
-
-log = logging.getLogger(__name__)
+from ml.text.style_config import StyleReportConfig
 
 
 def _artist_list(value: str) -> list[str]:
@@ -91,63 +76,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         help="share of songs held out for validation",
     )
     add_training_flags(p)
-    p.set_defaults(run=train)
-
-
-def train(args: argparse.Namespace) -> None:
-    config = train_config_from_args(args)
-    data = LyricsDataConfig(
-        data=args.data,
-        artists=args.artists,
-        min_songs=args.min_songs,
-        conditional=not args.unconditional,
-        condition_dropout=args.condition_dropout,
-        validation_fraction=args.val_fraction,
-        others_as_any_artist=args.others_as_any_artist,
-    )
-    model_settings = {
-        "embed_dim": args.embed_dim,
-        "artist_dim": args.artist_dim,
-        "hidden": args.hidden,
-        "layers": args.layers,
-        "dropout": args.dropout,
-        "weight_drop": args.weight_drop,
-        "embed_dropout": args.embed_dropout,
-        "locked_dropout": args.locked_dropout,
-        "artist_to_output": args.artist_to_output,
-    }
-    saved = starting_checkpoint(config, "lyrics", model_settings)
-    if saved is not None:  # same vocabulary, artist table and split as the run being continued
-        meta = LyricsMeta.from_dict(saved.meta)
-        check_same_data(
-            {
-                "--val-fraction": (meta.data.validation_fraction, data.validation_fraction),
-                "--min-songs": (meta.data.min_songs, data.min_songs),
-            },
-        )
-        task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists)
-        model_config = CharLSTMConfig(**saved.model_config)
-    else:
-        task = LyricsTask.from_config(data)
-        model_config = CharLSTMConfig(len(task.train.vocab), len(task.train.artists), **model_settings)
-    s = task.summary
-    log.info(
-        "%d songs by %d artists, %d more as any artist: %d train (%s chars), %d validation (%s chars); "
-        "vocabulary %d",
-        s.songs,
-        s.artists,
-        s.any_artist_songs,
-        s.train_songs,
-        f"{s.train_chars:,}",
-        s.val_songs,
-        f"{s.val_chars:,}",
-        len(task.train.vocab),
-    )
-    torch.manual_seed(config.seed)
-    model = CharLSTM(model_config)
-    if saved is not None:  # a resume then restores the optimizer and position too
-        model.load_state_dict(saved.state_dict)
-    fit_and_report(task, model, model_config.to_dict(), config)
+    p.set_defaults(run=lazy("ml.text.commands", "train"))
 
 
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:
@@ -184,39 +113,7 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         "--num", type=number(int, 1, 1000), default=1, help="how many samples, written in one batch"
     )
     p.add_argument("--list-artists", action="store_true", help="print the artists the model knows and exit")
-    p.set_defaults(run=sample)
-
-
-def sample(args: argparse.Namespace) -> None:
-    generator = LyricsGenerator.from_checkpoint(args.checkpoint, args.device)
-    if args.list_artists:
-        print("\n".join(generator.artists))
-        return
-    requests = [
-        LyricsRequest(
-            artist=args.artist,
-            prime=args.prime,
-            temperature=args.temperature,
-            length=args.length,
-            seed=None if args.seed is None else args.seed + i,
-            top_k=args.top_k,
-            style=args.style,
-        )
-        for i in range(args.num)
-    ]
-    samples = generator.generate(requests)
-    if samples[0].unknown_chars:
-        log.warning("the model does not know these prime characters: %s", " ".join(samples[0].unknown_chars))
-    for i, s in enumerate(samples):
-        if args.num > 1:
-            artist = s.artist or "any artist"
-            settings = f"temperature {s.temperature} · style {s.style:g} · seed {s.seed}"
-            print(f"=== sample {i + 1} · {artist} · {settings}")
-        else:
-            log.info("artist %s, temperature %s, seed %d", s.artist or "any", s.temperature, s.seed)
-        print(s.text)
-        if args.num > 1:
-            print()
+    p.set_defaults(run=lazy("ml.text.commands", "sample"))
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
@@ -261,7 +158,7 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         default=defaults.sample_length,
         help="characters per sample (default %(default)s)",
     )
-    p.set_defaults(run=evaluate)
+    p.set_defaults(run=lazy("ml.text.commands", "evaluate"))
 
 
 def _strength_list(value: str) -> list[float]:
@@ -269,47 +166,3 @@ def _strength_list(value: str) -> list[float]:
         return [float(x) for x in value.split(",") if x.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"strengths are numbers separated by commas, not {value!r}") from exc
-
-
-def evaluate(args: argparse.Namespace) -> None:
-    report = evaluate_lyrics(args.checkpoint, args.data, args.split, args.device)
-    if args.style_report:
-        config = StyleReportConfig(
-            top_artists=args.top_artists,
-            samples_per_artist=args.samples_per_artist,
-            strengths=args.strengths,
-            sample_length=args.sample_length,
-        )
-        report["style_report"] = style_report(args.checkpoint, args.data, config, args.device)
-    if args.json:
-        print_json(report)
-        return
-    print(f"{report['songs']} songs, {report['chars']:,} characters ({args.split} split)")
-    for name, bits in report["baselines"].items():
-        print(f"  {name:<22}{bits:6.3f} bits/char")
-    print(f"  {'LSTM':<22}{report['bits_per_char']:6.3f} bits/char")
-    if "bits_per_char_any_artist" in report:
-        print(f"  {'LSTM, any artist':<22}{report['bits_per_char_any_artist']:6.3f} bits/char")
-    print("per artist (most characters first):")
-    for name, row in list(report["per_artist"].items())[:15]:
-        extra = (
-            f"  any artist {row['bits_per_char_any_artist']:.3f}" if "bits_per_char_any_artist" in row else ""
-        )
-        print(f"  {name:<28}{row['songs']:4d} songs {row['bits_per_char']:6.3f}{extra}")
-    if "style_report" in report:
-        print_style_report(report["style_report"])
-
-
-def print_style_report(style: dict) -> None:
-    reference = style["reference"]
-    print(
-        f"style: classifier over {len(style['artists'])} artists (chance {style['chance']:.2f}); "
-        f"real validation songs attributed {reference['accuracy']:.2f}"
-    )
-    print("  style  accuracy  bits/char (any artist)  copy rate  longest copy")
-    for strength, row in style["sweep"].items():
-        print(
-            f"  {strength:>5}  {row['accuracy']:8.2f}  {row['bits_per_char_any_artist']:22.3f}  "
-            f"{row['copy_rate']:9.3f}  {row['longest_copy']:12d}"
-        )
-    print(f"  recommended style: {style['recommended_style']}")

@@ -20,6 +20,7 @@ import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError
+from ml.names import DEFAULT_STYLE
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
@@ -27,11 +28,6 @@ from ml.text.artists import ArtistTable
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.vocab import BOS, EOS, UNK, Vocab
-
-# Chosen by the style report on the shipped model (docs/REPORT.md): the weakest strength whose
-# samples are attributed to their artist as often as real unseen songs (0.585 vs 0.50 over ten
-# artists), within 0.3 bits/char of plain sampling's fluency, and copying ≤ 1% of the time.
-DEFAULT_STYLE = 4.0
 
 
 @dataclass(frozen=True)

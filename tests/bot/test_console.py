@@ -8,7 +8,7 @@ import pretty_midi
 import pytest
 import soundfile
 
-from ml.text.generate import DEFAULT_STYLE
+from ml.names import DEFAULT_STYLE
 from tests.bot.conftest import bot_env, run_bot
 from tests.music_fixtures import chord_midi
 

@@ -9,7 +9,7 @@ import pytest
 import soundfile
 
 from ml.music.audio import RELEASE_S
-from ml.text.generate import DEFAULT_STYLE
+from ml.names import DEFAULT_STYLE
 from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
 from tests.music_fixtures import chord_midi
 

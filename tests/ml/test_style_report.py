@@ -1,7 +1,8 @@
 import pytest
 
 from ml.errors import BalladeerError
-from ml.text.style import CopyDetector, StyleReportConfig, chunks, recommend, style_report
+from ml.text.style import CopyDetector, chunks, recommend, style_report
+from ml.text.style_config import StyleReportConfig
 
 
 def test_copy_detector_finds_the_longest_verbatim_span():

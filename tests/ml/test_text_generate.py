@@ -3,7 +3,8 @@ import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
-from ml.text.generate import DEFAULT_STYLE, LyricsGenerator, LyricsRequest, sample_tokens
+from ml.names import DEFAULT_STYLE
+from ml.text.generate import LyricsGenerator, LyricsRequest, sample_tokens
 from ml.text.vocab import BOS, UNK
 
 

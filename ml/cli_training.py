@@ -1,0 +1,127 @@
+"""What both `train` commands do around the Trainer: the run folder's checks, the checkpoint a
+run starts from, the data settings a resume must repeat, and the end-of-run summary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any
+
+from torch import nn
+
+from ml.checkpoint import Checkpoint, load_checkpoint
+from ml.errors import BalladeerError
+from ml.names import RUN_FILES
+from ml.training import Task, TrainConfig, Trainer
+
+log = logging.getLogger(__name__)
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        out_dir=args.out,
+        bptt=args.bptt,
+        seq_len=args.seq_len,
+        checkpoint_segment=args.checkpoint_segment,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        eval_every=args.eval_every,
+        patience=args.patience,
+        max_minutes=args.max_minutes,
+        device=args.device,
+        precision=args.precision,
+        seed=args.seed,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        init_from=args.init_from,
+        progress=not args.no_progress,
+    )
+
+
+def starting_checkpoint(config: TrainConfig, kind: str, model_config: dict[str, Any]) -> Checkpoint | None:
+    """The checkpoint a run starts from: OUT/last.pt with --resume, else the one --init-from
+    names (fine-tuning). It is the one place such a run reads the model and the task
+    metadata from; the model flags of this command must describe the same model. The run
+    folder is checked first (before any data loads), so no run is ever lost to a typo."""
+    check_run_folder(config)
+    path = config.out_dir / "last.pt"
+    if config.resume:
+        action = "resume"
+    elif config.init_from is not None:
+        path, action = config.init_from, "fine-tune it"
+    else:
+        return None
+    saved = load_checkpoint(path, kind)
+    differing = {
+        key: saved.model_config[key]
+        for key, value in model_config.items()
+        if key in saved.model_config and saved.model_config[key] != value
+    }
+    if differing:
+        flags = ", ".join(f"{_flag(key)} {value}" for key, value in differing.items())
+        raise BalladeerError(
+            f"{path} holds a different model ({flags}); {action} with those flags, or train into a new --out."
+        )
+    return saved
+
+
+def check_run_folder(config: TrainConfig) -> None:
+    """OUT is a writable folder; --resume finds a run there; a new run replaces one only
+    with --overwrite."""
+    out = config.out_dir
+    if out.exists() and not out.is_dir():
+        raise BalladeerError(f"--out {out} is a file; give a folder for the run's checkpoints and logs.")
+    if config.resume:
+        if not (out / "last.pt").is_file():
+            hint = ""
+            best = out / "best.pt"
+            if best.is_file():
+                hint = f"; to train on from {best}, use --init-from {best} with a new --out"
+            raise BalladeerError(
+                f"--resume: {out / 'last.pt'} not found, so there is no run to resume{hint}."
+            )
+        return
+    held = [name for name in RUN_FILES if (out / name).exists()]
+    if held and not config.overwrite:
+        raise BalladeerError(
+            f"{out} already holds a training run ({', '.join(held)}); continue it with --resume, "
+            "train into a new --out, or replace it with --overwrite."
+        )
+    nearest = next(p for p in (out, *out.parents) if p.exists())
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise BalladeerError(f"--out {out}: cannot write in {nearest} (permission denied).")
+
+
+def check_same_data(flags: dict[str, tuple[Any, Any]]) -> None:
+    """`flags`: flag → (what the starting checkpoint was trained with, what this run asks
+    for). A resume or fine-tune on other data settings would, e.g., score validation on
+    songs the checkpoint trained on, or read the music on another grid."""
+    differing = {flag: was for flag, (was, now) in flags.items() if was is not None and was != now}
+    if differing:
+        given = ", ".join(f"{flag} {value}" for flag, value in differing.items())
+        raise BalladeerError(
+            f"the checkpoint this run starts from was trained with {given}; give the same, "
+            "or train from scratch into a new --out."
+        )
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def fit_and_report(task: Task, model: nn.Module, model_config: dict, config: TrainConfig) -> None:
+    """Train, then print the best validation score in the task's own terms."""
+    log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
+    trainer = Trainer(task, model, config, model_config)
+    try:
+        result = trainer.fit()
+    finally:
+        trainer.dist.close()
+    scores = ", ".join(
+        f"{v:.3f} {k.replace('_', ' ')}" for k, v in task.named_metrics(result.best_val_loss).items()
+    )
+    where = f"checkpoints in {config.out_dir}"
+    print(f"best validation: {scores} after {result.steps} steps ({result.stop_reason}); {where}")

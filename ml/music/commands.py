@@ -1,0 +1,117 @@
+"""What the piano commands do, imported only when one runs (see ml/music/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import torch
+
+from ml.cli_args import write_output
+from ml.cli_common import print_json
+from ml.cli_training import check_same_data, fit_and_report, starting_checkpoint, train_config_from_args
+from ml.errors import DataError
+from ml.music.evaluate import evaluate_piano
+from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.model import PianoLSTM, PianoLSTMConfig
+from ml.music.render import render_piece
+from ml.music.task import PianoDataConfig, PianoTask
+
+log = logging.getLogger(__name__)
+
+
+def train(args: argparse.Namespace) -> None:
+    config = train_config_from_args(args)
+    model_config = PianoLSTMConfig(
+        input_dim=args.input_dim,
+        hidden=args.hidden,
+        layers=args.layers,
+        dropout=args.dropout,
+        head=args.head,
+        nade_hidden=args.nade_hidden,
+    )
+    saved = starting_checkpoint(config, "piano", model_config.to_dict())  # before the data loads
+    if saved is not None:
+        grid = saved.meta.get("frames_per_beat")
+        check_same_data({"--frames-per-beat": (grid, args.frames_per_beat)})
+    task = PianoTask(
+        PianoDataConfig(
+            args.data,
+            args.frames_per_beat,
+            not args.no_transpose,
+            args.val_fraction,
+            args.also_train,
+            args.augment_transpose,
+        )
+    )
+    s = task.summary
+    log.info(
+        "%s: %d train tunes (%s frames), %d validation tunes (%s frames)",
+        s["kind"],
+        s["train_tunes"],
+        f"{s['train_frames']:,}",
+        s["val_tunes"],
+        f"{s['val_frames']:,}",
+    )
+    if extra := s.get("also_train"):
+        log.info(
+            "%s: %d training tunes added; left out %d whose melody matches a held-out tune, "
+            "%d that match no tune closely",
+            extra["source"],
+            extra["kept"],
+            extra["matches_held_out"],
+            extra["unverified"],
+        )
+    torch.manual_seed(config.seed)
+    model = PianoLSTM(model_config)
+    if saved is None:
+        model.init_output_bias(task.train.key_frequencies())
+    else:  # a resume then restores the optimizer and position too
+        model.load_state_dict(saved.state_dict)
+    fit_and_report(task, model, model_config.to_dict(), config)
+
+
+def sample(args: argparse.Namespace) -> None:
+    generator = PianoGenerator.from_checkpoint(args.checkpoint, args.device)
+    prime = None
+    if args.prime:
+        try:
+            prime = generator.prime_from_midi(args.prime, args.prime_bars)
+        except DataError as exc:
+            raise DataError(f"cannot read the prime {args.prime}: {exc}") from None
+        log.info("read %s of %s: %s", prime.bars_text, args.prime, prime.summary)
+    request = PianoRequest(
+        seconds=args.seconds,
+        temperature=args.temperature,
+        seed=args.seed,
+        prime=None if prime is None else prime.roll,
+        onsets_per_frame=None if prime is None else prime.onsets_per_frame,
+        max_notes=args.max_notes,
+    )
+    piece = generator.generate([request])[0]
+    formats = tuple(f for f, path in (("ogg", args.ogg), ("wav", args.wav)) if path)
+    rendered = render_piece(piece, prime=prime, audio=formats, png=bool(args.png), synth=args.synth)
+    written = []
+    for path, data, note in (
+        (args.out, rendered.midi, ""),
+        (args.png, rendered.png, ""),
+        (args.ogg, rendered.audio.get("ogg"), f" ({rendered.synth} synth)"),
+        (args.wav, rendered.audio.get("wav"), f" ({rendered.synth} synth)"),
+    ):
+        if path is not None:
+            write_output(path, data)
+            written.append(f"{path}{note}")
+    print(f"{piece.seconds:.1f} s, {rendered.notes} notes, seed {piece.seed}: {', '.join(written)}")
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    report = evaluate_piano(args.checkpoint, args.data, args.split, args.device)
+    if args.json:
+        print_json(report)
+        return
+    print(f"{report['tunes']} tunes, {report['frames']:,} scored frames ({args.split} split)")
+    nll, accuracy = report["nll_per_frame"], report["frame_accuracy"]
+    print(f"  LSTM                   NLL/frame {nll:7.3f}   frame accuracy {accuracy:.3f}")
+    base = report["baselines"]["independent_bernoulli"]
+    acc = report["baseline_frame_accuracy"]["independent_bernoulli"]
+    print(f"  independent Bernoulli  NLL/frame {base:7.3f}   frame accuracy {acc:.3f}")
