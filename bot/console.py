@@ -172,7 +172,7 @@ class Console:
             status = self.service.queue_status(self.requester.user_id)
             self.say(f"{status['running']} running, {status['waiting']} waiting.")
         elif name == "about":
-            self.say(about_text(self.service.about()).replace("**", ""))
+            self.say(about_text(self.service.about()).replace("**", "").replace("`", ""))
         elif name == "help":
             self.say(HELP)
         else:

@@ -114,6 +114,8 @@ def about_text(about: dict[str, Any]) -> str:
         )
         if name == "lyrics":
             trained = f"{data.get('songs', '?')} songs by {data.get('artists', '?')} artists"
+            if data.get("any_artist_songs"):
+                trained += f" and {data['any_artist_songs']:,} more as any artist"
             score = f"validation {metrics['val_bpc']:.2f} bits/char" if "val_bpc" in metrics else ""
         else:
             trained = f"{data.get('train_tunes', '?')} tunes ({data.get('kind', '?')})"

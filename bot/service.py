@@ -481,7 +481,14 @@ class SongService:
         piano_data = self.piano.checkpoint.meta.get("data", {})
         return {
             "lyrics": {
-                **describe(self.lyrics, {"songs": lyrics_data.songs, "artists": lyrics_data.artists}),
+                **describe(
+                    self.lyrics,
+                    {
+                        "songs": lyrics_data.songs,
+                        "artists": lyrics_data.artists,
+                        "any_artist_songs": lyrics_data.any_artist_songs,
+                    },
+                ),
                 "version": self.versions["lyrics"],
             },
             "midi": {**describe(self.piano, piano_data), "version": self.versions["midi"]},

@@ -120,8 +120,6 @@ def fit_and_report(task: Task, model: nn.Module, model_config: dict, config: Tra
         result = trainer.fit()
     finally:
         trainer.dist.close()
-    scores = ", ".join(
-        f"{v:.3f} {k.replace('_', ' ')}" for k, v in task.named_metrics(result.best_val_loss).items()
-    )
+    scores = f"{task.report(result.best_val_loss):.3f} {task.report.name}"
     where = f"checkpoints in {config.out_dir}"
     print(f"best validation: {scores} after {result.steps} steps ({result.stop_reason}); {where}")

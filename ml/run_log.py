@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ReportUnit:
+    """The unit a model's losses are shown in everywhere (bar, log, plot, summary): the
+    trainer's nats per char or frame, times `scale`."""
+
+    name: str  # "bits/char", "nats/frame"
+    scale: float = 1.0
+
+    def __call__(self, loss_nats: float) -> float:
+        return loss_nats * self.scale
 
 
 class MetricsLog:
@@ -36,7 +49,7 @@ def _records(history: list[dict], kind: str, key: str) -> Iterator[tuple[int, fl
     return ((r["step"], r[key]) for r in history if r["type"] == kind)
 
 
-def plot_losses(history: list[dict], path: Path, unit: str) -> None:
+def plot_losses(history: list[dict], path: Path, unit: ReportUnit) -> None:
     """Train and validation loss against optimisation steps."""
     import matplotlib
 
@@ -48,9 +61,9 @@ def plot_losses(history: list[dict], path: Path, unit: str) -> None:
         points = list(_records(history, kind, key))
         if points:
             steps, values = zip(*points, strict=True)
-            ax.plot(steps, values, style, label=kind, markersize=3)
+            ax.plot(steps, [unit(v) for v in values], style, label=kind, markersize=3)
     ax.set_xlabel("step")
-    ax.set_ylabel(f"loss (nats per {unit})")
+    ax.set_ylabel(f"loss ({unit.name})")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -32,7 +32,7 @@ from ml.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ml.distributed import DistributedContext
 from ml.errors import BalladeerError
 from ml.names import BPTT_MODES, RUN_FILES
-from ml.run_log import MetricsLog, plot_losses
+from ml.run_log import MetricsLog, ReportUnit, plot_losses
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class Task(Protocol):
 
     kind: str  # checkpoint kind: "lyrics" or "piano"
     unit: str  # what the loss is averaged over: "char" or "frame"
+    report: ReportUnit  # how its losses are shown: bits/char, nats/frame
 
     def train_batches(self, bptt: str, batch_size: int, generator: torch.Generator) -> list[Batch]:
         """One epoch: long streams for tbptt, whole padded sequences otherwise."""
@@ -96,6 +97,13 @@ class TrainConfig:
             raise BalladeerError(f"--precision must be auto, fp32 or bf16, not {self.precision!r}.")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise BalladeerError("--max-minutes must be positive.")
+
+
+def _clock(seconds: float) -> str:
+    """1:02:03, or 2:03 under an hour."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -346,17 +354,24 @@ class Trainer:
             self._evaluate_and_decide(Window(), started, out_of_time=False)
         self.model.train()
         window, state, stop_reason = Window(), None, "epochs done"
+        steps_before = self.step
         for batch, carries, epoch_ends in self._schedule():
             loss, units, state = self.train_step(batch, state if carries else None)
             self.step += 1
             window.loss += loss * units
             window.units += units
             bar.set_description(f"epoch {self.epoch + 1}/{c.epochs}")
-            bar.set_postfix(loss=f"{loss:.3f}", best=f"{self.best_val:.3f}")
+            report = self.task.report
+            bar.set_postfix_str(f"{report(loss):.3f} {report.name}, best {report(self.best_val):.3f}")
             bar.update()
             # Every rank reaches the same verdict: the deadline check is shared.
             (out_of_time,) = self.dist.sum([float(time.monotonic() >= deadline)], self.device)
             if self.step % c.eval_every == 0 or epoch_ends or out_of_time:
+                if c.max_minutes:  # the bar's end, and so its ETA, is where the time runs out
+                    per_step = (time.monotonic() - started) / max(self.step - steps_before, 1)
+                    in_budget = self.step + int((deadline - time.monotonic()) / per_step)
+                    bar.total = max(min(c.epochs * self.steps_per_epoch, in_budget), self.step)
+                    bar.refresh()
                 reason = self._evaluate_and_decide(window, started, bool(out_of_time))
                 window = Window()
                 if reason:
@@ -366,12 +381,13 @@ class Trainer:
         elapsed = self.elapsed_before + time.monotonic() - started
         if self.dist.is_main:
             self._save_last(elapsed)
-            plot_losses(self.log.read(), self.out / "loss.png", self.task.unit)
+            plot_losses(self.log.read(), self.out / "loss.png", self.task.report)
             log.info(
-                "stopped after %d steps (%s); best validation loss %.4f",
+                "stopped after %d steps (%s); best validation %.4f %s",
                 self.step,
                 stop_reason,
-                self.best_val,
+                self.task.report(self.best_val),
+                self.task.report.name,
             )
         self.dist.barrier()  # nobody leaves (or resumes) before rank 0 has saved
         return TrainResult(
@@ -410,7 +426,8 @@ class Trainer:
             if improved:
                 save_checkpoint(self.out / "best.pt", self._checkpoint(record), half=True)
             self._save_last(elapsed)
-            plot_losses(self.log.read(), self.out / "loss.png", self.task.unit)
+            plot_losses(self.log.read(), self.out / "loss.png", self.task.report)
+            self._log_progress(window, val, improved, elapsed)
         if self.bad_evals >= self.config.patience:
             return "early stop: no validation improvement"
         if out_of_time:
@@ -490,6 +507,27 @@ class Trainer:
         except BalladeerError as exc:
             log.warning("ignoring %s: %s", path, exc)
             return math.inf
+
+    def _log_progress(self, window: Window, val: float, improved: bool, elapsed: float) -> None:
+        """One log line per evaluation, in the model's unit, with the time left: what
+        --no-progress shows instead of the bar."""
+        report, c = self.task.report, self.config
+        train = f"train {report(window.loss / window.units):.3f}, " if window.units else ""
+        planned = c.epochs * self.steps_per_epoch
+        left = (planned - self.step) * elapsed / max(self.step, 1)
+        if c.max_minutes:
+            left = min(left, c.max_minutes * 60 - (elapsed - self.elapsed_before))
+        log.info(
+            "step %d (epoch %.2f): %sval %.3f %s%s; %s elapsed, about %s left",
+            self.step,
+            self._epoch_position(),
+            train,
+            report(val),
+            report.name,
+            " (best)" if improved else f" (best {report(self.best_val):.3f})",
+            _clock(elapsed),
+            _clock(max(left, 0)),
+        )
 
     def _log_train(self, loss: float, rate: float, elapsed: float) -> None:
         self.log.append(

@@ -16,6 +16,7 @@ from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, s
 from ml.music.melody import MelodyIndex
 from ml.music.pianoroll import DEFAULT_TEMPO_BPM
 from ml.names import DEFAULT_FRAMES_PER_BEAT
+from ml.run_log import ReportUnit
 from ml.splits import DEFAULT_VALIDATION_FRACTION
 
 MAX_OPENINGS = 256  # first frames kept in the checkpoint to start unprimed samples
@@ -92,6 +93,7 @@ def _load_source(config: PianoDataConfig) -> PianoSplits:
 class PianoTask:
     kind = "piano"
     unit = "frame"
+    report = ReportUnit("nats/frame")
 
     def __init__(self, config: PianoDataConfig) -> None:
         self.config = config

@@ -9,6 +9,7 @@ import torch
 
 from ml.cli_common import print_json
 from ml.cli_training import check_same_data, fit_and_report, starting_checkpoint, train_config_from_args
+from ml.errors import BalladeerError, UnknownArtistError
 from ml.text.evaluate import evaluate_lyrics
 from ml.text.generate import LyricsGenerator, LyricsRequest
 from ml.text.meta import LyricsMeta
@@ -82,6 +83,10 @@ def sample(args: argparse.Namespace) -> None:
     if args.list_artists:
         print("\n".join(generator.artists))
         return
+    try:
+        generator.resolve_artist(args.artist)
+    except UnknownArtistError as exc:
+        raise BalladeerError(f"{exc} --list-artists shows the artists this model knows.") from None
     requests = [
         LyricsRequest(
             artist=args.artist,

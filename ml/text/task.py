@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from ml.batch import Batch
+from ml.run_log import ReportUnit
 from ml.text.data import (
     LyricsCorpus,
     Song,
@@ -40,6 +41,7 @@ class LyricsDataConfig:
 class LyricsTask:
     kind = "lyrics"
     unit = "char"
+    report = ReportUnit("bits/char", 1 / math.log(2))
 
     def __init__(self, train: LyricsCorpus, val: LyricsCorpus, summary: LyricsData) -> None:
         self.train = train
