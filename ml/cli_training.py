@@ -113,13 +113,30 @@ def _flag(key: str) -> str:
 
 
 def fit_and_report(task: Task, model: nn.Module, model_config: dict, config: TrainConfig) -> None:
-    """Train, then print the best validation score in the task's own terms."""
+    """Train, then print the best validation score in the task's own terms beside the
+    count-based baselines, with a warning when the model does not beat them."""
     log.info("model: %s parameters", f"{sum(p.numel() for p in model.parameters()):,}")
     trainer = Trainer(task, model, config, model_config)
     try:
         result = trainer.fit()
     finally:
         trainer.dist.close()
-    scores = f"{task.report(result.best_val_loss):.3f} {task.report.name}"
+    report = task.report
+    baselines = task.baselines()
+    scores = f"{report(result.best_val_loss):.3f} {report.name}"
     where = f"checkpoints in {config.out_dir}"
     print(f"best validation: {scores} after {result.steps} steps ({result.stop_reason}); {where}")
+    shown = ", ".join(f"{name} {report(value):.3f}" for name, value in baselines.items())
+    best_name, best = min(baselines.items(), key=lambda item: item[1])
+    if result.best_val_loss < best:
+        print(f"baselines on the same validation data: {shown} ({report.name}); the model beats them all")
+    else:
+        log.warning(
+            "the model (%.3f %s) is no better than the %s baseline (%.3f): it needs more steps "
+            "(more --epochs), or a model the data can train (e.g. --hidden 256 --layers 1 "
+            "--batch-size 16 --seq-len 64 on a few dozen songs or tunes)",
+            report(result.best_val_loss),
+            report.name,
+            best_name,
+            report(best),
+        )

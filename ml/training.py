@@ -61,6 +61,10 @@ class Task(Protocol):
     def named_metrics(self, loss_per_unit: float) -> dict[str, float]:
         """The validation loss in the task's own terms (e.g. bits per char)."""
 
+    def baselines(self) -> dict[str, float]:
+        """Count-based models fitted on the training split, scored on validation (nats per
+        unit, like the loss): what a trained model must beat to be worth anything."""
+
 
 @dataclass
 class TrainConfig:

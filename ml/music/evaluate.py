@@ -16,6 +16,7 @@ import torch
 
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
+from ml.music.baselines import score_independent_bernoulli, scores
 from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, split_folder
 from ml.music.melody import MATCH_THRESHOLD, MelodyIndex
 from ml.music.model import PianoLSTM, PianoLSTMConfig
@@ -30,14 +31,6 @@ OCTAVE = 12  # semitones
 BENCHMARK_SPLITS = {"train": "train", "valid": "val", "val": "val", "test": "test", "all": "all"}
 
 
-def _scores(nll: float, tp: int, fp: int, fn: int, frames: int) -> dict[str, float]:
-    """NaN per frame for a set with no scored frames (e.g. no unseen tunes in a split)."""
-    return {
-        "nll_per_frame": nll / frames if frames else float("nan"),
-        "frame_accuracy": tp / max(tp + fp + fn, 1),
-    }
-
-
 @torch.no_grad()
 def score_model(model: PianoLSTM, corpus: PianoCorpus, device: torch.device) -> dict[str, float]:
     nll, tp, fp, fn = 0.0, 0, 0, 0
@@ -50,19 +43,7 @@ def score_model(model: PianoLSTM, corpus: PianoCorpus, device: torch.device) -> 
         tp += int((predicted & truth).sum())
         fp += int((predicted & ~truth).sum())
         fn += int((~predicted & truth).sum())
-    return _scores(nll, tp, fp, fn, corpus.frames)
-
-
-def score_independent_bernoulli(frequencies: np.ndarray, corpus: PianoCorpus) -> dict[str, float]:
-    """The same metrics for a model that plays key k with its training frequency, always."""
-    targets = np.concatenate([t.roll[1:] for t in corpus.tunes])
-    log_on, log_off = np.log(frequencies), np.log1p(-frequencies)
-    nll = -float((targets * log_on + ~targets * log_off).sum())
-    predicted = np.broadcast_to(frequencies > 0.5, targets.shape)
-    tp = int((predicted & targets).sum())
-    fp = int((predicted & ~targets).sum())
-    fn = int((~predicted & targets).sum())
-    return _scores(nll, tp, fp, fn, len(targets))
+    return scores(nll, tp, fp, fn, corpus.frames)
 
 
 def evaluate_piano(

@@ -12,6 +12,7 @@ import torch
 
 from ml.batch import Batch
 from ml.errors import DataError
+from ml.music.baselines import score_independent_bernoulli
 from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, split_folder
 from ml.music.melody import MelodyIndex
 from ml.music.pianoroll import DEFAULT_TEMPO_BPM
@@ -131,6 +132,10 @@ class PianoTask:
             "openings": [o for o in openings if o],
             "data": self.summary,
         }
+
+    def baselines(self) -> dict[str, float]:
+        frequencies = self.train.key_frequencies()
+        return {"independent Bernoulli": score_independent_bernoulli(frequencies, self.val)["nll_per_frame"]}
 
     def named_metrics(self, loss_per_unit: float) -> dict[str, float]:
         return {"nll_per_frame": loss_per_unit}

@@ -11,6 +11,7 @@ import torch
 
 from ml.batch import Batch
 from ml.run_log import ReportUnit
+from ml.text.baselines import baseline_bits_per_char
 from ml.text.data import (
     LyricsCorpus,
     Song,
@@ -92,6 +93,10 @@ class LyricsTask:
 
     def checkpoint_meta(self) -> dict[str, Any]:
         return LyricsMeta(self.train.vocab.to_list(), self.train.artists, self.summary).to_dict()
+
+    def baselines(self) -> dict[str, float]:
+        bits = baseline_bits_per_char(self.train.sequences, self.val.sequences, len(self.train.vocab))
+        return {name: value * math.log(2) for name, value in bits.items() if name != "uniform"}
 
     def named_metrics(self, loss_per_unit: float) -> dict[str, float]:
         return {"bpc": loss_per_unit / math.log(2)}

@@ -169,3 +169,13 @@ def test_no_flag_takes_an_absurd_number(tmp_path: Path, capsys):
     for flag, value in (("--lr", "0"), ("--dropout", "1.5"), ("--max-minutes", "-1"), ("--batch-size", "0")):
         args = ["train", "lyrics", "--data", "x.csv", "--out", str(tmp_path / "r"), flag, value]
         assert one_error_line(args, capsys).startswith(f"error: argument {flag}: ")
+
+
+def test_a_run_that_does_not_beat_the_baselines_says_so(two_artist_csv, tmp_path, capsys, caplog):
+    assert main(train_lyrics(two_artist_csv, tmp_path / "short")) == 0  # one epoch of a tiny model
+    assert "is no better than the bigram baseline" in caplog.text and "--hidden 256" in caplog.text
+    caplog.clear()
+    assert main([*train_lyrics(two_artist_csv, tmp_path / "long"), "--epochs", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "baselines on the same validation data: unigram" in out and "the model beats them all" in out
+    assert "no better than" not in caplog.text
