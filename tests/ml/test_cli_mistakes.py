@@ -179,3 +179,17 @@ def test_a_run_that_does_not_beat_the_baselines_says_so(two_artist_csv, tmp_path
     out = capsys.readouterr().out
     assert "baselines on the same validation data: unigram" in out and "the model beats them all" in out
     assert "no better than" not in caplog.text
+
+
+def test_small_data_sets_hold_out_enough_to_validate(caplog):
+    from ml.splits import MIN_VALIDATION_ITEMS, split_items
+
+    items = [f"tune{i:02d}.mid" for i in range(20)]
+    train, val = split_items(items, str, 0.01, "tunes")
+    assert len(val) >= MIN_VALIDATION_ITEMS and len(train) >= len(items) / 2
+    assert "a validation fraction of 0.01 holds out too few of these 20 tunes" in caplog.text
+    assert split_items(items, str, 0.01, "tunes") == (train, val)  # the same data splits the same way
+    many = [f"song {i}" for i in range(2000)]
+    caplog.clear()
+    train, val = split_items(many, str, 0.05, "songs")
+    assert 60 < len(val) < 140 and not caplog.text  # enough already: the fraction is kept
