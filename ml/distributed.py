@@ -71,5 +71,8 @@ class DistributedContext:
             dist.barrier()
 
     def close(self) -> None:
+        """Leave the process group together: a rank that tears gloo down while another still
+        talks to it can abort the other ("terminate called without an active exception")."""
         if self.enabled and dist.is_initialized():
+            dist.barrier()
             dist.destroy_process_group()
