@@ -71,19 +71,7 @@ class PianoBatch:
         self.pieces: list[PianoSample] | None = None
         self.replies: list[Reply] = []
         self.slice_frames = generator.frames_for(slice_seconds)
-        self.run = generator.start(
-            [
-                PianoRequest(
-                    seconds=o.seconds,
-                    temperature=o.temperature,
-                    seed=o.seed,
-                    prime=self._prime(o).roll if self._prime(o) else None,
-                    onsets_per_frame=self._prime(o).onsets_per_frame if self._prime(o) else None,
-                    max_notes=max_notes,
-                )
-                for o in self.options
-            ]
-        )
+        self.run = generator.start([self._request(o, max_notes) for o in self.options])
 
     def advance(self) -> list[Reply] | None:
         if self.run.frames_left:
@@ -106,3 +94,15 @@ class PianoBatch:
     @staticmethod
     def _prime(options: MidiOptions | ContinueOptions) -> PrimePiece | None:
         return options.prime if isinstance(options, ContinueOptions) else None
+
+    @classmethod
+    def _request(cls, options: MidiOptions | ContinueOptions, max_notes: int) -> PianoRequest:
+        prime = cls._prime(options)
+        return PianoRequest(
+            seconds=options.seconds,
+            temperature=options.temperature,
+            seed=options.seed,
+            prime=None if prime is None else prime.roll,
+            onsets_per_frame=None if prime is None else prime.onsets_per_frame,
+            max_notes=max_notes,
+        )

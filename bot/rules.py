@@ -53,10 +53,7 @@ def resolve_continue(settings: Settings, options: ContinueOptions) -> ContinueOp
     """The numbers as for /midi, and the file's name and declared size, before any download."""
     seconds, temperature = _music_numbers(settings, options.seconds, options.temperature)
     filename = check_text("file", options.filename, settings.artist_max_chars * 2)
-    shown = display_name(filename)
-    limit = settings.continue_max_bytes
-    if options.size > limit:
-        raise InvalidOption(f"{shown} is {options.size:,} bytes; the limit is {limit:,}.")
+    check_file_size(display_name(filename), options.size, settings.continue_max_bytes)
     return replace(
         options, filename=filename, seconds=seconds, temperature=temperature, seed=seed(options.seed)
     )
@@ -100,6 +97,12 @@ def check_text(name: str, text: object, max_chars: int) -> str:
     if len(text) > max_chars:
         raise InvalidOption(f"{name} can be at most {max_chars} characters long (got {len(text):,}).")
     return without_format_chars(text)
+
+
+def check_file_size(shown: str, size: int, limit: int) -> None:
+    """A /continue file's size, as declared or as read, within the limit."""
+    if size > limit:
+        raise InvalidOption(f"{shown} is {size:,} bytes; the limit is {limit:,}.")
 
 
 def display_name(text: str) -> str:

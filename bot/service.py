@@ -244,9 +244,7 @@ class SongService:
             raise TypeError("only a /continue request has a file to load")
         data = await fetch()
         shown = rules.display_name(options.filename)
-        limit = self.settings.continue_max_bytes
-        if len(data) > limit:
-            raise InvalidOption(f"{shown} is {len(data):,} bytes; the limit is {limit:,}.")
+        rules.check_file_size(shown, len(data), self.settings.continue_max_bytes)
         if not data:
             raise InvalidOption(f"{shown} is empty.")
         s, piano = self.settings, self.piano

@@ -27,8 +27,8 @@ import pretty_midi
 
 from ml.music.continuation import continuation_midi
 from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.keyboard import key_of_histogram
-from ml.music.prime import read_prime
+from ml.music.guidance import MAJOR_SCALE, MINOR_SCALE
+from ml.music.prime import key_of_notes, read_prime
 from ml.paths import DEFAULT_PIANO_CHECKPOINT
 
 COMPOSERS = (
@@ -73,18 +73,10 @@ def polyphony(notes: list, start: float, end: float) -> float:
     return float(np.mean([np.sum([(n.start <= t < n.end) for n in notes]) for t in grid]))
 
 
-def key_of(notes: list) -> tuple[int, bool]:
-    histogram = np.zeros(12)
-    for n in notes:
-        histogram[n.pitch % 12] += n.end - n.start
-    return key_of_histogram(histogram)
-
-
 def scale_share(notes: list, key: tuple[int, bool]) -> float:
     """Share of the notes' duration on pitch classes of `key`'s scale (minor: with its
     leading note)."""
-    steps = (0, 2, 3, 5, 7, 8, 10, 11) if key[1] else (0, 2, 4, 5, 7, 9, 11)
-    scale = {(key[0] + s) % 12 for s in steps}
+    scale = {(key[0] + step) % 12 for step in (MINOR_SCALE if key[1] else MAJOR_SCALE)}
     total = sum(n.end - n.start for n in notes)
     return sum(n.end - n.start for n in notes if n.pitch % 12 in scale) / total if total else 0.0
 
@@ -139,7 +131,7 @@ def evaluate(name: str, data: bytes, generator: PianoGenerator, seconds: float, 
         "read": prime.summary,
         "intact": intact / max(len(read), 1),
         "in_tempo": bool(in_tempo),
-        "in_key": same_or_relative(key_of(last), (prime.tonic, prime.minor)) if last else False,
+        "in_key": same_or_relative(key_of_notes(last), (prime.tonic, prime.minor)) if last else False,
         "in_scale": scale_share(last, (prime.tonic, prime.minor)),
         "density": (len(continuation) / new_span) / max(len(prime_notes) / prime_span, 1e-9),
         "polyphony": polyphony(continuation, new_start, new_end)

@@ -12,6 +12,7 @@ import numpy as np
 from ml.music.generate import PianoSample
 from ml.music.keyboard import KEYS, LOWEST_PITCH
 from ml.music.midi_window import DRUM_CHANNEL
+from ml.music.pianoroll import note_runs
 from ml.music.prime import PrimePiece
 from ml.music.smf import Event, smf
 
@@ -51,19 +52,13 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
     program = max(counts, key=counts.get) if counts else 0
     ticks_per_frame = window.resolution / sample.frames_per_beat
     continuation: list[Event] = [(0, -1, bytes((0xC0 | channel, program)))]
-    new = sample.roll[sample.prime_frames :]
-    padded = np.zeros((len(new) + 2, KEYS), dtype=np.int8)
-    padded[1:-1] = new
-    changes = np.diff(padded, axis=0)
-    for key in range(KEYS):
+    for key, on, off in note_runs(sample.roll[sample.prime_frames :]):
         pitch = key + LOWEST_PITCH - prime.shift  # back to the user's key
         if not LOWEST_PITCH <= pitch < LOWEST_PITCH + KEYS:
             continue
-        onsets, offsets = np.flatnonzero(changes[:, key] == 1), np.flatnonzero(changes[:, key] == -1)
-        for on, off in zip(onsets, offsets, strict=True):
-            tick_on = start + round((sample.prime_frames + on) * ticks_per_frame)
-            tick_off = start + round((sample.prime_frames + off) * ticks_per_frame)
-            continuation += _note(channel, pitch, velocity, tick_on, tick_off)
+        tick_on = start + round((sample.prime_frames + on) * ticks_per_frame)
+        tick_off = start + round((sample.prime_frames + off) * ticks_per_frame)
+        continuation += _note(channel, pitch, velocity, tick_on, tick_off)
     tracks.append(continuation)
     return smf(tracks, window.resolution)
 

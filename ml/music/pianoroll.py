@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,18 @@ def read_roll(data: bytes, frames_per_beat: int, transpose: bool) -> RollConvers
         raise DataError(f"{type(exc).__name__}: {exc}") from exc
 
 
+def note_runs(roll: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """(key, first frame, frame after the last) of every run of consecutive active frames of
+    a key, key by key: the notes a roll holds."""
+    padded = np.zeros((len(roll) + 2, KEYS), dtype=np.int8)
+    padded[1:-1] = roll
+    changes = np.diff(padded, axis=0)
+    for key in range(KEYS):
+        onsets, offsets = np.flatnonzero(changes[:, key] == 1), np.flatnonzero(changes[:, key] == -1)
+        for start, end in zip(onsets, offsets, strict=True):
+            yield key, int(start), int(end)
+
+
 def roll_to_midi(
     roll: np.ndarray,
     tempo_bpm: float = DEFAULT_TEMPO_BPM,
@@ -141,18 +154,10 @@ def roll_to_midi(
     seconds_per_frame = 60.0 / tempo_bpm / frames_per_beat
     midi = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
     piano = pretty_midi.Instrument(program=program, name="Balladeer piano")
-    padded = np.zeros((len(roll) + 2, KEYS), dtype=np.int8)
-    padded[1:-1] = roll
-    changes = np.diff(padded, axis=0)
-    for key in range(KEYS):
-        onsets = np.flatnonzero(changes[:, key] == 1)
-        offsets = np.flatnonzero(changes[:, key] == -1)
-        for start, end in zip(onsets, offsets, strict=True):
-            piano.notes.append(
-                pretty_midi.Note(
-                    velocity, key + LOWEST_PITCH, start * seconds_per_frame, end * seconds_per_frame
-                )
-            )
+    for key, start, end in note_runs(roll):
+        piano.notes.append(
+            pretty_midi.Note(velocity, key + LOWEST_PITCH, start * seconds_per_frame, end * seconds_per_frame)
+        )
     piano.notes.sort(key=lambda n: (n.start, n.pitch))
     midi.instruments.append(piano)
     return midi

@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import numpy as np
+import torch
 
 from ml.music.audio import encode, render_audio
 from ml.music.continuation import continuation_midi
+from ml.music.data import transposed
 from ml.music.generate import PianoSample
 from ml.music.pianoroll import load_midi, save_roll_png
 from ml.music.prime import PrimePiece
@@ -45,7 +46,8 @@ def render_piece(
     else:
         midi_data = continuation_midi(prime, piece)
         midi = load_midi(midi_data)
-        roll, quarters_per_bar = _shifted(piece.roll, -prime.shift), prime.quarters_per_bar
+        roll = transposed(torch.from_numpy(piece.roll), -prime.shift).numpy()  # in the user's key
+        quarters_per_bar = prime.quarters_per_bar
     encoded, png_bytes, used = {}, None, None
     if audio:
         samples, used = render_audio(midi, synth)
@@ -64,13 +66,3 @@ def render_piece(
         png_bytes = buffer.getvalue()
     notes = sum(len(instrument.notes) for instrument in midi.instruments)
     return RenderedPiece(midi_data, encoded, png_bytes, notes, used)
-
-
-def _shifted(roll: np.ndarray, semitones: int) -> np.ndarray:
-    """The roll moved by `semitones` (keys pushed off the keyboard dropped)."""
-    moved = np.zeros_like(roll)
-    if semitones >= 0:
-        moved[:, semitones:] = roll[:, : roll.shape[1] - semitones]
-    else:
-        moved[:, :semitones] = roll[:, -semitones:]
-    return moved
