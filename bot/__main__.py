@@ -1,4 +1,5 @@
-"""`python -m bot` runs the Discord bot; `python -m bot console` the same commands locally.
+"""`python -m bot` runs the Discord bot; `python -m bot console` the same commands locally;
+`python -m bot db` copies and checks request histories.
 
 The command line is parsed before anything heavy is imported, so `--help` answers at once;
 the models load only once the settings are known to be usable.
@@ -33,7 +34,39 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument(
         "-c", "--command", action="append", default=[], help="run this command and exit (repeatable)"
     )
+    db = sub.add_parser("db", help="copy or check a request history (SQLite or PostgreSQL)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    copy = db_sub.add_parser(
+        "copy",
+        help="copy every row of SOURCE_URL into TARGET_URL (safe to rerun: rows copied before are skipped)",
+    )
+    copy.add_argument("source_url", metavar="SOURCE_URL", help="a SQLite file, sqlite:///… or postgresql://…")
+    copy.add_argument("target_url", metavar="TARGET_URL", help="created and migrated if new")
+    check = db_sub.add_parser("check", help="the schema version and row counts of URL, read only")
+    check.add_argument("url", metavar="URL")
     return parser
+
+
+def db_main(args: argparse.Namespace) -> int:
+    """`db copy` and `db check`: counts on stdout, a problem as one `error:` line."""
+    from bot.db import check_history, copy_history
+    from bot.storage import DatabaseUrl
+
+    if args.db_command == "check":
+        for line in asyncio.run(check_history(args.url)):
+            print(line)
+        return 0
+    source, target = DatabaseUrl.parse(args.source_url).shown, DatabaseUrl.parse(args.target_url).shown
+
+    def progress(rows: int) -> None:
+        print(f"\r{rows:,} rows read", end="", file=sys.stderr, flush=True)
+
+    shown = sys.stderr.isatty()
+    count = asyncio.run(copy_history(args.source_url, args.target_url, progress if shown else None))
+    if shown:
+        print(file=sys.stderr)
+    print(f"copied {count.copied:,} rows from {source} to {target} ({count.already_there:,} there already)")
+    return 0
 
 
 def load_settings():
@@ -92,9 +125,7 @@ async def console_main(settings, commands: list[str]) -> int:
     from bot.console import run_console
     from bot.service import SongService
 
-    service = await SongService.start(
-        settings, announce=lambda text: print(text, file=sys.stderr, flush=True)
-    )
+    service = await SongService.start(settings, announce=_tell)
     task = asyncio.current_task()
     _on_signals(task.cancel)
     try:
@@ -110,6 +141,9 @@ async def console_main(settings, commands: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.mode == "db":
+            logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+            return db_main(args)
         settings = load_settings()
         # The console is quiet unless asked (LOG_LEVEL); the Discord bot logs what it does.
         level = settings.log_level or ("WARNING" if args.mode == "console" else "INFO")

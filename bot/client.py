@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.interactions import NO_PINGS, MalformedOptions, report_error
 from bot.metrics import MetricsServer
 from bot.service import SongService
+from bot.storage import ShardClaim
 from bot.views import ExpiredButton
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class BalladeerBot(commands.Bot):
         self.tree.on_error = report_error
 
     async def setup_hook(self) -> None:
-        self.service = await SongService.start(self.settings)
+        self.service = await SongService.start(self.settings, shard_claim(self.settings))
         for cog in (
             Lyrics(self.service, self.settings),
             Music(self.service, self.settings),
@@ -119,9 +120,15 @@ class BalladeerBot(commands.Bot):
 class ShardedBalladeerBot(BalladeerBot, commands.AutoShardedBot):
     """The same bot over several gateway connections (shards) in one process.
 
-    Each process of a large deployment runs its own shards with its own models and SQLite
-    file; a guild lives on exactly one shard, so its history stays in one process.
+    Each process of a large deployment runs its own shards with its own models; they share
+    one PostgreSQL history, or each keeps its own SQLite file (a guild lives on exactly one
+    shard, so its history stays in one process until SHARD_COUNT changes).
     """
+
+
+def shard_claim(settings: Settings) -> ShardClaim:
+    """The shards this process serves: SHARD_IDS, or every shard."""
+    return ShardClaim(frozenset(settings.shard_ids) if settings.shard_ids else None)
 
 
 def create_bot(settings: Settings, **client_options: Any) -> BalladeerBot:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ml.names import DEFAULT_STYLE
@@ -15,11 +15,18 @@ from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT
 class Settings(BaseSettings):
     """Documented field by field in `.env.example`."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
     discord_token: SecretStr | None = None
     dev_guild_id: int | None = None
-    database_path: Path = Path("balladeer.db")
+    # A SQLite file or sqlite:///file.db (embedded, one process per file), or
+    # postgresql://user:password@host/database, shared by every process. DATABASE_PATH, its
+    # older name, still works.
+    database_url: str = Field("balladeer.db", validation_alias=AliasChoices("database_url", "database_path"))
+    database_lease_seconds: float = Field(30.0, ge=1)  # a process silent this long is dead
+    database_hold_timeout_seconds: float = Field(1.5, gt=0)  # a place in line, before the ack
     lyrics_checkpoint: Path = DEFAULT_LYRICS_CHECKPOINT
     piano_checkpoint: Path = DEFAULT_PIANO_CHECKPOINT
     console_output_dir: Path = Path("balladeer-output")
@@ -74,6 +81,11 @@ class Settings(BaseSettings):
         if isinstance(value, int):  # a single id
             return [value]
         return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _path_is_a_url(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
 
     @field_validator("shard_count", mode="before")
     @classmethod

@@ -183,7 +183,7 @@ class Console:
         cooldown (it guards a shared bot against floods); a full queue is waited out."""
         while True:
             try:
-                reservation = self.service.reserve(self.requester, options, cooldown=False)
+                reservation = await self.service.reserve(self.requester, options, cooldown=False)
                 break
             except Busy as exc:
                 self.say(f"({exc} Waiting…)")
@@ -192,7 +192,7 @@ class Console:
             if file is not None:
                 await self.service.load_prime(reservation, lambda: asyncio.to_thread(_read_file, file))
         except BaseException:
-            self.service.release(reservation)
+            await self.service.release(reservation)
             raise
         ticket = await self.service.enter(reservation)
         if ticket.position:

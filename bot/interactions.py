@@ -100,7 +100,7 @@ async def run_request(
     so a refusal costs nothing and is a private reply; a refusal after the acknowledgement
     replaces the "thinking…" message. Bugs propagate to the caller's error handler.
     """
-    reservation = service.reserve(requester_of(interaction), options)
+    reservation = await service.reserve(requester_of(interaction), options)
     async with service.answering():
         try:
             try:
@@ -109,7 +109,7 @@ async def run_request(
                 if fetch is not None:
                     await service.load_prime(reservation, fetch)
             except BaseException:
-                service.release(reservation)
+                await service.release(reservation)
                 raise
             ticket = await service.enter(reservation)
             if ticket.position > 0:

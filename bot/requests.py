@@ -39,6 +39,10 @@ class ShuttingDown(ServiceError):
     pass
 
 
+class Unavailable(ServiceError):
+    """The history database cannot be reached in the time an acknowledgement may take."""
+
+
 class DeliveryFailed(ServiceError):
     """The reply was made but could not be delivered; the request is stored as undelivered."""
 

@@ -42,8 +42,9 @@ from bot.requests import (
     Requester,
     ServiceError,
     ShuttingDown,
+    Unavailable,
 )
-from bot.storage import RequestRecord, Storage
+from bot.storage import HoldRefused, Instance, RequestRecord, ShardClaim, Storage, StorageError, open_storage
 from ml.errors import DataError, shorten
 from ml.music.generate import PianoGenerator
 from ml.text.generate import LyricsGenerator
@@ -102,6 +103,7 @@ class Reservation:
     requester: Requester
     options: Options  # as they will run (a /continue's prime is set once its file is read)
     previous_accept: float | None  # the user's cooldown before this, restored on release
+    hold_id: int | None = None  # the place in the database, counted by every process
     released: bool = False
 
 
@@ -149,6 +151,7 @@ class SongService:
         self._delivering: dict[int, tuple[Job, asyncio.Future]] = {}  # id → (job, settles when delivered)
         self._adapters: set[asyncio.Task] = set()  # adapter tasks between admission and their answer
         self._worker: asyncio.Task | None = None
+        self._lease: asyncio.Task | None = None
         self._closing = False
         self._closed = False
         self._served = Counter()
@@ -161,10 +164,17 @@ class SongService:
             self.metrics.model_info.labels(model, version).set(1)
 
     @classmethod
-    async def start(cls, settings: Settings, announce: Callable[[str], None] | None = None) -> SongService:
-        """Open the database (first: it fails fast), load both models in threads (`announce`
-        is told before that pause), start the worker."""
-        storage = await Storage.open(settings.database_path)
+    async def start(
+        cls,
+        settings: Settings,
+        shards: ShardClaim | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> SongService:
+        """Open the database as an instance serving `shards` (None: the console), first so
+        it fails fast; load both models in threads (`announce` is told before that pause);
+        close what dead instances left open; start the worker and the lease."""
+        instance = Instance.new(shards, settings.database_lease_seconds)
+        storage = await open_storage(settings.database_url, instance)
         if announce is not None:
             announce("loading models…")
         started = time.monotonic()
@@ -176,16 +186,35 @@ class SongService:
         except BaseException:
             await storage.close()
             raise
-        interrupted = await storage.mark_interrupted()
+        try:
+            interrupted = await storage.renew_lease()
+        except BaseException:
+            await storage.close()
+            raise
         if interrupted:
-            log.warning("marked %d requests left open by the last run as interrupted", interrupted)
+            log.warning("marked %d requests left open by stopped processes as interrupted", interrupted)
+        served = shards.describe() if shards else "the console"
+        log.info("instance %s on %s, serving %s", instance.id, storage.url_shown, served)
         service = cls(settings, storage, lyrics, piano)
         service.metrics.model_load_seconds.set(time.monotonic() - started)
         service.run_worker()
+        service._lease = asyncio.create_task(service._keep_lease(), name="database-lease")
         return service
 
     def run_worker(self) -> None:
         self._worker = asyncio.create_task(self._work(), name="generation-worker")
+
+    async def _keep_lease(self) -> None:
+        """Renew this process's lease while it runs, and close dead processes' open rows."""
+        while True:
+            await asyncio.sleep(self.settings.database_lease_seconds / 3)
+            try:
+                interrupted = await self.storage.renew_lease()
+            except StorageError as exc:
+                log.error("could not renew the lease: %s", exc)
+                continue
+            if interrupted:
+                log.warning("marked %d requests of stopped processes as interrupted", interrupted)
 
     @property
     def worker_alive(self) -> bool:
@@ -200,8 +229,9 @@ class SongService:
         self._check_capacity(requester.user_id, cooldown)
         return resolved
 
-    def reserve(self, requester: Requester, options: Options, cooldown: bool = True) -> Reservation:
-        """Validate, check the caps and take a place in line, all before any await.
+    async def reserve(self, requester: Requester, options: Options, cooldown: bool = True) -> Reservation:
+        """Validate, check the caps and take a place in line: in this process before any
+        await, then in the database, which counts the user's places in every process.
 
         Requests arriving later in the same burst see the place taken, so no burst can
         overrun a cap or the cooldown (`cooldown=False`: the console's single local user is
@@ -218,10 +248,39 @@ class SongService:
         reservation = Reservation(requester, resolved, self._last_accepted.get(user_id))
         self._last_accepted[user_id] = time.monotonic()
         self._reserved[user_id] += 1
+        try:
+            reservation.hold_id = await self._take_hold(user_id, cooldown)
+        except ServiceError as exc:
+            self.metrics.refusals.labels(_refusal_reason(exc)).inc()
+            await self.release(reservation)
+            raise
+        except BaseException:
+            await self.release(reservation)
+            raise
         return reservation
 
-    def release(self, reservation: Reservation, *, taken: bool = False) -> None:
-        """Give a reserved place back; unless it was `taken` into the queue, undo its cooldown."""
+    async def _take_hold(self, user_id: int, cooldown: bool) -> int:
+        """The user's place in the database, within the time an acknowledgement can wait."""
+        s = self.settings
+        try:
+            async with asyncio.timeout(s.database_hold_timeout_seconds):
+                hold = await self.storage.take_hold(
+                    user_id,
+                    max_open=s.queue_max_per_user,
+                    cooldown_seconds=s.cooldown_seconds if cooldown else 0.0,
+                )
+        except (TimeoutError, StorageError) as exc:
+            log.warning("could not take a place in line in the database: %s", exc or "timed out")
+            raise Unavailable("I can't reach my database right now; please try again in a minute.") from None
+        if isinstance(hold, HoldRefused):
+            if hold.reason == "cooldown":
+                raise _cooldown_busy(hold.cooldown_left)
+            raise self._user_cap_busy(hold.open_requests)
+        return hold
+
+    async def release(self, reservation: Reservation, *, taken: bool = False) -> None:
+        """Give a reserved place back; unless it was `taken` into the queue, undo its
+        cooldown and give back its place in the database."""
         if reservation.released:
             return
         reservation.released = True
@@ -229,11 +288,17 @@ class SongService:
         self._reserved[user_id] -= 1
         if not self._reserved[user_id]:
             del self._reserved[user_id]
-        if not taken:
-            if reservation.previous_accept is None:
-                self._last_accepted.pop(user_id, None)
-            else:
-                self._last_accepted[user_id] = reservation.previous_accept
+        if taken:
+            return
+        if reservation.previous_accept is None:
+            self._last_accepted.pop(user_id, None)
+        else:
+            self._last_accepted[user_id] = reservation.previous_accept
+        if reservation.hold_id is not None:
+            try:
+                await self.storage.release_hold(reservation.hold_id, restore_cooldown=True)
+            except StorageError as exc:  # the hold expires with this process's lease
+                log.warning("could not give back a place in line: %s", exc)
 
     async def load_prime(self, reservation: Reservation, fetch: Callable[[], Awaitable[bytes]]) -> None:
         """Fetch a reserved /continue's file and read it in a process of its own, bounded in
@@ -276,11 +341,12 @@ class SongService:
                 command=options.command,
                 options=options.for_history(),
                 model_version=self.versions[kind],
+                hold_id=reservation.hold_id,
             )
         except BaseException:
-            self.release(reservation)
+            await self.release(reservation)
             raise
-        self.release(reservation, taken=True)
+        await self.release(reservation, taken=True)
         now = time.monotonic()
         job = Job(request_id, requester, kind, options, asyncio.get_running_loop().create_future(), now)
         self._queue.push(job)
@@ -290,7 +356,7 @@ class SongService:
 
     async def submit(self, requester: Requester, options: Options) -> Ticket:
         """Reserve and enter in one step, for callers with nothing to do in between."""
-        return await self.enter(self.reserve(requester, options))
+        return await self.enter(await self.reserve(requester, options))
 
     @contextlib.asynccontextmanager
     async def answering(self) -> AsyncIterator[None]:
@@ -307,25 +373,27 @@ class SongService:
         s = self.settings
         since = time.monotonic() - self._last_accepted.get(user_id, -math.inf)
         if cooldown and since < s.cooldown_seconds:
-            wait = s.cooldown_seconds - since
-            raise Busy(f"Slow down a little: you can ask again in {math.ceil(wait)} s.", wait, "cooldown")
+            raise _cooldown_busy(s.cooldown_seconds - since)
         mine = (
             self._queue.count_for(user_id)
             + self._reserved[user_id]
             + sum(j.user_id == user_id for j in self._running.values())
         )
         if mine >= s.queue_max_per_user:
-            wait = self._estimated_wait(mine)
-            raise Busy(
-                f"You already have {mine} requests in line (the limit is {s.queue_max_per_user}); "
-                f"try again in {math.ceil(wait)} s.",
-                wait,
-                "user_cap",
-            )
+            raise self._user_cap_busy(mine)
         waiting = len(self._queue) + self._reserved.total()
         if waiting >= s.queue_max:
             wait = self._estimated_wait(waiting)
             raise Busy(f"I'm busy right now; try again in {math.ceil(wait)} s.", wait, "queue_full")
+
+    def _user_cap_busy(self, open_requests: int) -> Busy:
+        wait = self._estimated_wait(open_requests)
+        return Busy(
+            f"You already have {open_requests} requests in line (the limit is "
+            f"{self.settings.queue_max_per_user}); try again in {math.ceil(wait)} s.",
+            wait,
+            "user_cap",
+        )
 
     def _estimated_wait(self, jobs_ahead: int) -> float:
         batches = math.ceil(max(jobs_ahead, 1) / self.settings.batch_max)
@@ -516,6 +584,9 @@ class SongService:
         `grace_seconds` to reach their users; mark every other open request interrupted and
         tell its user while the connection still allows."""
         self._closing = True
+        if self._lease is not None:
+            self._lease.cancel()
+            await asyncio.gather(self._lease, return_exceptions=True)
         for job in self._queue.drain():
             self.metrics.requests.labels(job.options.command, "interrupted").inc()
             await self.storage.finish(job.request_id, "interrupted", error="the bot shut down")
@@ -545,10 +616,16 @@ class SongService:
         await self.storage.close()
 
 
+def _cooldown_busy(wait: float) -> Busy:
+    return Busy(f"Slow down a little: you can ask again in {math.ceil(wait)} s.", wait, "cooldown")
+
+
 def _refusal_reason(error: ServiceError) -> str:
     """The label a refusal is counted under."""
     if isinstance(error, Busy):
         return error.reason
+    if isinstance(error, Unavailable):
+        return "database_unavailable"
     return "shutting_down" if isinstance(error, ShuttingDown) else "invalid_option"
 
 

@@ -42,7 +42,7 @@ async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str
     settings = Settings(
         _env_file=None,
         dev_guild_id=int(GUILD_ID),
-        database_path=database,
+        database_url=database,
         cooldown_seconds=0,
         queue_max=max(n, 1),
         batch_max=batch_max,
@@ -79,7 +79,7 @@ async def watch_occupancy(bot: BalladeerBot, peaks: list[int]) -> None:
 
 
 async def burst(n: int, users: int, length: int, cooldown: float | None, database: Path) -> None:
-    settings = Settings(_env_file=None, dev_guild_id=int(GUILD_ID), database_path=database)
+    settings = Settings(_env_file=None, dev_guild_id=int(GUILD_ID), database_url=database)
     if cooldown is not None:
         settings.cooldown_seconds = cooldown
     fake = FakeDiscord()

@@ -95,7 +95,7 @@ async def bench(attackers: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(
             _env_file=None,
-            database_path=Path(folder) / "bench.db",
+            database_url=Path(folder) / "bench.db",
             dev_guild_id=int(GUILD_ID),
             cooldown_seconds=0,
             queue_max_per_user=100,

@@ -58,7 +58,7 @@ def bot_settings(tmp_path, tiny_lyrics_checkpoint, tiny_piano_checkpoint):
         discord_token="test-token",
         lyrics_checkpoint=tiny_lyrics_checkpoint,
         piano_checkpoint=tiny_piano_checkpoint,
-        database_path=tmp_path / "bot.db",
+        database_url=tmp_path / "bot.db",
         console_output_dir=tmp_path / "out",
         cooldown_seconds=0,
         midi_seconds_min=1,

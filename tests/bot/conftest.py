@@ -17,7 +17,7 @@ def bot_env(settings) -> dict[str, str]:
         "PATH": "/usr/bin:/bin",
         "LYRICS_CHECKPOINT": str(settings.lyrics_checkpoint),
         "PIANO_CHECKPOINT": str(settings.piano_checkpoint),
-        "DATABASE_PATH": str(settings.database_path),
+        "DATABASE_URL": str(settings.database_url),
         "CONSOLE_OUTPUT_DIR": str(settings.console_output_dir),
         "COOLDOWN_SECONDS": "0",
         "MIDI_SECONDS_MIN": "1",
@@ -54,3 +54,29 @@ async def discord_env(bot_settings):
     settings = bot_settings.model_copy(update={"dev_guild_id": int(GUILD_ID)})
     async with fake.serving(settings, http_trace=trace) as bot:
         yield fake, bot, hosts
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """One real PostgreSQL server for the whole run."""
+    from tests.postgres_server import start_server
+
+    server = start_server(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.server.cleanup()
+
+
+@pytest.fixture
+def postgres_database(postgres):
+    """A fresh, empty database on that server: (its name, its URL)."""
+    name = postgres.new_database()
+    yield name, postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each backend in turn: the contract both must keep."""
+    if request.param == "sqlite":
+        return str(tmp_path / "history.db")
+    return request.getfixturevalue("postgres_database")[1]

@@ -60,7 +60,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert history.index("/midi") < history.index("/lyrics")  # newest first
 
     rows = (
-        sqlite3.connect(bot_settings.database_path)
+        sqlite3.connect(bot_settings.database_url)
         .execute("SELECT id, command, status FROM requests ORDER BY id")
         .fetchall()
     )
@@ -104,13 +104,31 @@ def test_an_unusable_database_is_one_error_line_and_exit_2(bot_settings, tmp_pat
     (tmp_path / "a-file").write_text("I am a file")
     (tmp_path / "a-folder").mkdir()
     (tmp_path / "not-sqlite.db").write_text("some notes, not a database " * 100)
-    env = bot_env(bot_settings) | {"DATABASE_PATH": database}
+    env = bot_env(bot_settings) | {"DATABASE_URL": database}
     result = run_bot(["console", "-c", "/about"], env, tmp_path)  # an open connection would hang it
     assert result.returncode == 2
-    assert result.stderr.startswith(f"error: cannot use DATABASE_PATH={database}")
+    assert result.stderr.startswith(f"error: cannot use DATABASE_URL={database}")
     assert problem in result.stderr and result.stderr.count("\n") == 1
     if database == "not-sqlite.db":
         assert (tmp_path / database).read_text().startswith("some notes")  # nothing overwritten
+
+
+@pytest.mark.parametrize(
+    ("which", "problem"),
+    [("password", "refused the login"), ("database", "does not exist"), ("server", "cannot reach")],
+)
+def test_an_unusable_postgresql_server_is_one_error_line_with_the_password_masked(
+    bot_settings, tmp_path, postgres, postgres_database, which, problem
+):
+    name = {"password": postgres_database[0], "database": "missing_db", "server": "x"}[which]
+    url = postgres.url(name, password="wrong-pass" if which == "password" else "s3cret-pass")
+    if which == "server":
+        url = "postgresql://balladeer:s3cret-pass@127.0.0.1:1/x"
+    result = run_bot(["console", "-c", "/about"], bot_env(bot_settings) | {"DATABASE_URL": url}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "DATABASE_URL=postgresql://balladeer:***@" in result.stderr
+    assert problem in result.stderr and result.stderr.count("\n") == 1
+    assert "s3cret-pass" not in result.stderr and "wrong-pass" not in result.stderr
 
 
 def test_discord_unreachable_at_startup_is_one_error_line(bot_settings, tmp_path, monkeypatch, capsys):
@@ -160,7 +178,7 @@ def test_ctrl_c_during_a_request_marks_it_interrupted_before_exiting(bot_setting
     try:
         process.stdin.write("/midi seconds:120\n")
         process.stdin.flush()
-        database = sqlite3.connect(bot_settings.database_path)
+        database = sqlite3.connect(bot_settings.database_url)
         deadline = time.monotonic() + 60
         while database.execute("SELECT status FROM requests").fetchall() != [("running",)]:
             assert time.monotonic() < deadline, "the request never started"

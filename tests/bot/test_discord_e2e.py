@@ -198,7 +198,7 @@ async def test_clean_shutdown_stores_everything_and_leaves_no_tasks(discord_env,
     assert [t.get_name() for t in pending if "generation-worker" in t.get_name()] == []
     import sqlite3
 
-    rows = sqlite3.connect(bot_settings.database_path).execute("SELECT status FROM requests").fetchall()
+    rows = sqlite3.connect(bot_settings.database_url).execute("SELECT status FROM requests").fetchall()
     assert rows == [("done",)]
 
 

@@ -15,7 +15,7 @@ from tests.bot.fake_discord import EPHEMERAL, Failure
 
 
 def _rows(settings) -> list[tuple]:
-    with sqlite3.connect(settings.database_path) as db:
+    with sqlite3.connect(settings.database_url) as db:
         return db.execute("SELECT id, user_id, status, error FROM requests ORDER BY id").fetchall()
 
 
@@ -198,7 +198,7 @@ async def test_a_second_instance_on_the_same_database_refuses_to_start(discord_e
     await fake.followups(interaction)
     result = await asyncio.to_thread(run_bot, ["console", "-c", "/about"], bot_env(bot_settings), tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: another Balladeer instance is using DATABASE_PATH=")
+    assert result.stderr.startswith("error: another Balladeer process is using DATABASE_URL=")
     again = await fake.slash("lyrics", length=100)
     await fake.followups(again)  # the first instance still serves, its history intact
     assert await _eventually(lambda: _statuses(bot_settings) == ["done", "done"])

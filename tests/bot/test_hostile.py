@@ -55,7 +55,7 @@ def _slow_down_piano(service: SongService, seconds_per_frame: float) -> None:
 
 
 def _rows(settings) -> list[tuple]:
-    return sqlite3.connect(settings.database_path).execute("SELECT command, status FROM requests").fetchall()
+    return sqlite3.connect(settings.database_url).execute("SELECT command, status FROM requests").fetchall()
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ async def test_bidi_overrides_are_never_echoed_or_stored(fake_and_bot, settings)
     shown = (await fake.callback(history)).json["data"]["content"]
     assert "\u202e" not in shown and "start:abba" in shown
     stored = (
-        sqlite3.connect(settings.database_path).execute("SELECT user_name, options FROM requests").fetchone()
+        sqlite3.connect(settings.database_url).execute("SELECT user_name, options FROM requests").fetchone()
     )
     assert "\u202e" not in "".join(stored)
 
@@ -201,7 +201,7 @@ async def test_close_with_a_batch_in_flight_settles_every_request(bot_settings):
     for ticket in tickets:
         with pytest.raises(ShuttingDown):
             await asyncio.wait_for(ticket.reply(), 1)
-    statuses = sqlite3.connect(bot_settings.database_path).execute("SELECT status FROM requests").fetchall()
+    statuses = sqlite3.connect(bot_settings.database_url).execute("SELECT status FROM requests").fetchall()
     assert statuses == [("interrupted",), ("interrupted",)]
 
 

@@ -129,15 +129,15 @@ async def test_shutdown_marks_waiting_requests_interrupted(bot_settings):
     service = await SongService.start(bot_settings)
     service._worker.cancel()
     ticket = await service.submit(alice(), LyricsOptions(length=100))
-    storage_path = bot_settings.database_path
+    storage_path = bot_settings.database_url
     await service.close()
     with pytest.raises(ShuttingDown):
         await ticket.reply()
     with pytest.raises(ShuttingDown):
         service.check(alice(), LyricsOptions())
-    from bot.storage import Storage
+    from bot.storage import open_storage
 
-    storage = await Storage.open(storage_path)
+    storage = await open_storage(storage_path, None)
     record = await storage.get(ticket.request_id)
     assert record.status == "interrupted" and record.finished_at
     await storage.close()

@@ -1,0 +1,212 @@
+"""What every history backend provides, and the records and limits they share.
+
+Rows belong to the instance (one bot process) that took them. An instance holds a lease
+that it renews while it runs; an instance whose lease ran out is dead, and only dead
+instances' open rows are ever marked interrupted. A user's places in line are *holds* in
+the database, so the per-user cap and the cooldown hold across every process sharing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal, Protocol
+
+from ml.errors import BalladeerError
+
+OPEN_STATUSES = ("queued", "running")
+FINAL_STATUSES = ("done", "undelivered", "failed", "interrupted")
+INTERRUPTED_BY_STOP = "the bot stopped before it finished"
+
+_MIGRATION_NAME = re.compile(r"V(\d+)__\w+\.sql")
+
+
+class StorageError(BalladeerError):
+    """The database cannot be used, or is held by another instance; names the setting."""
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: int
+    created_at: str  # ISO 8601, UTC, to the second
+    finished_at: str | None
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int
+    user_name: str
+    command: str
+    options: dict[str, Any]
+    status: str
+    result: str | None
+    error: str | None
+    duration_ms: int | None
+    model_version: str | None
+    instance_id: str | None = None
+    origin: str | None = None  # "<database id>:<row id>" of the row it was copied from
+
+
+@dataclass(frozen=True)
+class ShardClaim:
+    """The shards a gateway process serves: `ids`, or every shard when None.
+
+    Two live processes may not claim a shard in common on one database."""
+
+    ids: frozenset[int] | None = None
+
+    def describe(self) -> str:
+        return "all shards" if self.ids is None else "shard " + ", ".join(map(str, sorted(self.ids)))
+
+    def encode(self) -> str:
+        return "all" if self.ids is None else ",".join(map(str, sorted(self.ids)))
+
+    @classmethod
+    def decode(cls, text: str) -> ShardClaim | None:
+        if text == "none":
+            return None
+        return cls(None if text == "all" else frozenset(int(i) for i in text.split(",") if i))
+
+    def overlaps(self, other: ShardClaim) -> bool:
+        return self.ids is None or other.ids is None or bool(self.ids & other.ids)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One process using the database: its id, and its shards (None: the console, which
+    serves none and so conflicts with nobody)."""
+
+    id: str
+    shards: ShardClaim | None
+    lease_seconds: float = 30.0
+
+    @classmethod
+    def new(cls, shards: ShardClaim | None, lease_seconds: float = 30.0) -> Instance:
+        """An id an operator can trace to a machine and process, unique across restarts."""
+        return cls(f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", shards, lease_seconds)
+
+    def encoded_shards(self) -> str:
+        return "none" if self.shards is None else self.shards.encode()
+
+
+@dataclass(frozen=True)
+class HoldRefused:
+    """Why the database would not give a user another place in line."""
+
+    reason: Literal["cooldown", "user_cap"]
+    open_requests: int
+    cooldown_left: float
+
+
+class Storage(Protocol):
+    """The request history and the cross-process holds. `open_storage` returns one."""
+
+    instance: Instance | None  # None when opened for maintenance (`python -m bot db`)
+    url_shown: str  # DATABASE_URL with any password masked
+
+    async def close(self) -> None: ...
+
+    async def schema_version(self) -> int: ...
+
+    async def database_id(self) -> str:
+        """A random id given to the database when it was created (copy provenance)."""
+        ...
+
+    async def insert_request(
+        self,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int,
+        user_name: str,
+        command: str,
+        options: dict[str, Any],
+        model_version: str | None,
+        hold_id: int | None = None,
+    ) -> int:
+        """Store an accepted request as queued; its hold (if any) now belongs to it."""
+        ...
+
+    async def mark_running(self, request_ids: list[int]) -> None: ...
+
+    async def finish(
+        self,
+        request_id: int,
+        status: str,
+        *,
+        result: str | None = None,
+        error: str | None = None,
+        duration_ms: int | None = None,
+    ) -> None:
+        """Close a queued or running request (finished rows are never rewritten) and give
+        its hold back."""
+        ...
+
+    async def take_hold(self, user_id: int, *, max_open: int, cooldown_seconds: float) -> int | HoldRefused:
+        """A place in line for the user, counted across every live instance: a hold id, or
+        why not. Taking one starts the user's cooldown."""
+        ...
+
+    async def release_hold(self, hold_id: int, *, restore_cooldown: bool) -> None:
+        """Give back a hold that never became a request (the cooldown it started undone)."""
+        ...
+
+    async def renew_lease(self) -> int:
+        """Extend this instance's lease, and close the open rows of every dead instance:
+        returns how many rows were marked interrupted."""
+        ...
+
+    async def history(
+        self,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int | None = None,
+        limit: int = 10,
+    ) -> list[RequestRecord]:
+        """Newest first: a server's requests, or in a DM that channel's."""
+        ...
+
+    async def get(self, request_id: int) -> RequestRecord | None: ...
+
+    async def rows_after(self, after_id: int, limit: int) -> list[RequestRecord]:
+        """Rows in id order from after `after_id`: how `db copy` reads a database."""
+        ...
+
+    async def copy_in(self, records: list[RequestRecord], source_id: str) -> int:
+        """Insert rows copied from the database `source_id`, skipping any copied before;
+        returns how many were new."""
+        ...
+
+    async def counts(self) -> dict[str, int]:
+        """Rows per status, and the live instances (`db check`)."""
+        ...
+
+
+def migrations(dialect: str) -> list[tuple[int, str]]:
+    """(version, SQL) of every bundled migration of a dialect, in order."""
+    found = []
+    for entry in resources.files("bot.storage").joinpath("migrations", dialect).iterdir():
+        match = _MIGRATION_NAME.fullmatch(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def origin_of(record: RequestRecord, source_id: str) -> str:
+    """A copied row keeps the origin it already had, so chained copies stay idempotent."""
+    return record.origin or f"{source_id}:{record.id}"
+
+
+def hold_refusal(
+    now: float, accepted_at: float | None, open_requests: int, max_open: int, cooldown_seconds: float
+) -> HoldRefused | None:
+    """The rule every backend applies inside the transaction that takes a hold."""
+    cooldown_left = 0.0 if accepted_at is None else accepted_at + cooldown_seconds - now
+    if cooldown_left > 0:
+        return HoldRefused("cooldown", open_requests, cooldown_left)
+    if open_requests >= max_open:
+        return HoldRefused("user_cap", open_requests, 0.0)
+    return None
