@@ -13,24 +13,40 @@ gateway heartbeats (a blocked event loop shows up there).
 
     python scripts/bench_bot.py --burst 100 --users 20
     python scripts/bench_bot.py --burst 110 --users 20 --cooldown 0   # the caps, not the cooldown
+
+Several processes: --processes 2 runs two bot processes (shards 0 and 1 of 2) on one
+PostgreSQL server (started here from the pgserver wheel), or each on its own SQLite file;
+every user's burst is spread over both shards. Prints acks and answers, rows against
+accepted, and the most requests one user had open at once across both processes (read
+from the databases every few milliseconds) against QUEUE_MAX_PER_USER.
+
+    python scripts/bench_bot.py --processes 2 --database postgresql --burst 120 --users 20 --cooldown 0
+    python scripts/bench_bot.py --processes 2 --database sqlite --burst 120 --users 20 --cooldown 0
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the test suite's fake Discord
 
 from bot.client import BalladeerBot
 from bot.config import Settings
-from tests.bot.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, FakeDiscord
+from tests.bot.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, SECOND_GUILD_ID, FakeDiscord
+
+SHARD_GUILDS = (GUILD_ID, SECOND_GUILD_ID)  # one on each shard of two
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -131,6 +147,171 @@ async def burst(n: int, users: int, length: int, cooldown: float | None, databas
     )
 
 
+async def serve_shard(shard: int, port: int, database: str, cooldown: float) -> None:
+    """A child process: the real bot on shard `shard` of 2, aimed at the parent's fake."""
+    import discord
+    import yarl
+
+    from bot.client import create_bot
+
+    discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{port}/")
+    settings = Settings(
+        _env_file=None,
+        dev_guild_id=int(GUILD_ID),
+        database_url=database,
+        shard_count=2,
+        shard_ids=[shard],
+        cooldown_seconds=cooldown,
+    )
+
+    bot = create_bot(settings, guild_ready_timeout=0.05)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+    async with bot:
+        await bot.start("test-token")
+
+
+class OpenPerUser:
+    """The most requests one user had open at once, summed over every database."""
+
+    def __init__(self, databases: list[str]) -> None:
+        self.databases = databases
+        self.peak = 0
+
+    async def watch(self) -> None:
+        if self.databases[0].startswith("postgresql"):
+            import asyncpg
+
+            connection = await asyncpg.connect(self.databases[0])
+            count = lambda: connection.fetch("SELECT user_id, COUNT(*) FROM holds GROUP BY user_id")  # noqa: E731
+        else:
+            files = [sqlite3.connect(f) for f in self.databases]
+
+            async def count():
+                return [
+                    r
+                    for db in files
+                    for r in db.execute("SELECT user_id, COUNT(*) FROM holds GROUP BY user_id")
+                ]
+
+        while True:
+            with contextlib.suppress(Exception):  # a table not made yet
+                per_user = Counter()
+                for user_id, n in await count():
+                    per_user[user_id] += n
+                self.peak = max(self.peak, max(per_user.values(), default=0))
+            await asyncio.sleep(0.005)
+
+
+async def rows_by_status(databases: list[str]) -> Counter:
+    rows = Counter()
+    if databases[0].startswith("postgresql"):
+        import asyncpg
+
+        connection = await asyncpg.connect(databases[0])
+        for status, n in await connection.fetch("SELECT status, COUNT(*) FROM requests GROUP BY status"):
+            rows[status] += n
+        await connection.close()
+    else:
+        for file in databases:
+            with sqlite3.connect(file) as db:
+                rows.update(dict(db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status")))
+    return rows
+
+
+async def multi_process_burst(
+    n: int, users: int, length: int, cooldown: float, backend: str, folder: Path
+) -> None:
+    if backend == "postgresql":
+        import pgserver
+
+        server = pgserver.get_server(folder / "pg", cleanup_mode="stop")
+        server.psql("CREATE DATABASE bench;")
+        databases = [f"postgresql://postgres@/bench?host={folder / 'pg'}"] * 2
+    else:
+        server, databases = None, [str(folder / f"shard{i}.db") for i in range(2)]
+    fake = FakeDiscord()
+    await fake.start()
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--serve-shard",
+                str(shard),
+                "--port",
+                str(fake.port),
+                "--child-database",
+                databases[shard],
+                "--cooldown",
+                str(cooldown),
+            ],
+            env=os.environ | {"OMP_NUM_THREADS": "1"},
+        )
+        for shard in range(2)
+    ]
+    try:
+        while len(fake.identifies) < 2:
+            if any(c.poll() is not None for c in children):
+                raise SystemExit("a bot process ended before it connected")
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # READY and the guilds reach both
+        watcher = OpenPerUser(databases)
+        watching = asyncio.create_task(watcher.watch())
+        started = time.monotonic()
+        sent = await asyncio.gather(
+            *(
+                fake.slash(
+                    "lyrics",
+                    user_id=str(1000 + i % users),
+                    user_name=f"user{i % users}",
+                    guild_id=SHARD_GUILDS[(i // users) % 2],  # each user's requests alternate shards
+                    length=length,
+                )
+                for i in range(n)
+            )
+        )
+        spread = max(i.sent_at for i in sent) - min(i.sent_at for i in sent)
+        acks, silent = [], 0
+        for interaction in sent:
+            try:
+                acks.append((interaction, await fake.callback(interaction, timeout=3)))
+            except TimeoutError:
+                silent += 1
+        accepted = [(i, a) for i, a in acks if a.json["type"] == 5]
+        answers = [(i, (await fake.followups(i, timeout=600))[-1]) for i, _ in accepted]
+        elapsed = time.monotonic() - started
+        await asyncio.sleep(1.0)  # the last rows closed
+        watching.cancel()
+        rows = await rows_by_status(databases)
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=60)
+        await fake.stop()
+        if server is not None:
+            server.cleanup()
+    user_of = {i.id: n % users for n, i in enumerate(sent)}
+    per_user = Counter(user_of[i.id] for i, _ in accepted)
+    ack_ms = [percentile([a.at - i.sent_at for i, a in acks], q) * 1000 for q in (0.5, 0.99)]
+    answer_s = [percentile([a.at - i.sent_at for i, a in answers], q) for q in (0.5, 0.99)]
+    where = "one PostgreSQL database" if backend == "postgresql" else "a SQLite file each"
+    print(
+        f"2 bot processes (shards 0 and 1 of 2) on {where}; {n} /lyrics (length {length}) from {users} users"
+    )
+    print(f"  over both shards, sent within {spread * 1000:.0f} ms, cooldown {cooldown:g} s")
+    print(f"  acks      p50 {ack_ms[0]:6.0f} ms   p99 {ack_ms[1]:6.0f} ms")
+    print(f"  answers   p50 {answer_s[0]:6.2f} s    p99 {answer_s[1]:6.2f} s   (all in {elapsed:.1f} s)")
+    print(f"  accepted {len(accepted)}, refused {len(acks) - len(accepted)}, silent {silent}")
+    print(f"  rows stored {sum(rows.values())} vs accepted {len(accepted)}: {dict(rows)}")
+    print(
+        f"  one user's most open requests at once, both processes together: {watcher.peak} "
+        f"(QUEUE_MAX_PER_USER {Settings(_env_file=None).queue_max_per_user}); "
+        f"accepted per user {min(per_user.values(), default=0)}..{max(per_user.values(), default=0)}"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,8 +322,21 @@ async def main() -> None:
     parser.add_argument("--burst", type=int, help="send this many /lyrics at once under the default caps")
     parser.add_argument("--users", type=int, default=20, help="how many users the burst comes from")
     parser.add_argument("--cooldown", type=float, help="COOLDOWN_SECONDS for the burst (0 stresses the caps)")
+    parser.add_argument("--processes", type=int, choices=(1, 2), default=1, help="bot processes (shards)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--serve-shard", type=int, help=argparse.SUPPRESS)  # a child process
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-database", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_shard is not None:
+        await serve_shard(args.serve_shard, args.port, args.child_database, args.cooldown)
+        return
     with tempfile.TemporaryDirectory() as tmp:
+        if args.processes == 2:
+            await multi_process_burst(
+                args.burst or 120, args.users, args.length, args.cooldown or 0.0, args.database, Path(tmp)
+            )
+            return
         if args.burst:
             await burst(args.burst, args.users, args.length, args.cooldown, Path(tmp) / "burst.db")
             return
