@@ -106,7 +106,7 @@ def discord_main(settings) -> int:
         bot = create_bot(settings)
         _on_signals(lambda: asyncio.ensure_future(bot.close()))
         async with bot:
-            await bot.start(settings.discord_token.get_secret_value())
+            await bot.start(settings.discord.token.get_secret_value())
 
     try:
         asyncio.run(run())
@@ -129,7 +129,7 @@ async def console_main(settings, commands: list[str]) -> int:
     task = asyncio.current_task()
     _on_signals(task.cancel)
     try:
-        await run_console(service, settings.console_output_dir, commands)
+        await run_console(service, settings.console.output_dir, commands)
     except asyncio.CancelledError:
         print("\ninterrupted", file=sys.stderr)
         await service.close(grace_seconds=0)
@@ -146,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
             return db_main(args)
         settings = load_settings()
         # The console is quiet unless asked (LOG_LEVEL); the Discord bot logs what it does.
-        level = settings.log_level or ("WARNING" if args.mode == "console" else "INFO")
+        level = settings.monitoring.log_level or ("WARNING" if args.mode == "console" else "INFO")
         logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger().level))
         if args.mode == "console":
             return asyncio.run(console_main(settings, args.command))
-        if settings.discord_token is None or not settings.discord_token.get_secret_value():
+        if settings.discord.token is None or not settings.discord.token.get_secret_value():
             print(NO_TOKEN, file=sys.stderr)
             return USAGE_ERROR
         return discord_main(settings)

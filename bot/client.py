@@ -71,13 +71,13 @@ class BalladeerBot(commands.Bot):
         ):
             await self.add_cog(cog)
         self.add_dynamic_items(ExpiredButton)
-        if self.settings.metrics_port is not None:
-            await self.serve_metrics(self.settings.metrics_port)
-        if self.settings.dev_guild_id:
-            guild = discord.Object(self.settings.dev_guild_id)
+        if self.settings.monitoring.metrics_port is not None:
+            await self.serve_metrics(self.settings.monitoring.metrics_port)
+        if self.settings.discord.dev_guild_id:
+            guild = discord.Object(self.settings.discord.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to guild %d", len(synced), self.settings.dev_guild_id)
+            log.info("synced %d commands to guild %d", len(synced), self.settings.discord.dev_guild_id)
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands (they may take a while to appear)", len(synced))
@@ -128,7 +128,7 @@ class ShardedBalladeerBot(BalladeerBot, commands.AutoShardedBot):
 
 def shard_claim(settings: Settings) -> ShardClaim:
     """The shards this process serves: SHARD_IDS, or every shard."""
-    return ShardClaim(frozenset(settings.shard_ids) if settings.shard_ids else None)
+    return ShardClaim(frozenset(settings.discord.shard_ids) if settings.discord.shard_ids else None)
 
 
 def create_bot(settings: Settings, **client_options: Any) -> BalladeerBot:
@@ -137,7 +137,9 @@ def create_bot(settings: Settings, **client_options: Any) -> BalladeerBot:
     With SHARD_COUNT set it is sharded: over SHARD_IDS (default: all), or over as many
     shards as Discord recommends with SHARD_COUNT=auto.
     """
-    if settings.shard_count is None:
+    if settings.discord.shard_count is None:
         return BalladeerBot(settings, **client_options)
-    count = None if settings.shard_count == "auto" else settings.shard_count
-    return ShardedBalladeerBot(settings, shard_count=count, shard_ids=settings.shard_ids, **client_options)
+    count = None if settings.discord.shard_count == "auto" else settings.discord.shard_count
+    return ShardedBalladeerBot(
+        settings, shard_count=count, shard_ids=settings.discord.shard_ids, **client_options
+    )

@@ -1,77 +1,69 @@
-"""Bot settings from the environment and `.env`; every number users see lives here."""
+"""Bot settings from the environment and `.env`, grouped by concern; every number users
+see lives here. Each field reads the environment variable its alias names (documented in
+`.env.example`), so `settings.queue.max_per_user` is QUEUE_MAX_PER_USER."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ml.names import DEFAULT_STYLE
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT
 
 
-class Settings(BaseSettings):
-    """Documented field by field in `.env.example`."""
+@dataclass(frozen=True)
+class Within:
+    """Marks a default that must lie within two other settings, named by their paths."""
 
+    low: str
+    high: str
+
+
+def env(name: str, *older: str) -> Any:
+    """The environment variable a field reads (and older names that still work)."""
+    return AliasChoices(name, *older) if older else name
+
+
+class Group(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    discord_token: SecretStr | None = None
-    dev_guild_id: int | None = None
-    # A SQLite file or sqlite:///file.db (embedded, one process per file), or
-    # postgresql://user:password@host/database, shared by every process. DATABASE_PATH, its
-    # older name, still works.
-    database_url: str = Field("balladeer.db", validation_alias=AliasChoices("database_url", "database_path"))
-    database_lease_seconds: float = Field(30.0, ge=1)  # a process silent this long is dead
-    database_hold_timeout_seconds: float = Field(1.5, gt=0)  # a place in line, before the ack
-    lyrics_checkpoint: Path = DEFAULT_LYRICS_CHECKPOINT
-    piano_checkpoint: Path = DEFAULT_PIANO_CHECKPOINT
-    console_output_dir: Path = Path("balladeer-output")
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Every environment name (lower case) this group reads → its field."""
+        names = {}
+        for field_name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+            names.update({str(choice).lower(): field_name for choice in choices})
+            names[field_name] = field_name
+        return names
+
+    @classmethod
+    def env_name(cls, field_name: str) -> str:
+        alias = cls.model_fields[field_name].validation_alias
+        return str(alias.choices[0] if isinstance(alias, AliasChoices) else alias).upper()
+
+
+class DiscordSettings(Group):
+    token: SecretStr | None = Field(None, validation_alias=env("DISCORD_TOKEN"))
+    dev_guild_id: int | None = Field(None, validation_alias=env("DEV_GUILD_ID"))
     # Sharding: unset = one gateway connection; a number (or "auto": Discord's recommendation)
     # = an AutoShardedBot over SHARD_IDS (comma-separated; default all of them).
-    shard_count: int | Literal["auto"] | None = None
-    shard_ids: Annotated[list[int], NoDecode] | None = None
-
-    queue_max: int = Field(50, ge=1)
-    queue_max_per_user: int = Field(3, ge=1)
-    cooldown_seconds: float = Field(3.0, ge=0)
-    batch_max: int = Field(16, ge=1)
-    delivery_timeout_seconds: float = Field(20.0, gt=0)
-
-    temperature_min: float = 0.1  # bounds /lyrics, /midi and the Hotter / Cooler buttons
-    temperature_max: float = 2.0
-    lyrics_temperature_default: float = 0.8
-    lyrics_length_default: int = 500
-    lyrics_length_min: int = 100
-    lyrics_length_max: int = 1500
-    lyrics_start_max_chars: int = 200
-    lyrics_style_default: float = DEFAULT_STYLE
-    lyrics_style_min: float = 0.0
-    lyrics_style_max: float = 6.0
-    style_step: float = 1.0  # what the Stronger style button adds
-    artist_max_chars: int = 100
-    midi_seconds_default: int = 30
-    midi_seconds_min: int = 5
-    midi_seconds_max: int = 120
-    midi_temperature_default: float = 1.0
-    midi_max_notes: int = 8
-    continue_max_bytes: int = Field(1_000_000, ge=1)  # /continue: the largest MIDI file taken
-    continue_prime_bars: float = Field(16, gt=0, le=64)  # ... and how much of it the model reads
-    continue_download_timeout_seconds: float = Field(10.0, gt=0)  # ... and how long its download may take
-    continue_read_timeout_seconds: float = Field(10.0, gt=0)  # ... and its reading
-    midi_slice_seconds: float = Field(5.0, gt=0)  # music generated before the worker lets others in
-    temperature_step: float = 0.2
-    history_limit_default: int = 10
-    history_limit_max: int = 25
-    console_line_max_chars: int = Field(4000, ge=100)
-
-    # Prometheus metrics and /healthz on this port (unset: off).
-    metrics_port: int | None = Field(None, ge=0, le=65535)
-
-    log_level: str | None = None  # unset: WARNING in the console, INFO for the Discord bot
+    shard_count: int | Literal["auto"] | None = Field(None, validation_alias=env("SHARD_COUNT"))
+    shard_ids: Annotated[list[int], NoDecode] | None = Field(None, validation_alias=env("SHARD_IDS"))
+    delivery_timeout_seconds: float = Field(20.0, gt=0, validation_alias=env("DELIVERY_TIMEOUT_SECONDS"))
+    # Discord stops taking edits of an interaction's reply after 15 minutes.
+    button_timeout_seconds: float = Field(
+        14 * 60, gt=0, le=15 * 60, validation_alias=env("BUTTON_TIMEOUT_SECONDS")
+    )
+    autocomplete_choices: int = Field(25, ge=1, le=25, validation_alias=env("AUTOCOMPLETE_CHOICES"))
+    echo_chars: int = Field(60, ge=10, validation_alias=env("ECHO_CHARS"))  # user text quoted back
 
     @field_validator("shard_ids", mode="before")
     @classmethod
@@ -82,40 +74,193 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("database_url", mode="before")
-    @classmethod
-    def _path_is_a_url(cls, value: object) -> object:
-        return str(value) if isinstance(value, Path) else value
-
     @field_validator("shard_count", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @model_validator(mode="after")
-    def _bounds_are_ordered(self) -> Settings:
-        bounded = {
-            "LYRICS_TEMPERATURE_DEFAULT": ("TEMPERATURE", self.lyrics_temperature_default),
-            "MIDI_TEMPERATURE_DEFAULT": ("TEMPERATURE", self.midi_temperature_default),
-            "LYRICS_LENGTH_DEFAULT": ("LYRICS_LENGTH", self.lyrics_length_default),
-            "LYRICS_STYLE_DEFAULT": ("LYRICS_STYLE", self.lyrics_style_default),
-            "MIDI_SECONDS_DEFAULT": ("MIDI_SECONDS", self.midi_seconds_default),
-            "HISTORY_LIMIT_DEFAULT": ("HISTORY_LIMIT", self.history_limit_default),
-        }
-        for default_name, (bound, value) in bounded.items():
-            low = getattr(self, f"{bound.lower()}_min", 1)
-            high = getattr(self, f"{bound.lower()}_max")
-            if not low <= value <= high:
-                raise ValueError(f"{default_name} must lie within {bound}_MIN..{bound}_MAX ({low}..{high})")
+    def _shards_exist(self) -> DiscordSettings:
+        if isinstance(self.shard_count, int) and self.shard_count < 1:
+            raise ValueError("SHARD_COUNT must be at least 1 (or auto)")
         if self.shard_ids is not None:
             if not isinstance(self.shard_count, int):
                 raise ValueError("SHARD_IDS needs SHARD_COUNT set to a number")
             if not all(0 <= i < self.shard_count for i in self.shard_ids):
                 raise ValueError(f"SHARD_IDS must lie in 0..{self.shard_count - 1} (SHARD_COUNT)")
-        if isinstance(self.shard_count, int) and self.shard_count < 1:
-            raise ValueError("SHARD_COUNT must be at least 1 (or auto)")
-        if self.history_limit_max < 1 or self.artist_max_chars < 1 or self.lyrics_start_max_chars < 1:
-            raise ValueError("HISTORY_LIMIT_MAX, ARTIST_MAX_CHARS and LYRICS_START_MAX_CHARS must be >= 1")
-        if self.log_level is not None and self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         return self
+
+
+class QueueSettings(Group):
+    max: int = Field(50, ge=1, validation_alias=env("QUEUE_MAX"))
+    max_per_user: int = Field(3, ge=1, validation_alias=env("QUEUE_MAX_PER_USER"))
+    cooldown_seconds: float = Field(3.0, ge=0, validation_alias=env("COOLDOWN_SECONDS"))
+    batch_max: int = Field(16, ge=1, validation_alias=env("BATCH_MAX"))
+
+
+class SamplingSettings(Group):
+    """Bounds /lyrics, /midi, /continue and the Hotter / Cooler buttons share."""
+
+    temperature_min: float = Field(0.1, gt=0, validation_alias=env("TEMPERATURE_MIN"))
+    temperature_max: float = Field(2.0, gt=0, validation_alias=env("TEMPERATURE_MAX"))
+    temperature_step: float = Field(0.2, gt=0, validation_alias=env("TEMPERATURE_STEP"))
+    seed_max: int = Field(2**31 - 1, ge=0, le=2**63 - 1, validation_alias=env("SEED_MAX"))
+
+
+class LyricsSettings(Group):
+    checkpoint: Path = Field(DEFAULT_LYRICS_CHECKPOINT, validation_alias=env("LYRICS_CHECKPOINT"))
+    temperature_default: Annotated[float, Within("sampling.temperature_min", "sampling.temperature_max")] = (
+        Field(0.8, validation_alias=env("LYRICS_TEMPERATURE_DEFAULT"))
+    )
+    length_default: Annotated[int, Within("lyrics.length_min", "lyrics.length_max")] = Field(
+        500, validation_alias=env("LYRICS_LENGTH_DEFAULT")
+    )
+    length_min: int = Field(100, ge=1, validation_alias=env("LYRICS_LENGTH_MIN"))
+    length_max: int = Field(1500, ge=1, validation_alias=env("LYRICS_LENGTH_MAX"))
+    start_max_chars: int = Field(200, ge=1, validation_alias=env("LYRICS_START_MAX_CHARS"))
+    style_default: Annotated[float, Within("lyrics.style_min", "lyrics.style_max")] = Field(
+        DEFAULT_STYLE, validation_alias=env("LYRICS_STYLE_DEFAULT")
+    )
+    style_min: float = Field(0.0, validation_alias=env("LYRICS_STYLE_MIN"))
+    style_max: float = Field(6.0, validation_alias=env("LYRICS_STYLE_MAX"))
+    style_step: float = Field(1.0, gt=0, validation_alias=env("STYLE_STEP"))  # the Stronger style button
+    artist_max_chars: int = Field(100, ge=1, validation_alias=env("ARTIST_MAX_CHARS"))
+
+
+class MusicSettings(Group):
+    checkpoint: Path = Field(DEFAULT_PIANO_CHECKPOINT, validation_alias=env("PIANO_CHECKPOINT"))
+    seconds_default: Annotated[int, Within("music.seconds_min", "music.seconds_max")] = Field(
+        30, validation_alias=env("MIDI_SECONDS_DEFAULT")
+    )
+    seconds_min: int = Field(5, ge=1, validation_alias=env("MIDI_SECONDS_MIN"))
+    seconds_max: int = Field(120, ge=1, validation_alias=env("MIDI_SECONDS_MAX"))
+    temperature_default: Annotated[float, Within("sampling.temperature_min", "sampling.temperature_max")] = (
+        Field(1.0, validation_alias=env("MIDI_TEMPERATURE_DEFAULT"))
+    )
+    max_notes: int = Field(8, ge=1, le=88, validation_alias=env("MIDI_MAX_NOTES"))
+    # Music generated before the worker lets another batch take a turn.
+    slice_seconds: float = Field(5.0, gt=0, validation_alias=env("MIDI_SLICE_SECONDS"))
+    # /continue: the largest MIDI file taken, how much of it the model reads, how long its
+    # download and its reading may take.
+    continue_max_bytes: int = Field(1_000_000, ge=1, validation_alias=env("CONTINUE_MAX_BYTES"))
+    continue_prime_bars: float = Field(16, gt=0, le=64, validation_alias=env("CONTINUE_PRIME_BARS"))
+    continue_download_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=env("CONTINUE_DOWNLOAD_TIMEOUT_SECONDS")
+    )
+    continue_read_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=env("CONTINUE_READ_TIMEOUT_SECONDS")
+    )
+
+
+class StorageSettings(Group):
+    # A SQLite file or sqlite:///file.db (embedded, one process per file), or
+    # postgresql://user:password@host/database, shared by every process.
+    url: str = Field("balladeer.db", validation_alias=env("DATABASE_URL", "DATABASE_PATH"))
+    lease_seconds: float = Field(30.0, ge=1, validation_alias=env("DATABASE_LEASE_SECONDS"))
+    # A place in line is taken in the database before Discord gets its acknowledgement (3 s).
+    hold_timeout_seconds: float = Field(
+        1.5, gt=0, le=2.5, validation_alias=env("DATABASE_HOLD_TIMEOUT_SECONDS")
+    )
+    history_limit_default: Annotated[
+        int, Within("storage.history_limit_min", "storage.history_limit_max")
+    ] = Field(10, validation_alias=env("HISTORY_LIMIT_DEFAULT"))
+    history_limit_min: ClassVar[int] = 1
+    history_limit_max: int = Field(25, ge=1, validation_alias=env("HISTORY_LIMIT_MAX"))
+    excerpt_chars: int = Field(200, ge=20, validation_alias=env("HISTORY_EXCERPT_CHARS"))  # what a row keeps
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _path_is_a_url(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
+
+class ConsoleSettings(Group):
+    output_dir: Path = Field(Path("balladeer-output"), validation_alias=env("CONSOLE_OUTPUT_DIR"))
+    line_max_chars: int = Field(4000, ge=100, validation_alias=env("CONSOLE_LINE_MAX_CHARS"))
+
+
+class MonitoringSettings(Group):
+    # Prometheus metrics and /healthz on this port (unset: off).
+    metrics_port: int | None = Field(None, ge=0, le=65535, validation_alias=env("METRICS_PORT"))
+    # Unset: WARNING in the console, INFO for the Discord bot.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        None, validation_alias=env("LOG_LEVEL")
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseModel):
+    """Every group, each read from the environment and `_env_file`.
+
+    `Settings(queue_max=5, lyrics_checkpoint=...)` overrides by environment name (any case),
+    which is how tests and scripts set a few values."""
+
+    discord: DiscordSettings
+    queue: QueueSettings
+    sampling: SamplingSettings
+    lyrics: LyricsSettings
+    music: MusicSettings
+    storage: StorageSettings
+    console: ConsoleSettings
+    monitoring: MonitoringSettings
+
+    def __init__(self, _env_file: str | Path | None = ".env", **overrides: Any) -> None:
+        if overrides and all(isinstance(value, Group) for value in overrides.values()):
+            super().__init__(**overrides)  # built from its groups (`replaced`, validation)
+            return
+        groups: dict[str, Group] = {}
+        for name, field in type(self).model_fields.items():
+            group: type[Group] = field.annotation
+            names = group.env_names()
+            own = {  # by environment name, so a bad value's error names the variable
+                group.env_name(names[key.lower()]): overrides.pop(key)
+                for key in list(overrides)
+                if key.lower() in names
+            }
+            groups[name] = group(_env_file=_env_file, **own)
+        if overrides:
+            raise TypeError(f"unknown settings: {', '.join(sorted(overrides))}")
+        super().__init__(**groups)
+
+    def replaced(self, **overrides: Any) -> Settings:
+        """A copy with some values changed, by environment name; this one untouched."""
+        groups = {name: getattr(self, name).model_copy() for name in type(self).model_fields}
+        for key, value in overrides.items():
+            for group in groups.values():
+                field_name = type(group).env_names().get(key.lower())
+                if field_name is not None:
+                    setattr(group, field_name, value)
+                    break
+            else:
+                raise TypeError(f"unknown setting: {key}")
+        return Settings(**groups)
+
+    @model_validator(mode="after")
+    def _defaults_within_bounds(self) -> Settings:
+        """Every default marked `Within` its bounds, and every bound pair ordered."""
+        for group_name in type(self).model_fields:
+            group = getattr(self, group_name)
+            for field_name, field in type(group).model_fields.items():
+                for mark in field.metadata:
+                    if isinstance(mark, Within):
+                        low, high = self._at(mark.low), self._at(mark.high)
+                        value = getattr(group, field_name)
+                        if not low <= value <= high:
+                            raise ValueError(
+                                f"{type(group).env_name(field_name)} must lie within "
+                                f"{self._env_name(mark.low)}..{self._env_name(mark.high)} ({low:g}..{high:g})"
+                            )
+        return self
+
+    def _at(self, path: str) -> Any:
+        group, field = path.split(".")
+        return getattr(getattr(self, group), field)
+
+    def _env_name(self, path: str) -> str:
+        group, field = path.split(".")
+        owner = type(getattr(self, group))
+        return owner.env_name(field) if field in owner.model_fields else str(getattr(owner, field))

@@ -120,7 +120,7 @@ def parse_command(line: str, max_chars: int) -> tuple[str, dict[str, Any]]:
 class Console:
     def __init__(self, service: SongService, output_dir: Path, out: TextIO = sys.stdout) -> None:
         self.service = service
-        self.line_max_chars = service.settings.console_line_max_chars
+        self.line_max_chars = service.settings.console.line_max_chars
         self.output_dir = output_dir
         self.out = out
         # The console is one local user in one "channel" (id 0): its history is its own.

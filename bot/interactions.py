@@ -36,13 +36,16 @@ def requester_of(interaction: discord.Interaction) -> Requester:
     return Requester(user.id, name, interaction.guild_id, interaction.channel_id)
 
 
-def user_message(error: BaseException) -> str | None:
-    """The text for an error the user can act on; None for a bug."""
+def user_message(error: BaseException, echo_chars: int) -> str | None:
+    """The text for an error the user can act on (quoting at most `echo_chars` of what they
+    sent); None for a bug."""
     original = getattr(error, "original", error)  # CommandInvokeError wraps what the command raised
     if isinstance(original, BalladeerError):
         return str(original)
     if isinstance(error, app_commands.TransformerError):
-        return f"The value {shorten(str(error.value))!r} does not fit that option; please check it."
+        return (
+            f"The value {shorten(str(error.value), echo_chars)!r} does not fit that option; please check it."
+        )
     if isinstance(
         error, MalformedOptions | app_commands.CheckFailure | app_commands.CommandSignatureMismatch
     ):
@@ -53,7 +56,7 @@ def user_message(error: BaseException) -> str | None:
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Answer any failure privately: a user's mistake with its text, a bug with a short id
     that is also in the log line. Used by the command tree, every view and the adapters."""
-    message = user_message(error)
+    message = user_message(error, interaction.client.settings.discord.echo_chars)
     if message is None:
         error_id = secrets.token_hex(4)
         command = interaction.command.name if interaction.command else interaction.data

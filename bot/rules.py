@@ -13,25 +13,23 @@ from ml.sampling import new_seed
 from ml.text.artists import ArtistTable
 from ml.text.clean import without_format_chars
 
-SEED_LIMIT = 2**31
-
 
 def resolve_lyrics(settings: Settings, artists: ArtistTable, options: LyricsOptions) -> LyricsOptions:
     """Options with defaults filled in, checked against the bounds; raises InvalidOption."""
     s = settings
-    temperature = s.lyrics_temperature_default if options.temperature is None else options.temperature
-    length = s.lyrics_length_default if options.length is None else options.length
-    check_range("temperature", temperature, s.temperature_min, s.temperature_max)
-    check_range("length", length, s.lyrics_length_min, s.lyrics_length_max)
-    start = check_text("start", options.start or "", s.lyrics_start_max_chars)
-    typed_artist = check_text("artist", options.artist or "", s.artist_max_chars) or None
+    temperature = s.lyrics.temperature_default if options.temperature is None else options.temperature
+    length = s.lyrics.length_default if options.length is None else options.length
+    check_range("temperature", temperature, s.sampling.temperature_min, s.sampling.temperature_max)
+    check_range("length", length, s.lyrics.length_min, s.lyrics.length_max)
+    start = check_text("start", options.start or "", s.lyrics.start_max_chars)
+    typed_artist = check_text("artist", options.artist or "", s.lyrics.artist_max_chars) or None
     try:
         artist, _ = artists.resolve(typed_artist)
     except UnknownArtistError as exc:
         hint = "" if exc.suggestions else " /artists lists every artist I know."
         raise InvalidOption(f"{exc}{hint}") from None
-    style = s.lyrics_style_default if options.style is None else options.style
-    check_range("style", style, s.lyrics_style_min, s.lyrics_style_max)
+    style = s.lyrics.style_default if options.style is None else options.style
+    check_range("style", style, s.lyrics.style_min, s.lyrics.style_max)
     if artist is None:
         style = 1.0  # without an artist there is no style to strengthen
     return LyricsOptions(
@@ -39,43 +37,47 @@ def resolve_lyrics(settings: Settings, artists: ArtistTable, options: LyricsOpti
         start=start,
         temperature=temperature,
         length=length,
-        seed=seed(options.seed),
+        seed=seed(settings, options.seed),
         style=style,
     )
 
 
 def resolve_midi(settings: Settings, options: MidiOptions) -> MidiOptions:
     seconds, temperature = _music_numbers(settings, options.seconds, options.temperature)
-    return MidiOptions(seconds=seconds, temperature=temperature, seed=seed(options.seed))
+    return MidiOptions(seconds=seconds, temperature=temperature, seed=seed(settings, options.seed))
 
 
 def resolve_continue(settings: Settings, options: ContinueOptions) -> ContinueOptions:
     """The numbers as for /midi, and the file's name and declared size, before any download."""
     seconds, temperature = _music_numbers(settings, options.seconds, options.temperature)
-    filename = check_text("file", options.filename, settings.artist_max_chars * 2)
-    check_file_size(display_name(filename), options.size, settings.continue_max_bytes)
+    filename = check_text("file", options.filename, settings.lyrics.artist_max_chars * 2)
+    check_file_size(display_name(settings, filename), options.size, settings.music.continue_max_bytes)
     return replace(
-        options, filename=filename, seconds=seconds, temperature=temperature, seed=seed(options.seed)
+        options,
+        filename=filename,
+        seconds=seconds,
+        temperature=temperature,
+        seed=seed(settings, options.seed),
     )
 
 
 def _music_numbers(settings: Settings, seconds: int | None, temperature: float | None) -> tuple[int, float]:
     s = settings
-    seconds = s.midi_seconds_default if seconds is None else seconds
-    temperature = s.midi_temperature_default if temperature is None else temperature
-    check_range("seconds", seconds, s.midi_seconds_min, s.midi_seconds_max)
-    check_range("temperature", temperature, s.temperature_min, s.temperature_max)
+    seconds = s.music.seconds_default if seconds is None else seconds
+    temperature = s.music.temperature_default if temperature is None else temperature
+    check_range("seconds", seconds, s.music.seconds_min, s.music.seconds_max)
+    check_range("temperature", temperature, s.sampling.temperature_min, s.sampling.temperature_max)
     return seconds, temperature
 
 
 def stepped_temperature(settings: Settings, temperature: float, steps: int) -> float:
     """`temperature` moved by `steps` buttons' worth, within the bounds."""
-    moved = temperature + steps * settings.temperature_step
-    return round(min(max(moved, settings.temperature_min), settings.temperature_max), 2)
+    moved = temperature + steps * settings.sampling.temperature_step
+    return round(min(max(moved, settings.sampling.temperature_min), settings.sampling.temperature_max), 2)
 
 
 def stepped_style(settings: Settings, style: float) -> float:
-    return round(min(style + settings.style_step, settings.lyrics_style_max), 2)
+    return round(min(style + settings.lyrics.style_step, settings.lyrics.style_max), 2)
 
 
 def check_range(name: str, value: object, low: float, high: float) -> None:
@@ -105,13 +107,14 @@ def check_file_size(shown: str, size: int, limit: int) -> None:
         raise InvalidOption(f"{shown} is {size:,} bytes; the limit is {limit:,}.")
 
 
-def display_name(text: str) -> str:
+def display_name(settings: Settings, text: str) -> str:
     """User text fit to quote back in a message: short and without format characters."""
-    return shorten(without_format_chars(text))
+    return shorten(without_format_chars(text), settings.discord.echo_chars)
 
 
-def seed(value: int | None) -> int:
+def seed(settings: Settings, value: int | None) -> int:
+    """The user's seed within SEED_MAX, or a fresh one (reported back, so it can be reused)."""
     if value is None:
-        return new_seed()
-    check_range("seed", value, 0, SEED_LIMIT - 1)
+        return new_seed() % (settings.sampling.seed_max + 1)
+    check_range("seed", value, 0, settings.sampling.seed_max)
     return value

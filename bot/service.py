@@ -51,8 +51,6 @@ from ml.text.generate import LyricsGenerator
 
 log = logging.getLogger(__name__)
 
-EXCERPT_CHARS = 200
-
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -70,7 +68,7 @@ def _lyrics_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
 
 def _piano_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
     s = service.settings
-    return PianoBatch(service.piano, jobs, s.midi_slice_seconds, s.midi_max_notes)
+    return PianoBatch(service.piano, jobs, s.music.slice_seconds, s.music.max_notes)
 
 
 COMMANDS: dict[Command, CommandSpec] = {
@@ -134,8 +132,8 @@ class SongService:
         self.lyrics = lyrics
         self.piano = piano
         self.versions = {
-            "lyrics": model_version(Path(settings.lyrics_checkpoint)),
-            "midi": model_version(Path(settings.piano_checkpoint)),
+            "lyrics": model_version(Path(settings.lyrics.checkpoint)),
+            "midi": model_version(Path(settings.music.checkpoint)),
         }
         self.started_at = time.monotonic()
         self._queue: FairQueue[Job] = FairQueue()
@@ -173,15 +171,15 @@ class SongService:
         """Open the database as an instance serving `shards` (None: the console), first so
         it fails fast; load both models in threads (`announce` is told before that pause);
         close what dead instances left open; start the worker and the lease."""
-        instance = Instance.new(shards, settings.database_lease_seconds)
-        storage = await open_storage(settings.database_url, instance)
+        instance = Instance.new(shards, settings.storage.lease_seconds)
+        storage = await open_storage(settings.storage.url, instance)
         if announce is not None:
             announce("loading models…")
         started = time.monotonic()
         try:
             lyrics, piano = await asyncio.gather(
-                asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics_checkpoint),
-                asyncio.to_thread(PianoGenerator.from_checkpoint, settings.piano_checkpoint),
+                asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics.checkpoint),
+                asyncio.to_thread(PianoGenerator.from_checkpoint, settings.music.checkpoint),
             )
         except BaseException:
             await storage.close()
@@ -207,7 +205,7 @@ class SongService:
     async def _keep_lease(self) -> None:
         """Renew this process's lease while it runs, and close dead processes' open rows."""
         while True:
-            await asyncio.sleep(self.settings.database_lease_seconds / 3)
+            await asyncio.sleep(self.settings.storage.lease_seconds / 3)
             try:
                 interrupted = await self.storage.renew_lease()
             except StorageError as exc:
@@ -263,11 +261,11 @@ class SongService:
         """The user's place in the database, within the time an acknowledgement can wait."""
         s = self.settings
         try:
-            async with asyncio.timeout(s.database_hold_timeout_seconds):
+            async with asyncio.timeout(s.storage.hold_timeout_seconds):
                 hold = await self.storage.take_hold(
                     user_id,
-                    max_open=s.queue_max_per_user,
-                    cooldown_seconds=s.cooldown_seconds if cooldown else 0.0,
+                    max_open=s.queue.max_per_user,
+                    cooldown_seconds=s.queue.cooldown_seconds if cooldown else 0.0,
                 )
         except (TimeoutError, StorageError) as exc:
             log.warning("could not take a place in line in the database: %s", exc or "timed out")
@@ -308,8 +306,8 @@ class SongService:
         if not isinstance(options, ContinueOptions):
             raise TypeError("only a /continue request has a file to load")
         data = await fetch()
-        shown = rules.display_name(options.filename)
-        rules.check_file_size(shown, len(data), self.settings.continue_max_bytes)
+        shown = rules.display_name(self.settings, options.filename)
+        rules.check_file_size(shown, len(data), self.settings.music.continue_max_bytes)
         if not data:
             raise InvalidOption(f"{shown} is empty.")
         s, piano = self.settings, self.piano
@@ -317,10 +315,10 @@ class SongService:
             async with self._reading:
                 prime = await read_prime_isolated(
                     data,
-                    s.continue_prime_bars,
+                    s.music.continue_prime_bars,
                     piano.frames_per_beat,
                     piano.transpose,
-                    s.continue_read_timeout_seconds,
+                    s.music.continue_read_timeout_seconds,
                 )
         except DataError as exc:
             raise InvalidOption(f"Cannot read {shown} as a MIDI file: {exc}.") from None
@@ -372,17 +370,17 @@ class SongService:
     def _check_capacity(self, user_id: int, cooldown: bool) -> None:
         s = self.settings
         since = time.monotonic() - self._last_accepted.get(user_id, -math.inf)
-        if cooldown and since < s.cooldown_seconds:
-            raise _cooldown_busy(s.cooldown_seconds - since)
+        if cooldown and since < s.queue.cooldown_seconds:
+            raise _cooldown_busy(s.queue.cooldown_seconds - since)
         mine = (
             self._queue.count_for(user_id)
             + self._reserved[user_id]
             + sum(j.user_id == user_id for j in self._running.values())
         )
-        if mine >= s.queue_max_per_user:
+        if mine >= s.queue.max_per_user:
             raise self._user_cap_busy(mine)
         waiting = len(self._queue) + self._reserved.total()
-        if waiting >= s.queue_max:
+        if waiting >= s.queue.max:
             wait = self._estimated_wait(waiting)
             raise Busy(f"I'm busy right now; try again in {math.ceil(wait)} s.", wait, "queue_full")
 
@@ -390,14 +388,14 @@ class SongService:
         wait = self._estimated_wait(open_requests)
         return Busy(
             f"You already have {open_requests} requests in line (the limit is "
-            f"{self.settings.queue_max_per_user}); try again in {math.ceil(wait)} s.",
+            f"{self.settings.queue.max_per_user}); try again in {math.ceil(wait)} s.",
             wait,
             "user_cap",
         )
 
     def _estimated_wait(self, jobs_ahead: int) -> float:
-        batches = math.ceil(max(jobs_ahead, 1) / self.settings.batch_max)
-        return max(batches * self._seconds_per_job * min(jobs_ahead, self.settings.batch_max), 1.0)
+        batches = math.ceil(max(jobs_ahead, 1) / self.settings.queue.batch_max)
+        return max(batches * self._seconds_per_job * min(jobs_ahead, self.settings.queue.batch_max), 1.0)
 
     # -- the worker -----------------------------------------------------------------
     async def _work(self) -> None:
@@ -408,7 +406,7 @@ class SongService:
         started_one = False
         while True:
             if len(self._queue) and not (started_one and in_progress):
-                jobs = self._queue.take(self.settings.batch_max)
+                jobs = self._queue.take(self.settings.queue.batch_max)
                 self._running.update((j.request_id, j) for j in jobs)
                 started_one = True
                 try:
@@ -487,7 +485,7 @@ class SongService:
 
     async def _send(self, reply: Reply, send: Callable[[Reply], Awaitable[None]]) -> str | None:
         """Run `send` within the delivery time limit; why it failed, or None."""
-        limit = self.settings.delivery_timeout_seconds
+        limit = self.settings.discord.delivery_timeout_seconds
         try:
             async with asyncio.timeout(limit):
                 await send(reply)
@@ -495,7 +493,7 @@ class SongService:
             return f"the reply was not accepted within {limit:g} s"
         except Exception as exc:
             log.warning("request %d was not delivered: %s", reply.request_id, exc)
-            return shorten(f"{type(exc).__name__}: {exc}", EXCERPT_CHARS)
+            return shorten(f"{type(exc).__name__}: {exc}", self.settings.storage.excerpt_chars)
         return None
 
     async def _close_row(self, job: Job, status: str, reply: Reply, error: str | None = None) -> None:
@@ -505,7 +503,7 @@ class SongService:
         await self.storage.finish(
             job.request_id,
             status,
-            result=reply.summary(EXCERPT_CHARS),
+            result=reply.summary(self.settings.storage.excerpt_chars),
             error=error,
             duration_ms=round((time.monotonic() - job.accepted_at) * 1000),
         )
@@ -516,7 +514,7 @@ class SongService:
 
     def suggest_artists(self, typed: str) -> list[str]:
         """Artists ranked for autocomplete (the Discord edge keeps as many as it may show)."""
-        return self.lyrics.artist_table.ranked(typed[: self.settings.artist_max_chars])
+        return self.lyrics.artist_table.ranked(typed[: self.settings.lyrics.artist_max_chars])
 
     def queue_status(self, user_id: int) -> dict[str, Any]:
         order = self._queue.order()
@@ -569,8 +567,8 @@ class SongService:
     ) -> list[RequestRecord]:
         """The newest `limit` requests where the requester is (default and bounds in Settings)."""
         s = self.settings
-        limit = s.history_limit_default if limit is None else limit
-        rules.check_range("limit", limit, 1, s.history_limit_max)
+        limit = s.storage.history_limit_default if limit is None else limit
+        rules.check_range("limit", limit, 1, s.storage.history_limit_max)
         return await self.storage.history(
             guild_id=requester.guild_id,
             channel_id=requester.channel_id,

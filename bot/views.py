@@ -23,8 +23,6 @@ from bot.rules import stepped_style, stepped_temperature
 log = logging.getLogger(__name__)
 
 Rerun = Callable[[discord.Interaction, Options], Awaitable[None]]
-# Below the 15 minutes an interaction token lives, so the timeout can still edit the message.
-BUTTON_TIMEOUT_S = 14 * 60
 CUSTOM_ID_PREFIX = "reroll"
 
 
@@ -33,7 +31,7 @@ class RerollView(discord.ui.View):
     stronger style."""
 
     def __init__(self, options: Options, rerun: Rerun, settings: Settings) -> None:
-        super().__init__(timeout=BUTTON_TIMEOUT_S)
+        super().__init__(timeout=settings.discord.button_timeout_seconds)
         self.options = options
         self.rerun = rerun
         self.settings = settings
@@ -45,10 +43,10 @@ class RerollView(discord.ui.View):
         }
         for action, button in buttons.items():
             button.custom_id = f"{CUSTOM_ID_PREFIX}:{options.command}:{action}"
-        self.hotter.disabled = options.temperature >= settings.temperature_max
-        self.cooler.disabled = options.temperature <= settings.temperature_min
+        self.hotter.disabled = options.temperature >= settings.sampling.temperature_max
+        self.cooler.disabled = options.temperature <= settings.sampling.temperature_min
         if isinstance(options, LyricsOptions) and options.artist:
-            self.stronger.disabled = options.style >= settings.lyrics_style_max
+            self.stronger.disabled = options.style >= settings.lyrics.style_max
         else:
             self.remove_item(self.stronger)  # no artist, no style to strengthen
         self.message: discord.Message | discord.WebhookMessage | None = None

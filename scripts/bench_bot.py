@@ -97,7 +97,7 @@ async def watch_occupancy(bot: BalladeerBot, peaks: list[int]) -> None:
 async def burst(n: int, users: int, length: int, cooldown: float | None, database: Path) -> None:
     settings = Settings(_env_file=None, dev_guild_id=int(GUILD_ID), database_url=database)
     if cooldown is not None:
-        settings.cooldown_seconds = cooldown
+        settings.queue.cooldown_seconds = cooldown
     fake = FakeDiscord()
     async with fake.serving(settings) as bot:
         peaks = [0, 0]
@@ -138,8 +138,8 @@ async def burst(n: int, users: int, length: int, cooldown: float | None, databas
     print(f"  accepted {len(accepted)}, refused {len(acks) - len(accepted)}, silent {silent}")
     print(f"  rows stored {sum(rows.values())} vs accepted {len(accepted)}: {rows}")
     print(
-        f"  queue peak {peaks[0]} (QUEUE_MAX {settings.queue_max}); one user's peak {peaks[1]} "
-        f"(QUEUE_MAX_PER_USER {settings.queue_max_per_user}); cooldown {settings.cooldown_seconds:g} s"
+        f"  queue peak {peaks[0]} (QUEUE_MAX {settings.queue.max}); one user's peak {peaks[1]} "
+        f"(QUEUE_MAX_PER_USER {settings.queue.max_per_user}); cooldown {settings.queue.cooldown_seconds:g} s"
     )
     print(
         f"  largest heartbeat gap {gap * 1000:.0f} ms (interval {HEARTBEAT_INTERVAL_MS} ms); "
@@ -307,7 +307,7 @@ async def multi_process_burst(
     print(f"  rows stored {sum(rows.values())} vs accepted {len(accepted)}: {dict(rows)}")
     print(
         f"  one user's most open requests at once, both processes together: {watcher.peak} "
-        f"(QUEUE_MAX_PER_USER {Settings(_env_file=None).queue_max_per_user}); "
+        f"(QUEUE_MAX_PER_USER {Settings(_env_file=None).queue.max_per_user}); "
         f"accepted per user {min(per_user.values(), default=0)}..{max(per_user.values(), default=0)}"
     )
 

@@ -109,9 +109,8 @@ async def bench(attackers: int, rounds: int) -> None:
             )
             gc.collect()
             idle = memory_mb()
-            print(
-                f"idle bot process: {idle:.0f} MB (PSS); continue_max_bytes {settings.continue_max_bytes:,}"
-            )
+            limit = settings.music.continue_max_bytes
+            print(f"idle bot process: {idle:.0f} MB (PSS); CONTINUE_MAX_BYTES {limit:,}")
             columns = f"{'bytes':>10}{'CPU s':>8}{'wall s':>8}{'peak MB':>9}{'after MB':>10}"
             print(f"{'#':<3}{'file':<30}{columns}  reply")
             for round_, (name, build) in itertools.product(range(1, rounds + 1), FILES.items()):

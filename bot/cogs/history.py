@@ -15,7 +15,7 @@ class History(commands.Cog):
 
     def __init__(self, service: SongService, settings: Settings) -> None:
         self.service = service
-        declare_range(self.history, "limit", 1, settings.history_limit_max)
+        declare_range(self.history, "limit", 1, settings.storage.history_limit_max)
 
     @app_commands.command(description="Recent requests here (only you see the answer)")
     @app_commands.describe(user="Only this person's requests", limit="How many")

@@ -8,11 +8,8 @@ from bot.config import Settings
 from bot.formatting import lyrics_messages
 from bot.interactions import NO_PINGS, declare_range, run_request, send_private
 from bot.requests import LyricsOptions, LyricsReply
-from bot.rules import SEED_LIMIT
 from bot.service import SongService
 from bot.views import RerollView
-
-AUTOCOMPLETE_CHOICES = 25  # Discord's cap on autocomplete choices
 
 
 class Lyrics(commands.Cog):
@@ -22,12 +19,12 @@ class Lyrics(commands.Cog):
         self.service = service
         self.settings = settings
         s = settings
-        declare_range(self.lyrics, "artist", 1, s.artist_max_chars)
-        declare_range(self.lyrics, "start", 1, s.lyrics_start_max_chars)
-        declare_range(self.lyrics, "temperature", s.temperature_min, s.temperature_max)
-        declare_range(self.lyrics, "length", s.lyrics_length_min, s.lyrics_length_max)
-        declare_range(self.lyrics, "seed", 0, SEED_LIMIT - 1)
-        declare_range(self.lyrics, "style", s.lyrics_style_min, s.lyrics_style_max)
+        declare_range(self.lyrics, "artist", 1, s.lyrics.artist_max_chars)
+        declare_range(self.lyrics, "start", 1, s.lyrics.start_max_chars)
+        declare_range(self.lyrics, "temperature", s.sampling.temperature_min, s.sampling.temperature_max)
+        declare_range(self.lyrics, "length", s.lyrics.length_min, s.lyrics.length_max)
+        declare_range(self.lyrics, "seed", 0, s.sampling.seed_max)
+        declare_range(self.lyrics, "style", s.lyrics.style_min, s.lyrics.style_max)
 
     @app_commands.command(description="Write song lyrics, optionally in the style of an artist")
     @app_commands.describe(
@@ -58,7 +55,7 @@ class Lyrics(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # A client can send any JSON type as the typed value; it is only ever matched as text.
-        names = self.service.suggest_artists(str(current))[:AUTOCOMPLETE_CHOICES]
+        names = self.service.suggest_artists(str(current))[: self.settings.discord.autocomplete_choices]
         return [app_commands.Choice(name=a, value=a) for a in names]
 
     @app_commands.command(description="The artists whose style the lyrics model knows")

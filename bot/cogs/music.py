@@ -13,7 +13,7 @@ from bot.download import download
 from bot.formatting import midi_message
 from bot.interactions import NO_PINGS, as_file, declare_range, run_request
 from bot.requests import Attachment, ContinueOptions, MidiOptions, MidiReply
-from bot.rules import SEED_LIMIT, display_name
+from bot.rules import display_name
 from bot.service import SongService
 from bot.views import RerollView
 
@@ -31,9 +31,9 @@ class Music(commands.Cog):
         self.settings = settings
         s = settings
         for command in (self.midi, self.continue_piece):
-            declare_range(command, "seconds", s.midi_seconds_min, s.midi_seconds_max)
-            declare_range(command, "temperature", s.temperature_min, s.temperature_max)
-            declare_range(command, "seed", 0, SEED_LIMIT - 1)
+            declare_range(command, "seconds", s.music.seconds_min, s.music.seconds_max)
+            declare_range(command, "temperature", s.sampling.temperature_min, s.sampling.temperature_max)
+            declare_range(command, "seed", 0, s.sampling.seed_max)
         self.session: aiohttp.ClientSession | None = None
 
     async def cog_load(self) -> None:
@@ -79,9 +79,9 @@ class Music(commands.Cog):
 
         async def fetch() -> bytes:  # only once the request is admitted
             s = self.settings
-            timeout = s.continue_download_timeout_seconds
+            timeout = s.music.continue_download_timeout_seconds
             return await download(
-                self.session, file.url, display_name(file.filename), s.continue_max_bytes, timeout
+                self.session, file.url, display_name(s, file.filename), s.music.continue_max_bytes, timeout
             )
 
         await run_request(interaction, self.service, options, self.send, fetch)

@@ -15,10 +15,10 @@ def bot_env(settings) -> dict[str, str]:
     """Environment for `python -m bot` on these settings, with no .env and no cooldown."""
     return {
         "PATH": "/usr/bin:/bin",
-        "LYRICS_CHECKPOINT": str(settings.lyrics_checkpoint),
-        "PIANO_CHECKPOINT": str(settings.piano_checkpoint),
-        "DATABASE_URL": str(settings.database_url),
-        "CONSOLE_OUTPUT_DIR": str(settings.console_output_dir),
+        "LYRICS_CHECKPOINT": str(settings.lyrics.checkpoint),
+        "PIANO_CHECKPOINT": str(settings.music.checkpoint),
+        "DATABASE_URL": str(settings.storage.url),
+        "CONSOLE_OUTPUT_DIR": str(settings.console.output_dir),
         "COOLDOWN_SECONDS": "0",
         "MIDI_SECONDS_MIN": "1",
         "OMP_NUM_THREADS": "1",
@@ -51,7 +51,7 @@ async def discord_env(bot_settings):
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(record_host)
-    settings = bot_settings.model_copy(update={"dev_guild_id": int(GUILD_ID)})
+    settings = bot_settings.replaced(dev_guild_id=int(GUILD_ID))
     async with fake.serving(settings, http_trace=trace) as bot:
         yield fake, bot, hosts
 

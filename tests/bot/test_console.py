@@ -49,7 +49,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     )
     assert "**" not in out.split("> /history\n")[1] and "`" not in out.split("> /history\n")[1]
 
-    folder = bot_settings.console_output_dir / "request-2"
+    folder = bot_settings.console.output_dir / "request-2"
     assert pretty_midi.PrettyMIDI(str(folder / "song.mid")).instruments[0].notes
     assert soundfile.info(str(folder / "song.ogg")).duration > 0
     assert (folder / "piano-roll.png").read_bytes()[:4] == b"\x89PNG"
@@ -60,7 +60,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert history.index("/midi") < history.index("/lyrics")  # newest first
 
     rows = (
-        sqlite3.connect(bot_settings.database_url)
+        sqlite3.connect(bot_settings.storage.url)
         .execute("SELECT id, command, status FROM requests ORDER BY id")
         .fetchall()
     )
@@ -79,7 +79,7 @@ def test_invalid_settings_are_one_clear_message(tmp_path):
     result = run_bot(["console"], env, tmp_path)
     assert result.returncode == 2
     assert (
-        result.stderr.startswith("error: Invalid settings (queue_max:") and "Traceback" not in result.stderr
+        result.stderr.startswith("error: Invalid settings (QUEUE_MAX:") and "Traceback" not in result.stderr
     )
 
 
@@ -178,7 +178,7 @@ def test_ctrl_c_during_a_request_marks_it_interrupted_before_exiting(bot_setting
     try:
         process.stdin.write("/midi seconds:120\n")
         process.stdin.flush()
-        database = sqlite3.connect(bot_settings.database_url)
+        database = sqlite3.connect(bot_settings.storage.url)
         deadline = time.monotonic() + 60
         while database.execute("SELECT status FROM requests").fetchall() != [("running",)]:
             assert time.monotonic() < deadline, "the request never started"

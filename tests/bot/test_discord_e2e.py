@@ -99,7 +99,7 @@ async def test_unknown_artist_is_a_private_error_with_suggestions(discord_env):
 
 async def test_concurrent_users_are_all_answered_in_fair_order_and_listed_in_history(discord_env):
     fake, bot, _ = discord_env
-    bot.service.settings.batch_max = 1  # one request at a time, so the order shows
+    bot.service.settings.queue.batch_max = 1  # one request at a time, so the order shows
     slow = bot.service.lyrics.generate
 
     def slow_generate(requests):
@@ -198,14 +198,14 @@ async def test_clean_shutdown_stores_everything_and_leaves_no_tasks(discord_env,
     assert [t.get_name() for t in pending if "generation-worker" in t.get_name()] == []
     import sqlite3
 
-    rows = sqlite3.connect(bot_settings.database_url).execute("SELECT status FROM requests").fetchall()
+    rows = sqlite3.connect(bot_settings.storage.url).execute("SELECT status FROM requests").fetchall()
     assert rows == [("done",)]
 
 
 @pytest.mark.parametrize(("count", "ids", "expected"), [("auto", None, [[0, 2], [1, 2]]), (2, [1], [[1, 2]])])
 async def test_a_sharded_bot_answers_on_each_of_its_shards(bot_settings, count, ids, expected):
     fake = FakeDiscord()
-    settings = bot_settings.model_copy(update={"shard_count": count, "shard_ids": ids})
+    settings = bot_settings.replaced(shard_count=count, shard_ids=ids)
     async with fake.serving(settings) as bot:
         assert sorted(fake.identifies) == expected
         assert any(c.path == "/gateway/bot" for c in fake.calls) == (count == "auto")

@@ -8,14 +8,13 @@ from collections import Counter
 
 import pytest
 
-import bot.views
 from bot import create_bot
 from tests.bot.conftest import bot_env, run_bot
 from tests.bot.fake_discord import EPHEMERAL, Failure
 
 
 def _rows(settings) -> list[tuple]:
-    with sqlite3.connect(settings.database_url) as db:
+    with sqlite3.connect(settings.storage.url) as db:
         return db.execute("SELECT id, user_id, status, error FROM requests ORDER BY id").fetchall()
 
 
@@ -51,7 +50,7 @@ async def _private_error(fake, interaction) -> str:
 async def test_a_burst_from_many_users_never_overruns_a_cap(discord_env):
     fake, bot, _ = discord_env
     settings = bot.service.settings
-    settings.queue_max, settings.queue_max_per_user, settings.batch_max = 10, 3, 4
+    settings.queue.max, settings.queue.max_per_user, settings.queue.batch_max = 10, 3, 4
     release = threading.Event()
     real = bot.service.lyrics.generate
 
@@ -68,8 +67,8 @@ async def test_a_burst_from_many_users_never_overruns_a_cap(discord_env):
     accepted = [u for u, a in zip(users, answers, strict=True) if a.json["type"] == 5]
     refused = [a for a in answers if a.json["type"] == 4]
     assert len(accepted) + len(refused) == 110
-    assert len(accepted) <= settings.queue_max + settings.batch_max  # waiting + one running batch
-    assert max(Counter(accepted).values()) <= settings.queue_max_per_user
+    assert len(accepted) <= settings.queue.max + settings.queue.batch_max  # waiting + one running batch
+    assert max(Counter(accepted).values()) <= settings.queue.max_per_user
     assert all("busy" in _private_text(a) or "in line" in _private_text(a) for a in refused)
     assert await _eventually(lambda: len(_rows(settings)) == len(accepted))  # rows follow the acks
     release.set()
@@ -81,7 +80,7 @@ async def test_a_burst_from_many_users_never_overruns_a_cap(discord_env):
 
 async def test_a_burst_from_one_user_respects_the_cooldown(discord_env):
     fake, bot, _ = discord_env
-    bot.service.settings.cooldown_seconds = 60
+    bot.service.settings.queue.cooldown_seconds = 60
     sent = await asyncio.gather(*(fake.slash("lyrics", length=100) for _ in range(8)))
     kinds = [(await fake.callback(i)).json["type"] for i in sent]
     assert kinds.count(5) == 1 and kinds.count(4) == 7
@@ -150,7 +149,7 @@ async def test_a_413_is_retried_once_without_the_audio(discord_env):
 
 async def test_a_503_storm_ends_in_bounded_time_with_the_user_told(discord_env):
     fake, bot, _ = discord_env
-    bot.service.settings.delivery_timeout_seconds = 1.5
+    bot.service.settings.discord.delivery_timeout_seconds = 1.5
     fake.fail_next(Failure("POST", "/webhooks/", 503, 0, times=2))
     interaction = await fake.slash("lyrics", length=100)
     await fake.callback(interaction)
@@ -164,9 +163,9 @@ async def test_a_503_storm_ends_in_bounded_time_with_the_user_told(discord_env):
     assert row[2] == "undelivered" and "not accepted within 1.5 s" in row[3]
 
 
-async def test_buttons_are_disabled_at_their_timeout_and_stale_clicks_answered(discord_env, monkeypatch):
-    fake, _, _ = discord_env
-    monkeypatch.setattr(bot.views, "BUTTON_TIMEOUT_S", 0.5)
+async def test_buttons_are_disabled_at_their_timeout_and_stale_clicks_answered(discord_env):
+    fake, bot, _ = discord_env
+    bot.settings.discord.button_timeout_seconds = 0.5
     interaction = await fake.slash("lyrics", length=100)
     (reply,) = await fake.followups(interaction)
     edit = await fake.wait_for(lambda c: c.method == "PATCH" and c.path.endswith(reply.message["id"]))

@@ -24,9 +24,7 @@ def _bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
 
 @pytest.fixture
 def settings(bot_settings):
-    return bot_settings.model_copy(
-        update={"dev_guild_id": int(GUILD_ID), "continue_download_timeout_seconds": 1}
-    )
+    return bot_settings.replaced(dev_guild_id=int(GUILD_ID), continue_download_timeout_seconds=1)
 
 
 @pytest.fixture
@@ -55,7 +53,7 @@ def _slow_down_piano(service: SongService, seconds_per_frame: float) -> None:
 
 
 def _rows(settings) -> list[tuple]:
-    return sqlite3.connect(settings.database_url).execute("SELECT command, status FROM requests").fetchall()
+    return sqlite3.connect(settings.storage.url).execute("SELECT command, status FROM requests").fetchall()
 
 
 @pytest.mark.parametrize(
@@ -75,13 +73,13 @@ async def test_hostile_midi_files_are_continued_from_their_opening_only(fake_and
     (reply,) = await fake.followups(interaction)
     assert reply.json["content"].startswith("🎹 **x.mid** continued for 2 s")
     piece = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
-    prime_seconds = settings.continue_prime_bars * 4 * 60 / 120
+    prime_seconds = settings.music.continue_prime_bars * 4 * 60 / 120
     assert piece.get_end_time() <= prime_seconds + 2 + 0.5  # the opening bars and the new music, no more
 
 
 async def test_caps_and_cooldown_refuse_before_anything_is_downloaded(fake_and_bot):
     fake, bot = fake_and_bot
-    bot.service.settings.cooldown_seconds = 60
+    bot.service.settings.queue.cooldown_seconds = 60
     first = await fake.slash("lyrics", length=100)
     await fake.followups(first)
     tune = FakeFile("tune.mid", _bytes(chord_midi(beats=8)))
@@ -114,7 +112,7 @@ async def test_caps_and_cooldown_refuse_before_anything_is_downloaded(fake_and_b
 )
 async def test_download_failures_are_private_and_store_nothing(fake_and_bot, settings, file, message):
     fake, bot = fake_and_bot
-    bot.service.settings.cooldown_seconds = 60
+    bot.service.settings.queue.cooldown_seconds = 60
     started = time.monotonic()
     assert await _private_answer(fake, await fake.slash("continue", file=file)) == message
     assert time.monotonic() - started < 4  # within the download timeout, not aiohttp's 5 minutes
@@ -125,7 +123,7 @@ async def test_download_failures_are_private_and_store_nothing(fake_and_bot, set
 async def test_a_short_request_waits_at_most_a_slice_behind_long_pieces(fake_and_bot):
     fake, bot = fake_and_bot
     service = bot.service
-    service.settings.batch_max = 1  # each long piece its own batch
+    service.settings.queue.batch_max = 1  # each long piece its own batch
     _slow_down_piano(service, 0.003)  # about 1.5 s for a 120 s piece
     long_pieces = [await fake.slash("midi", seconds=120, seed=i) for i in range(3)]
     for interaction in long_pieces:
@@ -135,7 +133,7 @@ async def test_a_short_request_waits_at_most_a_slice_behind_long_pieces(fake_and
     (answer,) = await fake.followups(lyrics)
     first_piece = (await fake.followups(long_pieces[0], timeout=60))[0]
     assert answer.at < first_piece.at
-    slice_seconds = service.settings.midi_slice_seconds * 2 * 2 * 0.003  # frames per slice x step time
+    slice_seconds = service.settings.music.slice_seconds * 2 * 2 * 0.003  # frames per slice x step time
     assert answer.at - lyrics.sent_at < 1.0 + slice_seconds
 
 
@@ -162,7 +160,7 @@ async def test_bidi_overrides_are_never_echoed_or_stored(fake_and_bot, settings)
     shown = (await fake.callback(history)).json["data"]["content"]
     assert "\u202e" not in shown and "start:abba" in shown
     stored = (
-        sqlite3.connect(settings.database_url).execute("SELECT user_name, options FROM requests").fetchone()
+        sqlite3.connect(settings.storage.url).execute("SELECT user_name, options FROM requests").fetchone()
     )
     assert "\u202e" not in "".join(stored)
 
@@ -201,7 +199,7 @@ async def test_close_with_a_batch_in_flight_settles_every_request(bot_settings):
     for ticket in tickets:
         with pytest.raises(ShuttingDown):
             await asyncio.wait_for(ticket.reply(), 1)
-    statuses = sqlite3.connect(bot_settings.database_url).execute("SELECT status FROM requests").fetchall()
+    statuses = sqlite3.connect(bot_settings.storage.url).execute("SELECT status FROM requests").fetchall()
     assert statuses == [("interrupted",), ("interrupted",)]
 
 

@@ -24,7 +24,7 @@ def value(exposition: str, sample: str) -> float:
 @pytest.fixture
 async def bot_with_metrics(bot_settings):
     port = free_port()
-    settings = bot_settings.model_copy(update={"dev_guild_id": int(GUILD_ID), "metrics_port": port})
+    settings = bot_settings.replaced(dev_guild_id=int(GUILD_ID), metrics_port=port)
     fake = FakeDiscord()
     async with fake.serving(settings) as bot, aiohttp.ClientSession() as http:
         yield fake, bot, http, f"http://127.0.0.1:{port}"
@@ -36,7 +36,7 @@ async def test_metrics_count_what_happened(bot_with_metrics):
         await fake.followups(await fake.slash("lyrics", length=100, seed=seed))
     await fake.followups(await fake.slash("midi", seconds=2, seed=1))
     await fake.callback(await fake.slash("lyrics", artist="Nobody At All Zz"))
-    bot.service.settings.cooldown_seconds = 60
+    bot.service.settings.queue.cooldown_seconds = 60
     await fake.followups(await fake.slash("lyrics", length=100, user_id="7"))
     await fake.callback(await fake.slash("lyrics", length=100, user_id="7"))
     for _ in range(50):  # the last row closes just after its reply is sent

@@ -65,7 +65,7 @@ async def test_lyrics_and_midi_requests_are_answered_and_stored(service):
     first, second = await service.deliver(lyrics, keep), await service.deliver(midi, keep)
     assert got == [first, second]
     assert isinstance(first, LyricsReply) and first.text.startswith("xy") and first.artist == "Beta"
-    assert first.options.temperature == service.settings.lyrics_temperature_default
+    assert first.options.temperature == service.settings.lyrics.temperature_default
     assert isinstance(second, MidiReply)
     assert [a.filename for a in second.attachments] == ["song.mid", "song.ogg", "piano-roll.png"]
     records = await service.history(alice())
@@ -95,7 +95,7 @@ async def test_requests_run_in_fair_order_in_batches(service):
             tickets.append(
                 (user, await service.submit(Requester(user, f"u{user}"), LyricsOptions(length=100)))
             )
-    service.settings.batch_max = 3
+    service.settings.queue.batch_max = 3
     order = []
     for _, ticket in tickets:
         ticket.job.future.add_done_callback(lambda f, t=ticket: order.append(t.request_id))
@@ -108,7 +108,7 @@ async def test_requests_run_in_fair_order_in_batches(service):
 
 async def test_per_user_and_global_caps_and_cooldown(service):
     settings = service.settings
-    settings.queue_max_per_user, settings.queue_max = 2, 3
+    settings.queue.max_per_user, settings.queue.max = 2, 3
     service._worker.cancel()
     for _ in range(2):
         await service.submit(alice(), LyricsOptions(length=100))
@@ -120,7 +120,7 @@ async def test_per_user_and_global_caps_and_cooldown(service):
         await service.submit(Requester(3, "carol"), LyricsOptions(length=100))
     assert service.queue_status(1)["your_positions"] == [1, 3]
 
-    settings.cooldown_seconds = 60
+    settings.queue.cooldown_seconds = 60
     with pytest.raises(Busy, match="ask again in 60 s"):
         service.check(Requester(2, "bob"), LyricsOptions(length=100))
 
@@ -129,7 +129,7 @@ async def test_shutdown_marks_waiting_requests_interrupted(bot_settings):
     service = await SongService.start(bot_settings)
     service._worker.cancel()
     ticket = await service.submit(alice(), LyricsOptions(length=100))
-    storage_path = bot_settings.database_url
+    storage_path = bot_settings.storage.url
     await service.close()
     with pytest.raises(ShuttingDown):
         await ticket.reply()
@@ -166,7 +166,7 @@ async def test_artist_autocomplete_is_fuzzy(service):
 async def test_a_burst_cannot_overrun_the_caps(service):
     """Requests arriving while another's row is being written see its reserved place."""
     settings = service.settings
-    settings.queue_max_per_user, settings.queue_max = 3, 10
+    settings.queue.max_per_user, settings.queue.max = 3, 10
     service._worker.cancel()
     requests = [Requester(user % 20, f"u{user % 20}", guild_id=100) for user in range(110)]
     results = await asyncio.gather(
@@ -182,7 +182,7 @@ async def test_a_burst_cannot_overrun_the_caps(service):
 
 
 async def test_a_burst_respects_the_cooldown(service):
-    service.settings.cooldown_seconds = 60
+    service.settings.queue.cooldown_seconds = 60
     results = await asyncio.gather(
         *(service.submit(alice(), LyricsOptions(length=100)) for _ in range(5)), return_exceptions=True
     )
@@ -190,7 +190,7 @@ async def test_a_burst_respects_the_cooldown(service):
 
 
 async def test_a_failed_insert_releases_the_reserved_place(service, monkeypatch):
-    service.settings.cooldown_seconds = 60
+    service.settings.queue.cooldown_seconds = 60
 
     async def broken_insert(**fields):
         raise OSError("disk full")
@@ -215,7 +215,7 @@ async def test_options_of_the_wrong_type_or_size_are_refused(service):
 
 
 async def test_delivery_failure_or_timeout_is_stored_as_undelivered(service):
-    service.settings.delivery_timeout_seconds = 0.2
+    service.settings.discord.delivery_timeout_seconds = 0.2
 
     async def refuse(reply):
         raise ConnectionError("404 Not Found (error code: 10062): Unknown interaction")

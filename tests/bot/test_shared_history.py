@@ -12,9 +12,9 @@ from bot.storage import ShardClaim
 
 @pytest.fixture
 async def two_processes(bot_settings, postgres_database):
-    settings = bot_settings.model_copy(update={"database_url": postgres_database[1], "queue_max_per_user": 2})
+    settings = bot_settings.replaced(database_url=postgres_database[1], queue_max_per_user=2)
     first = await SongService.start(settings, ShardClaim(frozenset({0})))
-    second = await SongService.start(settings.model_copy(), ShardClaim(frozenset({1})))
+    second = await SongService.start(settings.replaced(), ShardClaim(frozenset({1})))
     yield first, second
     await asyncio.gather(first.close(), second.close())
 
@@ -48,7 +48,7 @@ async def test_a_finished_request_gives_its_place_back_everywhere(two_processes)
 async def test_the_cooldown_holds_across_processes(two_processes):
     first, second = two_processes
     for service in two_processes:
-        service.settings.cooldown_seconds = 60
+        service.settings.queue.cooldown_seconds = 60
     await first.submit(carol(100), LyricsOptions(length=100))
     with pytest.raises(Busy, match="Slow down a little") as refused:
         await second.submit(carol(200), LyricsOptions(length=100))
@@ -58,7 +58,7 @@ async def test_the_cooldown_holds_across_processes(two_processes):
 async def test_a_refused_file_gives_the_place_and_the_cooldown_back(two_processes):
     first, second = two_processes
     for service in two_processes:
-        service.settings.cooldown_seconds = 60
+        service.settings.queue.cooldown_seconds = 60
     reservation = await first.reserve(carol(100), ContinueOptions(filename="tune.mid", size=10))
 
     async def fetch():
