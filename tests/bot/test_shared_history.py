@@ -84,3 +84,15 @@ async def test_one_history_whichever_process_took_the_request(two_processes):
 
 async def _accept(reply):
     return None
+
+
+async def test_a_request_in_flight_survives_the_database_dropping_every_connection(
+    two_processes, postgres, postgres_database, caplog
+):
+    first, _ = two_processes
+    ticket = await first.submit(carol(100), LyricsOptions(length=100))
+    postgres.terminate_connections(postgres_database[0])
+    with caplog.at_level("WARNING"):
+        await first.deliver(ticket, _accept)
+    assert (await first.storage.get(ticket.request_id)).status == "done"
+    assert "database connection lost" in caplog.text and "requests in flight are kept" in caplog.text
