@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.cli_args import number
-from ml.names import BPTT_MODES
+from ml.names import BPTT_MODES, SCHEDULES
 
 
 def add_checkpoint_flags(parser: argparse.ArgumentParser, default: Path) -> None:
@@ -61,7 +61,9 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         help="steps per recomputed segment with --bptt checkpoint (default 64)",
     )
     train.add_argument(
-        "--batch-size", type=number(int, 1, 65_536), default=64, help="sequences per batch (default 64)"
+        "--batch-size",
+        type=number(int, 1, 65_536),
+        help="sequences per batch (default 64, down to 4 when the data is too small for 32 steps an epoch)",
     )
     train.add_argument(
         "--epochs",
@@ -90,7 +92,28 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--max-minutes",
         type=number(float, 0, 10**6, above_low=True),
-        help="stop (saving everything) after this many minutes",
+        help="stop (saving everything) after this many minutes; the learning rate decays to that end",
+    )
+    train.add_argument(
+        "--max-steps",
+        type=number(int, 1, 10**9),
+        help="the run's length in steps, across --resume runs: the learning rate decays over it",
+    )
+    train.add_argument(
+        "--schedule",
+        default="budget",
+        choices=SCHEDULES,
+        help=(
+            "what the cosine learning-rate decay spans: budget = the steps that will run "
+            "(--epochs, --max-steps or --max-minutes, whichever ends first; default), "
+            "epochs = every epoch whatever the time"
+        ),
+    )
+    train.add_argument(
+        "--warmup",
+        type=number(float, 0, 10**6),
+        default=0.02,
+        help="linear warm-up: a fraction of the planned steps below 1, else steps (default 0.02)",
     )
     train.add_argument(
         "--device",

@@ -31,7 +31,7 @@ from ml.batch import Batch
 from ml.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ml.distributed import DistributedContext
 from ml.errors import BalladeerError
-from ml.names import BPTT_MODES, RUN_FILES
+from ml.names import BPTT_MODES, RUN_FILES, SCHEDULES
 from ml.run_log import MetricsLog, ReportUnit, plot_losses
 
 log = logging.getLogger(__name__)
@@ -66,18 +66,26 @@ class Task(Protocol):
         unit, like the loss): what a trained model must beat to be worth anything."""
 
 
+AUTO_BATCH_SIZES = (64, 32, 16, 8, 4)  # tried in turn when --batch-size is not given
+MIN_STEPS_PER_EPOCH = 32
+
+
 @dataclass
 class TrainConfig:
     out_dir: Path
     bptt: str = "tbptt"
     seq_len: int = 128  # tbptt chunk length
     checkpoint_segment: int = 64  # steps per recomputed segment in checkpoint mode
-    batch_size: int = 64
+    batch_size: int | None = None  # None: the largest of AUTO_BATCH_SIZES the data supports
     epochs: int = 20
     max_minutes: float | None = None
+    max_steps: int | None = None  # the whole run's length, across resumes
     lr: float = 2e-3
     min_lr_ratio: float = 0.05
-    warmup_steps: int = 100
+    # "budget": warm up, then decay over the steps that will run (epochs, max_steps or the
+    # time left, whichever ends first); "epochs": over every epoch, whatever the time.
+    schedule: str = "budget"
+    warmup: float = 0.02  # below 1: a fraction of the planned steps; else a number of steps
     weight_decay: float = 0.01
     clip: float = 1.0
     eval_every: int = 250
@@ -95,8 +103,14 @@ class TrainConfig:
         if self.bptt not in BPTT_MODES:
             raise BalladeerError(f"--bptt must be one of {', '.join(BPTT_MODES)}, not {self.bptt!r}.")
         for name in ("seq_len", "checkpoint_segment", "batch_size", "epochs", "eval_every"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise BalladeerError(f"{name.replace('_', '-')} must be at least 1.")
+        if self.schedule not in SCHEDULES:
+            raise BalladeerError(f"--schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}.")
+        if self.warmup < 0 or (self.warmup >= 1 and self.warmup != int(self.warmup)):
+            raise BalladeerError("--warmup must be a fraction below 1 or a whole number of steps.")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise BalladeerError("--max-steps must be at least 1.")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise BalladeerError(f"--precision must be auto, fp32 or bf16, not {self.precision!r}.")
         if self.max_minutes is not None and self.max_minutes <= 0:
@@ -256,17 +270,48 @@ class Trainer:
         self.best_val = math.inf
         self.bad_evals = 0
         self.elapsed_before = 0.0
+        if config.batch_size is None:
+            config.batch_size = self._fitting_batch_size()
         self.val_batches = task.validation_batches(config.batch_size)[self.dist.rank :: self.dist.world_size]
         self.steps_per_epoch = len(self._chunks(0))
+        self.horizon = self._steps_planned()  # where this run will stop, re-estimated as it runs
+
+    def _fitting_batch_size(self) -> int:
+        """The largest batch that still gives an epoch MIN_STEPS_PER_EPOCH steps: a few
+        dozen songs get many small updates instead of three big ones."""
+        for size in AUTO_BATCH_SIZES:
+            self.config.batch_size = size
+            steps = len(self._chunks(0))
+            if steps >= MIN_STEPS_PER_EPOCH:
+                break
+        if size != AUTO_BATCH_SIZES[0] and self.dist.is_main:
+            log.info("batch size %d: the training data gives %d steps an epoch at that size", size, steps)
+        return size
 
     # -- schedule -------------------------------------------------------------------
-    def lr_at(self, step: int) -> float:
-        """Linear warm-up, then cosine decay to min_lr_ratio over the planned steps."""
+    def _steps_planned(self) -> int:
+        """Every epoch's steps, or --max-steps if that ends first."""
         c = self.config
-        if step < c.warmup_steps:
-            return c.lr * (step + 1) / c.warmup_steps
-        total = max(c.epochs * self.steps_per_epoch - c.warmup_steps, 1)
-        progress = min((step - c.warmup_steps) / total, 1.0)
+        return min(c.epochs * self.steps_per_epoch, c.max_steps or math.inf)
+
+    def _plan_within(self, seconds_left: float, seconds_spent: float, steps_done: int) -> None:
+        """Bring the horizon in to the steps that fit the time left, at this run's pace."""
+        per_step = seconds_spent / max(steps_done, 1)
+        self.horizon = max(min(self._steps_planned(), self.step + int(seconds_left / per_step)), self.step)
+
+    def warmup_steps(self, horizon: int) -> int:
+        warmup = self.config.warmup
+        return int(warmup) if warmup >= 1 else max(1, round(warmup * horizon))
+
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up, then cosine decay to min_lr_ratio at the horizon: the steps that
+        will run (the budget schedule), or every epoch's (the epochs schedule)."""
+        c = self.config
+        horizon = self.horizon if c.schedule == "budget" else c.epochs * self.steps_per_epoch
+        warmup = self.warmup_steps(horizon)
+        if step < warmup:
+            return c.lr * (step + 1) / warmup
+        progress = min((step - warmup) / max(horizon - warmup, 1), 1.0)
         return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
     def _chunks(self, epoch: int) -> list[tuple[Batch, bool]]:
@@ -283,9 +328,12 @@ class Trainer:
 
     def _schedule(self) -> Iterator[tuple[Batch, bool, bool]]:
         """(chunk, carries state, last of its epoch) from where training stands to the end."""
+        max_steps = self.config.max_steps or math.inf
         while self.epoch < self.config.epochs:
             chunks = self._chunks(self.epoch)
             for i in range(self.step_in_epoch, len(chunks)):
+                if self.step >= max_steps:
+                    return
                 batch, carries = chunks[i]
                 self.step_in_epoch = i + 1
                 yield batch, carries, i == len(chunks) - 1
@@ -346,8 +394,9 @@ class Trainer:
                 c.bptt,
                 f", {self.dist.world_size} ranks" if self.dist.enabled else "",
             )
+        self.horizon = self._steps_planned()
         bar = tqdm(
-            total=c.epochs * self.steps_per_epoch,
+            total=self.horizon,
             initial=self.epoch * self.steps_per_epoch + self.step_in_epoch,
             disable=not (c.progress and self.dist.is_main),
             unit="step",
@@ -355,7 +404,7 @@ class Trainer:
         )
         if c.init_from is not None and self.step == 0:
             # Score the starting weights first: best.pt is then never worse than the start.
-            self._evaluate_and_decide(Window(), started, out_of_time=False)
+            self._evaluate_and_decide(Window(), started, ending=None)
         self.model.train()
         window, state, stop_reason = Window(), None, "epochs done"
         steps_before = self.step
@@ -368,15 +417,21 @@ class Trainer:
             report = self.task.report
             bar.set_postfix_str(f"{report(loss):.3f} {report.name}, best {report(self.best_val):.3f}")
             bar.update()
-            # Every rank reaches the same verdict: the deadline check is shared.
-            (out_of_time,) = self.dist.sum([float(time.monotonic() >= deadline)], self.device)
-            if self.step % c.eval_every == 0 or epoch_ends or out_of_time:
-                if c.max_minutes:  # the bar's end, and so its ETA, is where the time runs out
-                    per_step = (time.monotonic() - started) / max(self.step - steps_before, 1)
-                    in_budget = self.step + int((deadline - time.monotonic()) / per_step)
-                    bar.total = max(min(c.epochs * self.steps_per_epoch, in_budget), self.step)
-                    bar.refresh()
-                reason = self._evaluate_and_decide(window, started, bool(out_of_time))
+            # Every rank reaches the same verdict and plans the same horizon (so the same
+            # learning rate): the clock is read once and shared.
+            now = time.monotonic()
+            timing = [deadline - now, now - started] if c.max_minutes else []
+            out_of_time, *timing = self.dist.sum([float(now >= deadline), *timing], self.device)
+            if timing:
+                world = self.dist.world_size
+                self._plan_within(timing[0] / world, timing[1] / world, self.step - steps_before)
+                bar.total = self.horizon  # the bar's end, and so its ETA, is where time runs out
+            at_max_steps = c.max_steps is not None and self.step >= c.max_steps
+            if self.step % c.eval_every == 0 or epoch_ends or out_of_time or at_max_steps:
+                ending = (
+                    "time budget reached" if out_of_time else "max steps reached" if at_max_steps else None
+                )
+                reason = self._evaluate_and_decide(window, started, ending)
                 window = Window()
                 if reason:
                     stop_reason = reason
@@ -403,8 +458,9 @@ class Trainer:
             history=self.log.read() if self.dist.is_main else [],
         )
 
-    def _evaluate_and_decide(self, window: Window, started: float, out_of_time: bool) -> str | None:
-        """The one place that logs, validates, saves and says whether to stop (and why)."""
+    def _evaluate_and_decide(self, window: Window, started: float, ending: str | None) -> str | None:
+        """The one place that logs, validates, saves and says whether to stop (and why:
+        `ending` when the run has reached its end otherwise)."""
         elapsed = self.elapsed_before + time.monotonic() - started
         if window.units and self.dist.is_main:
             self._log_train(window.loss / window.units, window.rate(), elapsed)
@@ -434,9 +490,7 @@ class Trainer:
             self._log_progress(window, val, improved, elapsed)
         if self.bad_evals >= self.config.patience:
             return "early stop: no validation improvement"
-        if out_of_time:
-            return "time budget reached"
-        return None
+        return ending
 
     # -- checkpoints and logs -----------------------------------------------------------------
     def _epoch_position(self) -> float:
@@ -517,8 +571,7 @@ class Trainer:
         --no-progress shows instead of the bar."""
         report, c = self.task.report, self.config
         train = f"train {report(window.loss / window.units):.3f}, " if window.units else ""
-        planned = c.epochs * self.steps_per_epoch
-        left = (planned - self.step) * elapsed / max(self.step, 1)
+        left = (self.horizon - self.step) * elapsed / max(self.step, 1)
         if c.max_minutes:
             left = min(left, c.max_minutes * 60 - (elapsed - self.elapsed_before))
         log.info(

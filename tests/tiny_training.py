@@ -12,7 +12,7 @@ def tiny_train_config(out: Path, epochs: int, **overrides) -> TrainConfig:
         "batch_size": 8,
         "epochs": epochs,
         "lr": 1e-2,
-        "warmup_steps": 5,
+        "warmup": 5,
         "eval_every": 1000,
         "patience": 100,
         "device": "cpu",

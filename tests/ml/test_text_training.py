@@ -115,7 +115,7 @@ def test_resume_continues_where_the_last_checkpoint_stopped(tmp_path, two_artist
 
 def test_early_stopping_ends_a_run_without_improvement(tmp_path, two_artist_csv):
     out = tmp_path / "run"
-    train_tiny_lyrics(two_artist_csv, out, epochs=50, lr=1e-9, warmup_steps=1, eval_every=1, patience=2)
+    train_tiny_lyrics(two_artist_csv, out, epochs=50, lr=1e-9, warmup=1, eval_every=1, patience=2)
     assert load_checkpoint(out / "last.pt", "lyrics").training["step"] < 10
 
 
