@@ -66,6 +66,8 @@ def db_main(args: argparse.Namespace) -> int:
     if shown:
         print(file=sys.stderr)
     print(f"copied {count.copied:,} rows from {source} to {target} ({count.already_there:,} there already)")
+    if count.server_settings:
+        print(f"copied the /settings of {count.server_settings:,} servers")
     return 0
 
 

@@ -50,7 +50,7 @@ class LyricsBatch:
         ]
         samples = self.generator.generate(requests)
         return [
-            LyricsReply(request_id, s.text, s.artist, o, s.ended, s.unknown_chars)
+            LyricsReply(request_id, s.text, s.artist, o, s.ended, s.unknown_chars, s.lines_cut)
             for request_id, o, s in zip(self.request_ids, self.options, samples, strict=True)
         ]
 

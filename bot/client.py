@@ -15,6 +15,7 @@ from bot.cogs.history import History
 from bot.cogs.info import Info
 from bot.cogs.lyrics import Lyrics
 from bot.cogs.music import Music
+from bot.cogs.server_settings import ServerSettings
 from bot.config import Settings
 from bot.interactions import NO_PINGS, MalformedOptions, report_error
 from bot.metrics import MetricsServer
@@ -68,6 +69,7 @@ class BalladeerBot(commands.Bot):
             Music(self.service, self.settings),
             History(self.service, self.settings),
             Info(self.service),
+            ServerSettings(self.service),
         ):
             await self.add_cog(cog)
         self.add_dynamic_items(ExpiredButton)

@@ -18,6 +18,7 @@ COPY_BATCH = 500
 class CopyCount:
     copied: int
     already_there: int
+    server_settings: int = 0  # servers' /settings copied (a server the target knows keeps its own)
 
 
 async def copy_history(
@@ -45,7 +46,8 @@ async def copy_history(
             last_id = rows[-1].id
             if progress is not None:
                 progress(seen)
-        return CopyCount(copied, seen - copied)
+        settings = await target.copy_guild_settings(await source.guild_settings())
+        return CopyCount(copied, seen - copied, settings)
     finally:
         await target.close()
         await source.close()

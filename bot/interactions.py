@@ -30,10 +30,10 @@ class MalformedOptions(app_commands.AppCommandError):
     """A payload whose option values do not parse as their declared types."""
 
 
-def requester_of(interaction: discord.Interaction) -> Requester:
+def requester_of(interaction: discord.Interaction, profanity_allowed: bool = False) -> Requester:
     user = interaction.user
     name = without_format_chars(user.display_name)  # shown in /history: no bidi tricks
-    return Requester(user.id, name, interaction.guild_id, interaction.channel_id)
+    return Requester(user.id, name, interaction.guild_id, interaction.channel_id, profanity_allowed)
 
 
 def user_message(error: BaseException, echo_chars: int) -> str | None:
@@ -103,7 +103,9 @@ async def run_request(
     so a refusal costs nothing and is a private reply; a refusal after the acknowledgement
     replaces the "thinking…" message. Bugs propagate to the caller's error handler.
     """
-    reservation = await service.reserve(requester_of(interaction), options)
+    age_restricted = bool(getattr(interaction.channel, "nsfw", False))  # DMs have no such flag
+    allowed = await service.allows_profanity(interaction.guild_id, age_restricted)
+    reservation = await service.reserve(requester_of(interaction, allowed), options)
     async with service.answering():
         try:
             try:

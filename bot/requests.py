@@ -53,6 +53,7 @@ class Requester:
     user_name: str
     guild_id: int | None = None  # None in direct messages
     channel_id: int | None = None
+    profanity_allowed: bool = False  # an age-restricted channel, or a server that allows it
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ class LyricsReply:
     options: LyricsOptions  # as run: every field filled in, seed included
     ended: bool
     unknown_chars: list[str]
+    lines_cut: int = 0  # lines left out for a slur
+    words_masked: int = 0  # profane words masked for this channel
 
     def summary(self, max_chars: int) -> str:
         """What history keeps of it: the start of the text."""

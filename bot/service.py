@@ -37,6 +37,7 @@ from bot.requests import (
     GenerationFailed,
     InvalidOption,
     Kind,
+    LyricsReply,
     Options,
     Reply,
     Requester,
@@ -48,6 +49,7 @@ from bot.storage import HoldRefused, Instance, RequestRecord, ShardClaim, Storag
 from ml.errors import DataError, shorten
 from ml.music.generate import PianoGenerator
 from ml.text.generate import LyricsGenerator
+from ml.text.safety import masked
 
 log = logging.getLogger(__name__)
 
@@ -438,7 +440,7 @@ class SongService:
             self._batches += 1
             for job, reply in zip(jobs, replies, strict=True):
                 self._running.pop(job.request_id, None)
-                _settle(job.future, result=reply)  # the row stays running until `deliver` closes it
+                _settle(job.future, result=_as_shown(job, reply))  # the row stays running until delivered
 
     def _batch_of(self, jobs: list[Job]) -> Batch:
         """One batch of a kind's jobs (/midi and /continue share the piano model's batches)."""
@@ -509,6 +511,15 @@ class SongService:
         )
 
     # -- what the commands show -----------------------------------------------------
+    async def allows_profanity(self, guild_id: int | None, age_restricted: bool) -> bool:
+        """Unmasked in an age-restricted channel, or anywhere in a server that said so."""
+        if age_restricted:
+            return True
+        return guild_id is not None and await self.storage.profanity_allowed(guild_id)
+
+    async def set_profanity(self, guild_id: int, allowed: bool, admin_id: int) -> None:
+        await self.storage.set_profanity_allowed(guild_id, allowed, admin_id)
+
     def artist_song_counts(self) -> dict[str, int]:
         return self.lyrics.song_counts
 
@@ -612,6 +623,15 @@ class SongService:
             await asyncio.wait(adapters, timeout=min(grace_seconds, 5.0) or 0.5)
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self.storage.close()
+
+
+def _as_shown(job: Job, reply: Reply) -> Reply:
+    """Lyrics with their profanity masked, unless where they go allows it (slurs are
+    already out: the generator cuts their lines wherever they are)."""
+    if not isinstance(reply, LyricsReply) or job.requester.profanity_allowed:
+        return reply
+    text, count = masked(reply.text)
+    return replace(reply, text=text, words_masked=count)
 
 
 def _cooldown_busy(wait: float) -> Busy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from pathlib import Path
@@ -59,3 +60,11 @@ def train_tiny_lyrics(
     torch.manual_seed(0)
     Trainer(task, CharLSTM(config), tiny_train_config(out, epochs, **train_kwargs), config.to_dict()).fit()
     return out / "best.pt"
+
+
+def rude_rows(songs: int = 16) -> list[tuple[str, str, str]]:
+    """Songs whose second line holds a slur (ROT13 here, as in ml/text/safety.py) and whose
+    third swears: a model trained on them writes both, as models trained on real lyrics do."""
+    slur = codecs.decode("avttnf", "rot13")
+    verse = f"we sing along\nthe {slur} in the night\nfuck it all\n"
+    return [("Gamma", f"Rude {i}", verse * 4 + f"number {i}") for i in range(songs)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.base import (
+    GuildSetting,
     HoldRefused,
     Instance,
     RequestRecord,
@@ -18,6 +19,7 @@ from bot.storage.url import DatabaseUrl
 
 __all__ = [
     "DatabaseUrl",
+    "GuildSetting",
     "HoldRefused",
     "Instance",
     "RequestRecord",

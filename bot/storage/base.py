@@ -50,6 +50,16 @@ class RequestRecord:
 
 
 @dataclass(frozen=True)
+class GuildSetting:
+    """What a server's admins chose with /settings."""
+
+    guild_id: int
+    profanity: bool  # shown unmasked in every channel
+    changed_by: int | None
+    changed_at: str | None  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
 class ShardClaim:
     """The shards a gateway process serves: `ids`, or every shard when None.
 
@@ -182,6 +192,20 @@ class Storage(Protocol):
 
     async def counts(self) -> dict[str, int]:
         """Rows per status, and the live instances (`db check`)."""
+        ...
+
+    async def profanity_allowed(self, guild_id: int) -> bool:
+        """Whether the server shows profanity unmasked everywhere (default: masked)."""
+        ...
+
+    async def set_profanity_allowed(self, guild_id: int, allowed: bool, user_id: int) -> None: ...
+
+    async def guild_settings(self) -> list[GuildSetting]:
+        """Every server's settings (`db copy`)."""
+        ...
+
+    async def copy_guild_settings(self, settings: list[GuildSetting]) -> int:
+        """Insert servers' settings the target does not have yet; returns how many."""
         ...
 
 

@@ -21,6 +21,7 @@ import asyncpg
 
 from bot.storage.base import (
     INTERRUPTED_BY_STOP,
+    GuildSetting,
     HoldRefused,
     Instance,
     RequestRecord,
@@ -361,6 +362,47 @@ class PostgresStorage:
                     r.user_id, r.user_name, r.command, json.dumps(r.options), r.status, r.result,
                     r.error, r.duration_ms, r.model_version, r.instance_id, origin_of(r, source_id),
                 )  # fmt: skip
+                added += status == "INSERT 0 1"
+        return added
+
+    async def profanity_allowed(self, guild_id: int) -> bool:
+        return bool(
+            await self._retrying(
+                "reading a server's settings",
+                lambda: self._pool.fetchval(
+                    "SELECT profanity FROM guild_settings WHERE guild_id = $1", guild_id
+                ),
+            )
+        )
+
+    async def set_profanity_allowed(self, guild_id: int, allowed: bool, user_id: int) -> None:
+        await self._retrying(
+            "storing a server's settings",
+            lambda: self._pool.execute(
+                "INSERT INTO guild_settings VALUES ($1, $2, $3, now()) ON CONFLICT (guild_id) DO UPDATE"
+                " SET profanity = excluded.profanity, changed_by = excluded.changed_by,"
+                " changed_at = excluded.changed_at",
+                guild_id,
+                allowed,
+                user_id,
+            ),
+        )
+
+    async def guild_settings(self) -> list[GuildSetting]:
+        rows = await self._pool.fetch("SELECT * FROM guild_settings ORDER BY guild_id")
+        return [GuildSetting(r[0], r[1], r[2], _iso(r[3])) for r in rows]
+
+    async def copy_guild_settings(self, settings: list[GuildSetting]) -> int:
+        added = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            for g in settings:
+                status = await conn.execute(
+                    "INSERT INTO guild_settings VALUES ($1, $2, $3, $4) ON CONFLICT (guild_id) DO NOTHING",
+                    g.guild_id,
+                    g.profanity,
+                    g.changed_by,
+                    _timestamp(g.changed_at),
+                )
                 added += status == "INSERT 0 1"
         return added
 

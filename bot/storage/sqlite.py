@@ -25,6 +25,7 @@ import aiosqlite
 
 from bot.storage.base import (
     INTERRUPTED_BY_STOP,
+    GuildSetting,
     HoldRefused,
     Instance,
     RequestRecord,
@@ -297,6 +298,34 @@ class SqliteStorage:
                 f"INSERT INTO requests ({_COLUMNS}) VALUES ({', '.join('?' * 15)})"
                 " ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING",
                 [_copied_values(r, source_id) for r in records],
+            )
+            return cursor.rowcount
+
+    async def profanity_allowed(self, guild_id: int) -> bool:
+        async with self._db.execute(
+            "SELECT profanity FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def set_profanity_allowed(self, guild_id: int, allowed: bool, user_id: int) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO guild_settings VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
+                " profanity = excluded.profanity, changed_by = excluded.changed_by,"
+                " changed_at = excluded.changed_at",
+                (guild_id, int(allowed), user_id, _now()),
+            )
+
+    async def guild_settings(self) -> list[GuildSetting]:
+        async with self._db.execute("SELECT * FROM guild_settings ORDER BY guild_id") as cursor:
+            return [GuildSetting(r[0], bool(r[1]), r[2], r[3]) for r in await cursor.fetchall()]
+
+    async def copy_guild_settings(self, settings: list[GuildSetting]) -> int:
+        async with self._transaction():
+            cursor = await self._db.executemany(
+                "INSERT INTO guild_settings VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO NOTHING",
+                [(g.guild_id, int(g.profanity), g.changed_by, g.changed_at) for g in settings],
             )
             return cursor.rowcount
 

@@ -27,6 +27,7 @@ from ml.sampling import new_seed, seeded_generator
 from ml.text.artists import ArtistTable
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.safety import without_slurs
 from ml.text.vocab import BOS, EOS, UNK, Vocab
 
 
@@ -50,6 +51,7 @@ class LyricsSample:
     ended: bool  # the model closed the song before reaching the length
     style: float = 1.0  # the guidance strength it was written with (1 without an artist)
     unknown_chars: list[str] = field(default_factory=list)  # prime characters read as <unk>
+    lines_cut: int = 0  # lines left out because they held a slur (ml.text.safety)
 
 
 class LyricsGenerator:
@@ -156,20 +158,24 @@ class LyricsGenerator:
                 prompts.lengths > step, prompts.at(step), torch.where(sampling, drawn, tokens)
             )
 
-        return [
-            LyricsSample(
-                text=r.prime + self.vocab.decode(w[:k].tolist()),
-                artist=name,
-                seed=seed,
-                temperature=r.temperature,
-                ended=bool(stop),
-                style=r.style if name else 1.0,
-                unknown_chars=e.unknown,
+        samples = []
+        for r, (name, _), seed, w, k, stop, e in zip(
+            requests, resolved, seeds, written, count.tolist(), ended, encoded, strict=True
+        ):
+            text, cut = without_slurs(r.prime + self.vocab.decode(w[:k].tolist()))
+            samples.append(
+                LyricsSample(
+                    text=text,
+                    artist=name,
+                    seed=seed,
+                    temperature=r.temperature,
+                    ended=bool(stop),
+                    style=r.style if name else 1.0,
+                    unknown_chars=e.unknown,
+                    lines_cut=cut,
+                )
             )
-            for r, (name, _), seed, w, k, stop, e in zip(
-                requests, resolved, seeds, written, count.tolist(), ended, encoded, strict=True
-            )
-        ]
+        return samples
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,15 @@ CHANNEL_ID = "444444444444444444"
 SECOND_GUILD_ID = str(int(GUILD_ID) + (1 << 22))  # on shard 1 of 2
 SECOND_CHANNEL_ID = "444444444444444445"
 CHANNELS = {GUILD_ID: CHANNEL_ID, SECOND_GUILD_ID: SECOND_CHANNEL_ID}
+AGE_RESTRICTED_CHANNEL_ID = "444444444444444446"  # in GUILD_ID, marked nsfw
 SHARDS_RECOMMENDED = 2  # what GET /gateway/bot answers
 DM_CHANNEL_ID = "555555555555555555"
 EPHEMERAL = 64
 HEARTBEAT_INTERVAL_MS = 250  # short, so a blocked event loop shows up at once
 CONTENT_LIMIT = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+ALL_PERMISSIONS = 2147483647
+MEMBER_PERMISSIONS = 0x400 | 0x800 | 0x8000 | 0x80000000  # view, send, attach, use commands
 
 _snowflakes = itertools.count(900000000000000000)
 
@@ -256,8 +259,17 @@ class FakeDiscord:
                     "position": 0,
                     "guild_id": guild_id,
                     "permission_overwrites": [],
-                }
-            ],
+                },
+                {
+                    "id": AGE_RESTRICTED_CHANNEL_ID,
+                    "type": 0,
+                    "name": "explicit-songs",
+                    "position": 1,
+                    "guild_id": guild_id,
+                    "nsfw": True,
+                    "permission_overwrites": [],
+                },
+            ][: 2 if guild_id == GUILD_ID else 1],
             "members": [],
             "threads": [],
             "stage_instances": [],
@@ -280,6 +292,8 @@ class FakeDiscord:
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         raw_options: list[dict] | None = None,
         guild_id: str = GUILD_ID,
+        nsfw: bool = False,
+        permissions: int = ALL_PERMISSIONS,
         **options: Any,
     ) -> Interaction:
         """A slash command; `raw_options` sends option objects as given (e.g. mistyped); a
@@ -307,7 +321,15 @@ class FakeDiscord:
         if resolved:
             data["resolved"] = {"attachments": resolved}
         return await self._interact(
-            2, data, user_id, user_name, dm, upload_limit=upload_limit, guild_id=guild_id
+            2,
+            data,
+            user_id,
+            user_name,
+            dm,
+            upload_limit=upload_limit,
+            guild_id=guild_id,
+            nsfw=nsfw,
+            permissions=permissions,
         )
 
     def fail_next(self, failure: Failure) -> None:
@@ -345,6 +367,8 @@ class FakeDiscord:
         message: dict | None = None,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         guild_id: str = GUILD_ID,
+        nsfw: bool = False,
+        permissions: int = ALL_PERMISSIONS,
     ) -> Interaction:
         interaction = Interaction(snowflake(), f"token-{snowflake()}", time.monotonic(), upload_limit)
         self._interactions[interaction.token] = interaction
@@ -369,7 +393,7 @@ class FakeDiscord:
                 "context": 1,
             }
         else:
-            channel_id = CHANNELS[guild_id]
+            channel_id = AGE_RESTRICTED_CHANNEL_ID if nsfw else CHANNELS[guild_id]
             payload |= {
                 "guild_id": guild_id,
                 "channel_id": channel_id,
@@ -379,13 +403,14 @@ class FakeDiscord:
                     "name": "songs",
                     "position": 0,
                     "guild_id": guild_id,
+                    "nsfw": nsfw,  # age-restricted
                 },
                 "member": {
                     "user": user(user_id, user_name),
                     "roles": [],
                     "flags": 0,
                     "joined_at": "2024-01-01T00:00:00+00:00",
-                    "permissions": "2147483647",
+                    "permissions": str(permissions),  # what the member may do in this channel
                     "deaf": False,
                     "mute": False,
                 },

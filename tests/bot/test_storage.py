@@ -300,3 +300,22 @@ async def test_an_unusable_server_is_one_error_naming_the_setting_with_the_passw
     message = str(caught.value)
     assert problem in message and "DATABASE_URL=" in message
     assert "s3cret-pass" not in message and "wrong-pass" not in message and ":***@" in message
+
+
+async def test_a_servers_profanity_setting_is_kept_and_copied(database_url, tmp_path):
+    from bot.db import copy_history
+
+    storage = await open_storage(database_url, instance())
+    assert not await storage.profanity_allowed(5)  # masked unless a server says otherwise
+    await storage.set_profanity_allowed(5, True, user_id=42)
+    await storage.set_profanity_allowed(6, True, user_id=42)
+    await storage.set_profanity_allowed(6, False, user_id=43)
+    assert await storage.profanity_allowed(5) and not await storage.profanity_allowed(6)
+    (five, six) = await storage.guild_settings()
+    assert (five.guild_id, five.profanity, five.changed_by) == (5, True, 42) and six.changed_by == 43
+    await storage.close()
+    copy = await copy_history(database_url, str(tmp_path / "copy.db"))
+    assert copy.server_settings == 2
+    target = await open_storage(tmp_path / "copy.db", None)
+    assert await target.profanity_allowed(5) and not await target.profanity_allowed(6)
+    await target.close()

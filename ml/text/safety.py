@@ -1,0 +1,68 @@
+"""What a reply must not show as the model wrote it: slurs, cut out (the whole line) wherever
+they appear, and profanity, masked as f*** except where a server or an age-restricted
+channel allows it. Both lists are whole words, any case, with their common inflections."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+# Slurs (racial, ethnic, homophobic, transphobic, ableist), ROT13-encoded so that reading
+# the source does not display them; decoded once here. tests/ml/test_safety.py checks each.
+_SLURS_ROT13 = (
+    "(?:fnaq)?a[v1]tt(?:n|nu|nm|nf|hu|re|he)f?",
+    "puvaxf?",
+    "tbbxf?",
+    "fcv(?:p|px)f?",
+    "xvxrf?",
+    "jrgonpxf?",
+    "ornaref?",
+    "(?:ent|gbjry)urnqf?",
+    "wvtnobbf?",
+    "mvccreurnqf?",
+    "cnxvf?",
+    "wncf?",
+    "pbbaf?",
+    "snt(?:f|tbg|tbgf|tl)?",
+    "qlxrf?",
+    "genaa(?:l|vrf)",
+    "furznyrf?",
+    "ergneq(?:f|rq)?",
+)
+PROFANE_WORDS = (
+    r"\w*fuck\w*",
+    r"m[ou]th[ae]r?f[uo]?(?:ck|cc|k)\w*",
+    r"\w*shit\w*",
+    r"bitch\w*",
+    r"cunts?",
+    r"assholes?",
+    r"dick(?:s|head|heads)?",
+    r"puss(?:y|ies)",
+    r"bastards?",
+    r"whores?",
+    r"sluts?",
+)
+SLUR = re.compile(
+    r"\b(?:" + "|".join(codecs.decode(p, "rot13") for p in _SLURS_ROT13) + r")\b", re.IGNORECASE
+)
+PROFANITY = re.compile(r"\b(?:" + "|".join(PROFANE_WORDS) + r")\b", re.IGNORECASE)
+
+
+def without_slurs(text: str) -> tuple[str, int]:
+    """The text with every line that holds a slur left out, and how many lines were."""
+    lines = text.split("\n")
+    kept = [line for line in lines if not SLUR.search(line)]
+    return "\n".join(kept), len(lines) - len(kept)
+
+
+def masked(text: str) -> tuple[str, int]:
+    """Every profane word masked to its first letter and asterisks, and how many were."""
+    count = 0
+
+    def mask(match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        word = match.group()
+        return word[0] + "*" * (len(word) - 1)
+
+    return PROFANITY.sub(mask, text), count

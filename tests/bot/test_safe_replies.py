@@ -1,0 +1,80 @@
+"""No slur ever reaches a reply, wherever the model puts it; profanity is masked except in
+age-restricted channels and in servers whose admins turned it on with /settings."""
+
+import pytest
+
+from bot.requests import LyricsOptions, Requester
+from bot.service import SongService
+from ml.text.safety import SLUR
+from tests.bot.fake_discord import EPHEMERAL, GUILD_ID, MEMBER_PERMISSIONS, FakeDiscord
+from tests.lyrics_fixtures import rude_rows, train_tiny_lyrics, write_lyrics_csv
+
+PROMPT = {"start": "we sing along", "length": 300, "temperature": 0.1, "seed": 1}
+
+
+@pytest.fixture(scope="module")
+def rude_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rude")
+    return train_tiny_lyrics(write_lyrics_csv(folder / "rude.csv", rude_rows()), folder / "run", epochs=30)
+
+
+@pytest.fixture
+async def rude_service(bot_settings, rude_checkpoint):
+    service = await SongService.start(bot_settings.replaced(lyrics_checkpoint=rude_checkpoint))
+    yield service
+    await service.close()
+
+
+async def _text(service, requester):
+    ticket = await service.submit(requester, LyricsOptions(**PROMPT))
+    return await service.deliver(ticket, _accept)
+
+
+async def _accept(reply):
+    return None
+
+
+async def test_slur_lines_are_cut_and_profanity_masked_in_an_ordinary_channel(rude_service):
+    reply = await _text(rude_service, Requester(1, "ann", guild_id=100, channel_id=1))
+    assert "we sing along" in reply.text and not SLUR.search(reply.text)
+    assert reply.lines_cut >= 2 and reply.words_masked >= 2
+    assert "f*** it all" in reply.text and "fuck" not in reply.text.lower()
+    stored = await rude_service.storage.get(reply.request_id)
+    assert not SLUR.search(stored.result) and "fuck" not in stored.result  # history keeps what was shown
+
+
+async def test_where_profanity_is_allowed_it_shows_and_slurs_still_do_not(rude_service):
+    reply = await _text(rude_service, Requester(1, "ann", 100, 1, profanity_allowed=True))
+    assert "fuck it all" in reply.text and reply.words_masked == 0
+    assert not SLUR.search(reply.text) and reply.lines_cut >= 2
+
+
+async def test_settings_and_age_restricted_channels_through_discord(bot_settings, rude_checkpoint):
+    settings = bot_settings.replaced(lyrics_checkpoint=rude_checkpoint, dev_guild_id=int(GUILD_ID))
+    fake = FakeDiscord()
+    async with fake.serving(settings):
+        assert "settings" in {c["name"] for c in fake.synced_commands}
+        command = next(c for c in fake.synced_commands if c["name"] == "settings")
+        assert int(command["default_member_permissions"]) == 0x20  # Manage Server
+        assert await _lyrics(fake) == "masked"
+        assert await _lyrics(fake, nsfw=True) == "shown"  # age-restricted channel
+        assert await _lyrics(fake, dm=True) == "masked"
+
+        refused = await fake.slash("settings", profanity="on", permissions=MEMBER_PERMISSIONS)
+        answer = (await fake.callback(refused)).json["data"]["content"]
+        assert "Only members who can manage this server" in answer
+        assert await _lyrics(fake) == "masked"
+
+        changed = await fake.slash("settings", profanity="on")
+        answer = (await fake.callback(changed)).json["data"]
+        assert answer["flags"] == EPHEMERAL and "shown as written" in answer["content"]
+        assert await _lyrics(fake) == "shown"
+        await fake.callback(await fake.slash("settings", profanity="off"))
+        assert await _lyrics(fake) == "masked"
+
+
+async def _lyrics(fake, **where) -> str:
+    interaction = await fake.slash("lyrics", user_id=str(hash(tuple(where)) % 1000 + 10), **where, **PROMPT)
+    text = "\n".join(c.json["content"] for c in await fake.followups(interaction))
+    assert not SLUR.search(text) and "we sing along" in text
+    return "shown" if "fuck it all" in text else "masked" if "f\\*\\*\\* it all" in text else text
