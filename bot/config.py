@@ -11,8 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ml.names import DEFAULT_STYLE
-from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT
+from ml.names import DEFAULT_MUSIC_STYLE, DEFAULT_STYLE, MUSIC_STYLES
+from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_MUSIC_CHECKPOINTS
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,20 @@ class LyricsSettings(Group):
 
 
 class MusicSettings(Group):
-    checkpoint: Path = Field(DEFAULT_PIANO_CHECKPOINT, validation_alias=env("PIANO_CHECKPOINT"))
+    # One model per style; PIANO_CHECKPOINT, the folk model's older name, still works. An
+    # empty value leaves a style out.
+    folk_model: Path | None = Field(
+        DEFAULT_MUSIC_CHECKPOINTS["folk"], validation_alias=env("MUSIC_FOLK_CHECKPOINT", "PIANO_CHECKPOINT")
+    )
+    chorale_model: Path | None = Field(
+        DEFAULT_MUSIC_CHECKPOINTS["chorale"], validation_alias=env("MUSIC_CHORALE_CHECKPOINT")
+    )
+    piano_model: Path | None = Field(
+        DEFAULT_MUSIC_CHECKPOINTS["piano"], validation_alias=env("MUSIC_PIANO_CHECKPOINT")
+    )
+    style_default: Literal[MUSIC_STYLES] = Field(
+        DEFAULT_MUSIC_STYLE, validation_alias=env("MIDI_STYLE_DEFAULT")
+    )
     seconds_default: Annotated[int, Within("music.seconds_min", "music.seconds_max")] = Field(
         30, validation_alias=env("MIDI_SECONDS_DEFAULT")
     )
@@ -150,6 +163,28 @@ class MusicSettings(Group):
     continue_read_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=env("CONTINUE_READ_TIMEOUT_SECONDS")
     )
+
+    @field_validator("folk_model", "chorale_model", "piano_model", mode="before")
+    @classmethod
+    def _blank_is_left_out(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _default_style_is_there(self) -> MusicSettings:
+        if not self.checkpoints():
+            raise ValueError(
+                "set at least one of MUSIC_FOLK_CHECKPOINT, MUSIC_CHORALE_CHECKPOINT, MUSIC_PIANO_CHECKPOINT"
+            )
+        if self.style_default not in self.checkpoints():
+            raise ValueError(
+                f"MIDI_STYLE_DEFAULT={self.style_default} names a style whose checkpoint is unset"
+            )
+        return self
+
+    def checkpoints(self) -> dict[str, Path]:
+        """Style → its model's checkpoint, for the styles offered, in order."""
+        models = {style: getattr(self, f"{style}_model") for style in MUSIC_STYLES}
+        return {style: path for style, path in models.items() if path is not None}
 
 
 class StorageSettings(Group):

@@ -38,8 +38,9 @@ HELP = """Commands (options are name:value; quote values with spaces):
   /lyrics [artist:NAME] [start:TEXT] [temperature:T] [length:N] [seed:S] [style:S]
                                                  write lyrics (style: 0 ignores the artist,
                                                  1 plain, more exaggerates it)
-  /midi [seconds:N] [temperature:T] [seed:S]    compose piano music (MIDI, WAV, PNG saved)
-  /continue file:PATH.mid [seconds:N] [temperature:T] [seed:S]
+  /midi [style:folk|chorale|piano] [seconds:N] [temperature:T] [seed:S]
+                                                 compose music (MIDI, Ogg audio, PNG saved)
+  /continue file:PATH.mid [style:auto|folk|chorale|piano] [seconds:N] [temperature:T] [seed:S]
                                                  play on from your MIDI file
   /artists                                       the artists the lyrics model knows
   /history [limit:N]                             recent requests in this console
@@ -69,12 +70,14 @@ COMMAND_OPTIONS: dict[str, dict[str, Option]] = {
         "style": Option(float, "style"),
     },
     "midi": {
+        "style": Option(str, "style"),
         "seconds": Option(int, "seconds"),
         "temperature": Option(float, "temperature"),
         "seed": Option(int, "seed"),
     },
     "continue": {
         "file": Option(str, "file"),
+        "style": Option(str, "style"),
         "seconds": Option(int, "seconds"),
         "temperature": Option(float, "temperature"),
         "seed": Option(int, "seed"),
@@ -219,9 +222,9 @@ class Console:
             (folder / attachment.filename).write_bytes(attachment.data)
         o = reply.options
         if isinstance(o, ContinueOptions):
-            what = f"{o.filename} continued for {o.seconds} s"
+            what = f"{o.filename} continued for {o.seconds} s in the {o.style} style"
         else:
-            what = f"{o.seconds} s of piano"
+            what = f"{o.seconds} s of {o.style} music"
         self.say(f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes")
         if isinstance(o, ContinueOptions):
             self.say(f"  {prime_reading(o)}")

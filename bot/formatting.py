@@ -7,6 +7,7 @@ so none can be refused for its length.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -68,11 +69,11 @@ def lyrics_messages(reply: LyricsReply) -> list[str]:
 
 def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     o = reply.options
-    what = f"{o.seconds} s of piano"
+    what = f"{o.seconds} s of {o.style} music"
     if isinstance(o, ContinueOptions):
-        what = f"**{safe(o.filename)}** continued for {o.seconds} s"
+        what = f"**{safe(o.filename)}** continued for {o.seconds} s in the {o.style} style"
     head = f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
-    read = f"\n{prime_reading(o)}." if isinstance(o, ContinueOptions) else ""
+    read = f"\n{prime_reading(o)}" if isinstance(o, ContinueOptions) else ""
     if with_audio:
         return f"{head} Play **song.ogg** here, or open **song.mid** in any MIDI player.{read}"
     return (
@@ -84,7 +85,10 @@ def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
 def prime_reading(options: ContinueOptions) -> str:
     """What /continue read of the user's file: "Read 16 bars of your piece: 96 bpm, 4/4, F♯ minor"."""
     prime = options.prime
-    return f"Read {prime.bars_text} of your piece: {prime.summary}" if prime else ""
+    if not prime:
+        return ""
+    why = f" It {options.style_reason}" if options.style_reason else ""
+    return f"Read {prime.bars_text} of your piece: {prime.summary}.{why}"
 
 
 def history_lines(records: list[RequestRecord], markdown: bool = True) -> list[str]:
@@ -104,27 +108,24 @@ def history_lines(records: list[RequestRecord], markdown: bool = True) -> list[s
 
 
 def about_text(about: dict[str, Any]) -> str:
-    """/about in Markdown: both models, their data and scores, and how the bot is doing."""
-    lines = []
-    for name, label in (("lyrics", "Lyrics"), ("midi", "Piano")):
-        model = about[name]
-        config, data, metrics = model["config"], model["data"], model["metrics"]
-        size = (
-            f"{config.get('layers')}x{config.get('hidden')} LSTM, {model['parameters'] / 1e6:.1f}M parameters"
-        )
-        if name == "lyrics":
-            trained = f"{data.get('songs', '?')} songs by {data.get('artists', '?')} artists"
-            if data.get("any_artist_songs"):
-                trained += f" and {data['any_artist_songs']:,} more as any artist"
-            score = f"validation {metrics['val_bpc']:.2f} bits/char" if "val_bpc" in metrics else ""
-        else:
-            trained = f"{data.get('train_tunes', '?')} tunes ({data.get('kind', '?')})"
-            score = (
-                f"validation {metrics['val_nll_per_frame']:.2f} nats/frame"
-                if "val_nll_per_frame" in metrics
-                else ""
-            )
-        lines.append(f"**{label}**: {size}; trained on {trained}; {score} (`{model['version']}`)")
+    """/about in Markdown: every model, its data and scores, and how the bot is doing."""
+    lyrics = about["lyrics"]
+    data, metrics = lyrics["data"], lyrics["metrics"]
+    trained = f"{data.get('songs', '?')} songs by {data.get('artists', '?')} artists"
+    if data.get("any_artist_songs"):
+        trained += f" and {data['any_artist_songs']:,} more as any artist"
+    score = f"validation {metrics['val_bpc']:.2f} bits/char" if "val_bpc" in metrics else ""
+    lines = [f"**Lyrics**: {_size(lyrics)}; trained on {trained}; {score} (`{lyrics['version']}`)"]
+    for style, model in about["music"].items():
+        data, metrics = model["data"], model["metrics"]
+        source = Path(str(data.get("source", "?"))).stem
+        trained = f"{data.get('train_tunes', '?')} pieces ({source})"
+        if data.get("also_train"):
+            trained += f" and {data['also_train'].get('kept', '?')} more"
+        nll = metrics.get("val_nll_per_frame")
+        score = f"validation {nll:.2f} nats/frame" if nll is not None else ""
+        version = model["version"]
+        lines.append(f"**Music, {style}**: {_size(model)}; trained on {trained}; {score} (`{version}`)")
     hours, rest = divmod(int(about["uptime_s"]), 3600)
     served = ", ".join(f"{n} {k}" for k, n in about["served"].items()) or "nothing yet"
     lines.append(
@@ -132,3 +133,8 @@ def about_text(about: dict[str, Any]) -> str:
         f"{about['waiting']} waiting."
     )
     return "\n".join(lines)
+
+
+def _size(model: dict[str, Any]) -> str:
+    config = model["config"]
+    return f"{config.get('layers')}x{config.get('hidden')} LSTM, {model['parameters'] / 1e6:.1f}M parameters"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.config import Settings
-from bot.requests import ContinueOptions, InvalidOption, LyricsOptions, MidiOptions
+from bot.requests import AUTO_STYLE, ContinueOptions, InvalidOption, LyricsOptions, MidiOptions
 from ml.errors import UnknownArtistError, shorten
 from ml.sampling import new_seed
 from ml.text.artists import ArtistTable
@@ -44,7 +44,10 @@ def resolve_lyrics(settings: Settings, artists: ArtistTable, options: LyricsOpti
 
 def resolve_midi(settings: Settings, options: MidiOptions) -> MidiOptions:
     seconds, temperature = _music_numbers(settings, options.seconds, options.temperature)
-    return MidiOptions(seconds=seconds, temperature=temperature, seed=seed(settings, options.seed))
+    style = check_style(settings, options.style or settings.music.style_default)
+    return MidiOptions(
+        seconds=seconds, temperature=temperature, seed=seed(settings, options.seed), style=style
+    )
 
 
 def resolve_continue(settings: Settings, options: ContinueOptions) -> ContinueOptions:
@@ -52,13 +55,26 @@ def resolve_continue(settings: Settings, options: ContinueOptions) -> ContinueOp
     seconds, temperature = _music_numbers(settings, options.seconds, options.temperature)
     filename = check_text("file", options.filename, settings.lyrics.artist_max_chars * 2)
     check_file_size(display_name(settings, filename), options.size, settings.music.continue_max_bytes)
+    style = options.style or AUTO_STYLE
+    if style != AUTO_STYLE:
+        check_style(settings, style)
     return replace(
         options,
         filename=filename,
         seconds=seconds,
         temperature=temperature,
         seed=seed(settings, options.seed),
+        style=style,
     )
+
+
+def check_style(settings: Settings, style: object) -> str:
+    """One of the styles this bot has a model for."""
+    styles = list(settings.music.checkpoints())
+    if style not in styles:
+        shown = display_name(settings, str(style))
+        raise InvalidOption(f"style must be one of {', '.join(styles)} (got {shown!r}).")
+    return style
 
 
 def _music_numbers(settings: Settings, seconds: int | None, temperature: float | None) -> tuple[int, float]:

@@ -30,6 +30,7 @@ from bot.fair_queue import FairQueue
 from bot.metrics import Metrics
 from bot.midi_reader import read_prime_isolated
 from bot.requests import (
+    AUTO_STYLE,
     Busy,
     Command,
     ContinueOptions,
@@ -38,6 +39,7 @@ from bot.requests import (
     InvalidOption,
     Kind,
     LyricsReply,
+    MidiOptions,
     Options,
     Reply,
     Requester,
@@ -48,6 +50,7 @@ from bot.requests import (
 from bot.storage import HoldRefused, Instance, RequestRecord, ShardClaim, Storage, StorageError, open_storage
 from ml.errors import DataError, shorten
 from ml.music.generate import PianoGenerator
+from ml.music.styles import read_style
 from ml.text.generate import LyricsGenerator
 from ml.text.safety import masked
 
@@ -56,12 +59,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """What differs between commands: the model they run on (requests of a kind batch
-    together), their option rules, and how a batch of them is generated."""
+    """What differs between commands: the model a request runs on (requests of a kind
+    batch together), their option rules, how a batch of them is generated, and what the
+    user calls the result."""
 
-    kind: Kind
+    kind: Callable[[Any], Kind]
     resolve: Callable[[SongService, Any], Options]
     batch: Callable[[SongService, list[tuple[int, Any]]], Batch]
+    noun: str
 
 
 def _lyrics_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
@@ -70,15 +75,25 @@ def _lyrics_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
 
 def _piano_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
     s = service.settings
-    return PianoBatch(service.piano, jobs, s.music.slice_seconds, s.music.max_notes)
+    style = jobs[0][1].style  # a batch is one kind: one style's model
+    return PianoBatch(service.music[style], jobs, s.music.slice_seconds, s.music.max_notes)
+
+
+def _music_kind(options: MidiOptions | ContinueOptions) -> Kind:
+    return f"music-{options.style}"
 
 
 COMMANDS: dict[Command, CommandSpec] = {
     "lyrics": CommandSpec(
-        "lyrics", lambda s, o: rules.resolve_lyrics(s.settings, s.lyrics.artist_table, o), _lyrics_batch
+        lambda o: "lyrics",
+        lambda s, o: rules.resolve_lyrics(s.settings, s.lyrics.artist_table, o),
+        _lyrics_batch,
+        "lyrics",
     ),
-    "midi": CommandSpec("midi", lambda s, o: rules.resolve_midi(s.settings, o), _piano_batch),
-    "continue": CommandSpec("midi", lambda s, o: rules.resolve_continue(s.settings, o), _piano_batch),
+    "midi": CommandSpec(_music_kind, lambda s, o: rules.resolve_midi(s.settings, o), _piano_batch, "piece"),
+    "continue": CommandSpec(
+        _music_kind, lambda s, o: rules.resolve_continue(s.settings, o), _piano_batch, "continuation"
+    ),
 }
 
 
@@ -127,15 +142,19 @@ def model_version(path: Path) -> str:
 
 class SongService:
     def __init__(
-        self, settings: Settings, storage: Storage, lyrics: LyricsGenerator, piano: PianoGenerator
+        self,
+        settings: Settings,
+        storage: Storage,
+        lyrics: LyricsGenerator,
+        music: dict[str, PianoGenerator],
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.lyrics = lyrics
-        self.piano = piano
-        self.versions = {
-            "lyrics": model_version(Path(settings.lyrics.checkpoint)),
-            "midi": model_version(Path(settings.music.checkpoint)),
+        self.music = music  # style → its model, in the order styles are offered
+        self.versions = {"lyrics": model_version(Path(settings.lyrics.checkpoint))} | {
+            f"music-{style}": model_version(Path(path))
+            for style, path in settings.music.checkpoints().items()
         }
         self.started_at = time.monotonic()
         self._queue: FairQueue[Job] = FairQueue()
@@ -171,7 +190,7 @@ class SongService:
         announce: Callable[[str], None] | None = None,
     ) -> SongService:
         """Open the database as an instance serving `shards` (None: the console), first so
-        it fails fast; load both models in threads (`announce` is told before that pause);
+        it fails fast; load the models in threads (`announce` is told before that pause);
         close what dead instances left open; start the worker and the lease."""
         instance = Instance.new(shards, settings.storage.lease_seconds)
         storage = await open_storage(settings.storage.url, instance)
@@ -179,9 +198,10 @@ class SongService:
             announce("loading models…")
         started = time.monotonic()
         try:
-            lyrics, piano = await asyncio.gather(
+            styles = settings.music.checkpoints()
+            lyrics, *music = await asyncio.gather(
                 asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics.checkpoint),
-                asyncio.to_thread(PianoGenerator.from_checkpoint, settings.music.checkpoint),
+                *(asyncio.to_thread(PianoGenerator.from_checkpoint, path) for path in styles.values()),
             )
         except BaseException:
             await storage.close()
@@ -195,7 +215,7 @@ class SongService:
             log.warning("marked %d requests left open by stopped processes as interrupted", interrupted)
         served = shards.describe() if shards else "the console"
         log.info("instance %s on %s, serving %s", instance.id, storage.url_shown, served)
-        service = cls(settings, storage, lyrics, piano)
+        service = cls(settings, storage, lyrics, dict(zip(styles, music, strict=True)))
         service.metrics.model_load_seconds.set(time.monotonic() - started)
         service.run_worker()
         service._lease = asyncio.create_task(service._keep_lease(), name="database-lease")
@@ -303,7 +323,8 @@ class SongService:
     async def load_prime(self, reservation: Reservation, fetch: Callable[[], Awaitable[bytes]]) -> None:
         """Fetch a reserved /continue's file and read it in a process of its own, bounded in
         time and memory; InvalidOption says what is wrong with it. Reading decodes only
-        what the model reads (see ml.music.midi_window)."""
+        what the model reads (see ml.music.midi_window). With style auto, every style's
+        model scores the piece (between slices of generation) and the likeliest plays on."""
         options = reservation.options
         if not isinstance(options, ContinueOptions):
             raise TypeError("only a /continue request has a file to load")
@@ -312,26 +333,34 @@ class SongService:
         rules.check_file_size(shown, len(data), self.settings.music.continue_max_bytes)
         if not data:
             raise InvalidOption(f"{shown} is empty.")
-        s, piano = self.settings, self.piano
+        s = self.settings
+        reader = self.music.get(options.style) or next(iter(self.music.values()))
         try:
             async with self._reading:
                 prime = await read_prime_isolated(
                     data,
                     s.music.continue_prime_bars,
-                    piano.frames_per_beat,
-                    piano.transpose,
+                    reader.frames_per_beat,
+                    reader.transpose,
                     s.music.continue_read_timeout_seconds,
                 )
         except DataError as exc:
             raise InvalidOption(f"Cannot read {shown} as a MIDI file: {exc}.") from None
-        reservation.options = replace(options, prime=prime)
+        style, reason = options.style, None
+        if style == AUTO_STYLE:
+            loop = asyncio.get_running_loop()
+            reading = await loop.run_in_executor(self._executor, read_style, self.music, prime)
+            style, reason = reading.style, reading.explanation()
+        reservation.options = replace(
+            options, prime=self.music[style].read(prime), style=style, style_reason=reason
+        )
 
     async def enter(self, reservation: Reservation) -> Ticket:
         """Store a reserved request as queued and put it in line."""
         requester, options = reservation.requester, reservation.options
         if isinstance(options, ContinueOptions) and options.prime is None:
             raise TypeError("a /continue request enters the queue once its file is loaded")
-        kind = COMMANDS[options.command].kind
+        kind = COMMANDS[options.command].kind(options)
         try:
             request_id = await self.storage.insert_request(
                 guild_id=requester.guild_id,
@@ -478,8 +507,9 @@ class SongService:
             del self._delivering[job.request_id]
             finished.set_result(None)
         if reason:
+            noun = COMMANDS[job.options.command].noun
             raise DeliveryFailed(
-                f"Your {job.kind} (request #{job.request_id}) was made but could not be delivered "
+                f"Your {noun} (request #{job.request_id}) was made but could not be delivered "
                 f"({reason}); it is in /history. Please try again."
             )
         self._served[job.kind] += 1
@@ -553,7 +583,6 @@ class SongService:
             }
 
         lyrics_data = self.lyrics.meta.data
-        piano_data = self.piano.checkpoint.meta.get("data", {})
         return {
             "lyrics": {
                 **describe(
@@ -566,7 +595,13 @@ class SongService:
                 ),
                 "version": self.versions["lyrics"],
             },
-            "midi": {**describe(self.piano, piano_data), "version": self.versions["midi"]},
+            "music": {
+                style: {
+                    **describe(generator, generator.checkpoint.meta.get("data", {})),
+                    "version": self.versions[f"music-{style}"],
+                }
+                for style, generator in self.music.items()
+            },
             "uptime_s": time.monotonic() - self.started_at,
             "served": dict(self._served),
             "batches": self._batches,

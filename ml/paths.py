@@ -5,4 +5,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 DEFAULT_LYRICS_CHECKPOINT = CHECKPOINT_DIR / "lyrics.pt"
-DEFAULT_PIANO_CHECKPOINT = CHECKPOINT_DIR / "piano.pt"
+# One music model per style (ml.names.MUSIC_STYLES); folk is what `ml sample piano` uses.
+DEFAULT_MUSIC_CHECKPOINTS = {
+    style: CHECKPOINT_DIR / f"music-{style}.pt" for style in ("folk", "chorale", "piano")
+}
+DEFAULT_MUSIC_CHECKPOINT = DEFAULT_MUSIC_CHECKPOINTS["folk"]

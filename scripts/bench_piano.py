@@ -24,7 +24,7 @@ from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.render import render_piece
 from ml.music.task import PianoDataConfig, PianoTask
 from ml.names import HEADS
-from ml.paths import DEFAULT_PIANO_CHECKPOINT
+from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 from ml.training import TrainConfig, Trainer, training_precisions
 
 
@@ -109,7 +109,7 @@ def main() -> None:
     )
     parser.add_argument("--midi", type=Path, default=Path("../shared/data/nottingham/jukedeck"))
     parser.add_argument(
-        "--checkpoint", type=Path, default=DEFAULT_PIANO_CHECKPOINT, help="model to compose with"
+        "--checkpoint", type=Path, default=DEFAULT_MUSIC_CHECKPOINT, help="model to compose with"
     )
     parser.add_argument("--steps", type=int, default=10, help="timed training steps per figure")
     parser.add_argument("--only", choices=("compose",), help="skip preprocessing and training figures")

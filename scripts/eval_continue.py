@@ -29,7 +29,7 @@ from ml.music.continuation import continuation_midi
 from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.guidance import MAJOR_SCALE, MINOR_SCALE
 from ml.music.prime import key_of_notes, read_prime
-from ml.paths import DEFAULT_PIANO_CHECKPOINT
+from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 
 COMPOSERS = (
     "joplin", "mozart", "beethoven", "haydn", "schumann_robert", "schumann_clara", "handel",
@@ -143,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_PIANO_CHECKPOINT)
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_MUSIC_CHECKPOINT)
     parser.add_argument("--pieces", type=int, default=30)
     parser.add_argument("--skip", type=int, default=0, help="leave out the first N (a tuning set)")
     parser.add_argument("--seconds", type=float, default=30.0, help="music to add to each (default 30)")

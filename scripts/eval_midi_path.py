@@ -6,7 +6,7 @@ valid/test tune and no training tune, i.e. tunes no model here has trained on in
 (the other MIDI validation tunes have a benchmark training copy), and with every note below
 middle C moved up an octave, the register the benchmark voices chords in. Prints figures only:
 
-    python scripts/eval_midi_path.py --checkpoint checkpoints/piano.pt --bl-split valid
+    python scripts/eval_midi_path.py --checkpoint checkpoints/music-folk.pt --bl-split valid
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.music.evaluate import score_midi_path
 from ml.music.model import PianoLSTM, PianoLSTMConfig
-from ml.paths import DEFAULT_PIANO_CHECKPOINT
+from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 
 LABELS = {
     "midi_val": "MIDI validation split",
@@ -30,7 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_PIANO_CHECKPOINT)
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_MUSIC_CHECKPOINT)
     parser.add_argument("--benchmark", type=Path, default=Path("../shared/data/nottingham/bl/Nottingham.mat"))
     parser.add_argument("--midi", type=Path, default=Path("../shared/data/nottingham/jukedeck"))
     parser.add_argument("--bl-split", choices=("valid", "test"), default="valid")

@@ -25,7 +25,7 @@ from ml.music.generate import PianoGenerator, PianoRequest
 from ml.music.model import PianoLSTMConfig
 from ml.music.pianoroll import save_roll_png
 from ml.music.render import render_piece
-from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_PIANO_CHECKPOINT, REPO_ROOT
+from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_MUSIC_CHECKPOINT, REPO_ROOT
 from ml.text.evaluate import evaluate_lyrics
 from ml.text.generate import LyricsGenerator, LyricsRequest
 
@@ -331,7 +331,7 @@ def main() -> None:
     )
     data = REPO_ROOT.parent / "shared" / "data"
     parser.add_argument("--lyrics", type=Path, default=DEFAULT_LYRICS_CHECKPOINT)
-    parser.add_argument("--piano", type=Path, default=DEFAULT_PIANO_CHECKPOINT)
+    parser.add_argument("--piano", type=Path, default=DEFAULT_MUSIC_CHECKPOINT)
     parser.add_argument(
         "--bench",
         nargs=2,

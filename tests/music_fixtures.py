@@ -70,3 +70,22 @@ def train_tiny_piano(data: Path, out: Path, epochs: int = 30, head: str = "sigmo
         task, model, tiny_train_config(out, epochs, **{"batch_size": 4, **train_kwargs}), config.to_dict()
     ).fit()
     return out / "best.pt"
+
+
+def scale_midi(beats: int = 32, tempo: float = 120.0) -> pretty_midi.PrettyMIDI:
+    """One note a beat up and down the C major scale: a melody, where chord_midi has chords."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    piano = pretty_midi.Instrument(program=0)
+    beat = 60.0 / tempo
+    steps = [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]
+    for b in range(beats):
+        piano.notes.append(pretty_midi.Note(90, steps[b % len(steps)], b * beat, (b + 1) * beat))
+    midi.instruments.append(piano)
+    return midi
+
+
+def write_scale_folder(folder: Path, tunes: int = 16) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(tunes):
+        scale_midi(beats=24 + 4 * (i % 3)).write(str(folder / f"scale{i:02d}.mid"))
+    return folder

@@ -1,7 +1,8 @@
-"""/midi and /continue: a piano piece (new, or continuing the user's MIDI file) as MIDI,
-with an audio preview and a piano-roll picture."""
+"""/midi and /continue: a piece in one of the music styles (new, or continuing the user's
+MIDI file) as MIDI, with an audio preview and a piano-roll picture."""
 
 import logging
+from typing import Literal
 
 import aiohttp
 import discord
@@ -12,14 +13,17 @@ from bot.config import Settings
 from bot.download import download
 from bot.formatting import midi_message
 from bot.interactions import NO_PINGS, as_file, declare_range, run_request
-from bot.requests import Attachment, ContinueOptions, MidiOptions, MidiReply
+from bot.requests import AUTO_STYLE, Attachment, ContinueOptions, MidiOptions, MidiReply
 from bot.rules import display_name
 from bot.service import SongService
 from bot.views import RerollView
+from ml.names import MUSIC_STYLES
 
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIX = ".ogg"
+Style = Literal[MUSIC_STYLES]  # the choices Discord offers; the service checks what is loaded
+ContinueStyle = Literal[(AUTO_STYLE, *MUSIC_STYLES)]
 PAYLOAD_TOO_LARGE = 413  # Discord: 40005, request entity too large
 
 
@@ -43,8 +47,9 @@ class Music(commands.Cog):
         if self.session is not None:
             await self.session.close()
 
-    @app_commands.command(description="Compose a short piano piece (MIDI, audio preview, piano roll)")
+    @app_commands.command(description="Compose a short piece (MIDI, audio preview, piano roll)")
     @app_commands.describe(
+        style="folk tunes, Bach chorales, or piano pieces (default folk)",
         seconds="Length in seconds",
         temperature="Low is calm, high is adventurous",
         seed="Number that makes a result repeatable",
@@ -52,15 +57,18 @@ class Music(commands.Cog):
     async def midi(
         self,
         interaction: discord.Interaction,
+        style: Style | None = None,
         seconds: int | None = None,
         temperature: float | None = None,
         seed: int | None = None,
     ) -> None:
-        await self.run(interaction, MidiOptions(seconds=seconds, temperature=temperature, seed=seed))
+        options = MidiOptions(seconds=seconds, temperature=temperature, seed=seed, style=style)
+        await self.run(interaction, options)
 
     @app_commands.command(name="continue", description="Continue your MIDI file: the model plays on from it")
     @app_commands.describe(
         file="A MIDI file (.mid): the music starts from its first bars",
+        style="Which model plays on; auto (the default) picks the style your piece sounds like",
         seconds="How long to play on",
         temperature="Low is calm, high is adventurous",
         seed="Number that makes a result repeatable",
@@ -69,12 +77,18 @@ class Music(commands.Cog):
         self,
         interaction: discord.Interaction,
         file: discord.Attachment,
+        style: ContinueStyle | None = None,
         seconds: int | None = None,
         temperature: float | None = None,
         seed: int | None = None,
     ) -> None:
         options = ContinueOptions(
-            filename=file.filename, size=file.size, seconds=seconds, temperature=temperature, seed=seed
+            filename=file.filename,
+            size=file.size,
+            seconds=seconds,
+            temperature=temperature,
+            seed=seed,
+            style=style,
         )
 
         async def fetch() -> bytes:  # only once the request is admitted

@@ -12,7 +12,7 @@ from ml.cli_common import (
 )
 from ml.music.keyboard import KEYS
 from ml.names import DEFAULT_FRAMES_PER_BEAT, HEADS, SYNTHS
-from ml.paths import DEFAULT_PIANO_CHECKPOINT
+from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
 
 MAX_AUGMENT_SEMITONES = 12  # an octave either way; more only pushes notes off the keyboard
@@ -75,7 +75,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("piano", help="compose piano music with a trained model")
-    add_checkpoint_flags(p, DEFAULT_PIANO_CHECKPOINT)
+    add_checkpoint_flags(p, DEFAULT_MUSIC_CHECKPOINT)
     p.add_argument("--out", type=output_file, required=True, help="MIDI file to write")
     p.add_argument("--png", type=output_file, help="also write a piano-roll picture")
     p.add_argument("--ogg", type=output_file, help="also write an audio preview (Opus in Ogg)")
@@ -112,7 +112,7 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("piano", help="NLL per frame and frame accuracy, with the benchmark protocol")
-    add_checkpoint_flags(p, DEFAULT_PIANO_CHECKPOINT)
+    add_checkpoint_flags(p, DEFAULT_MUSIC_CHECKPOINT)
     p.add_argument("--data", type=Path, required=True, help="MIDI folder, or a benchmark .pickle/.mat")
     p.add_argument(
         "--split",

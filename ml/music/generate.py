@@ -22,9 +22,10 @@ from ml.music.guidance import ContinuationGuidance
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS, roll_to_midi
 from ml.music.prime import PrimePiece, read_prime
-from ml.paths import DEFAULT_PIANO_CHECKPOINT
+from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
+from ml.sequences import padded_batch
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class PianoGenerator:
     def from_checkpoint(
         cls, path: str | Path | None = None, device: str | torch.device = "cpu"
     ) -> PianoGenerator:
-        path = DEFAULT_PIANO_CHECKPOINT if path is None else path
+        path = DEFAULT_MUSIC_CHECKPOINT if path is None else path
         return cls(load_checkpoint(path, "piano", map_location=device), device)
 
     def frames_for(self, seconds: float) -> int:
@@ -82,6 +83,21 @@ class PianoGenerator:
     def prime_from_midi(self, source: str | Path | bytes, bars: float = 2) -> PrimePiece:
         """The first bars of a MIDI file (in its own meter), read for this model's grid and key."""
         return read_prime(_read_bytes(source), bars, self.frames_per_beat, self.transpose)
+
+    def read(self, prime: PrimePiece) -> PrimePiece:
+        """A piece read by any model, on this model's grid and in its key convention."""
+        return prime.regridded(self.frames_per_beat, self.transpose)
+
+    @torch.no_grad()
+    def nll_per_frame(self, roll: np.ndarray) -> float:
+        """Nats per frame this model gives `roll` (every frame after the first, as in
+        evaluation): how much the piece sounds like what the model was trained on."""
+        frames = torch.as_tensor(np.asarray(roll, dtype=np.float32))
+        batch = padded_batch([frames], None)
+        if not batch.scored:
+            raise BalladeerError("a piece of one frame cannot be scored")
+        loss, _ = self.model.loss(batch.to(self.device))
+        return float(loss) / batch.scored
 
     @torch.no_grad()
     def generate(self, requests: list[PianoRequest]) -> list[PianoSample]:

@@ -109,6 +109,15 @@ class PrimePiece:
         numerator, denominator = self.meter
         return f"{self.tempo_bpm:.0f} bpm, {numerator}/{denominator}, {self.key_name}"
 
+    def regridded(self, frames_per_beat: int, transpose: bool) -> PrimePiece:
+        """The same events on another model's grid and key convention (moved to C major or
+        A minor when that model was trained so): how several models read one piece."""
+        shift = shift_to_c(self.tonic, self.minor) if transpose else 0
+        roll = window_to_roll(self.window, frames_per_beat, shift)
+        if not len(roll):
+            raise DataError("its notes all lie outside the piano's 88 keys")
+        return PrimePiece(self.window, roll, shift, self.tonic, self.minor, self.bars)
+
     def to_bytes(self) -> bytes:
         """The piece as .npz (no pickle): what the reader process hands back."""
         w = self.window

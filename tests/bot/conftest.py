@@ -16,7 +16,7 @@ def bot_env(settings) -> dict[str, str]:
     return {
         "PATH": "/usr/bin:/bin",
         "LYRICS_CHECKPOINT": str(settings.lyrics.checkpoint),
-        "PIANO_CHECKPOINT": str(settings.music.checkpoint),
+        **{f"MUSIC_{style.upper()}_CHECKPOINT": str(p) for style, p in settings.music.checkpoints().items()},
         "DATABASE_URL": str(settings.storage.url),
         "CONSOLE_OUTPUT_DIR": str(settings.console.output_dir),
         "COOLDOWN_SECONDS": "0",

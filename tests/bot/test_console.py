@@ -34,7 +34,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     result = run_bot(["console"], bot_env(bot_settings), tmp_path, stdin=script)
     out = result.stdout
     assert result.returncode == 0, result.stderr
-    assert "🎹 my tune.mid continued for 2 s · temperature 1 · seed 1" in out
+    assert "🎹 my tune.mid continued for 2 s in the folk style · temperature 1 · seed 1" in out
     assert "error: Cannot read missing.mid: No such file or directory." in out
     assert "/lyrics [artist:NAME]" in out
     assert f"Lyrics in the style of Beta · temperature 0.8 · style {DEFAULT_STYLE:g} · seed 7" in out
@@ -54,7 +54,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert soundfile.info(str(folder / "song.ogg")).duration > 0
     assert (folder / "piano-roll.png").read_bytes()[:4] == b"\x89PNG"
     history = out.split("> /history\n")[1]
-    assert "/midi seconds:3 temperature:1.0 seed:5 · done" in history
+    assert "/midi seconds:3 temperature:1.0 seed:5 style:folk · done" in history
     lyrics = f"/lyrics artist:Beta start:xy x temperature:0.8 length:100 seed:7 style:{DEFAULT_STYLE}"
     assert f"{lyrics} · done" in history
     assert history.index("/midi") < history.index("/lyrics")  # newest first
@@ -173,7 +173,7 @@ def test_ctrl_c_at_the_prompt_exits_at_once_with_130(bot_settings, tmp_path):
 
 def test_ctrl_c_during_a_request_marks_it_interrupted_before_exiting(bot_settings, tmp_path):
     env = bot_env(bot_settings)
-    del env["PIANO_CHECKPOINT"]  # the shipped model: a 120 s piece takes it a while
+    del env["MUSIC_FOLK_CHECKPOINT"]  # the shipped model: a 120 s piece takes it a while
     process = _start_console(env, tmp_path)
     try:
         process.stdin.write("/midi seconds:120\n")

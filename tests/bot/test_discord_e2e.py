@@ -229,8 +229,10 @@ async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_set
     interaction = await fake.slash("continue", file=tune, seconds=4, seed=3)
     assert (await fake.callback(interaction)).json["type"] == 5
     (reply,) = await fake.followups(interaction)
-    assert reply.json["content"].startswith("🎹 **my tune.mid** continued for 4 s · temperature 1 · seed 3")
-    assert reply.json["content"].endswith("\nRead 2 bars of your piece: 120 bpm, 4/4, C major.")
+    content = reply.json["content"]
+    assert content.startswith("🎹 **my tune.mid** continued for 4 s in the folk style · temperature 1 · seed")
+    assert "\nRead 2 bars of your piece: 120 bpm, 4/4, C major. It reads as folk: " in content
+    assert " nats/beat vs chorale " in content  # style auto: every style's model scored it
     assert set(reply.files) == {"song.mid", "song.ogg", "piano-roll.png"}
     music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
     assert music.get_end_time() > 4 + 3.5  # the 8 beats of the prime (4 s at 120 bpm), then 4 s more
@@ -241,7 +243,7 @@ async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_set
     assert second.json["content"].startswith("🎹 **my tune.mid** continued")
     history = await fake.slash("history")
     assert (
-        "/continue seconds:4 temperature:1.0 seed:3 file:my tune.mid · done"
+        "/continue seconds:4 temperature:1.0 seed:3 style:folk file:my tune.mid · done"
         in (await fake.callback(history)).json["data"]["content"]
     )
 

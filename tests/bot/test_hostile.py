@@ -47,7 +47,7 @@ async def _private_answer(fake: FakeDiscord, interaction) -> str:
 
 def _slow_down_piano(service: SongService, seconds_per_frame: float) -> None:
     """Make each generated frame cost `seconds_per_frame`, as a big model on a busy CPU would."""
-    service.piano.model.project.register_forward_pre_hook(
+    service.music["folk"].model.project.register_forward_pre_hook(
         lambda module, inputs: time.sleep(seconds_per_frame)
     )
 
@@ -211,8 +211,9 @@ async def test_continue_gives_the_users_part_back_as_written(fake_and_bot, meter
     interaction = await fake.slash("continue", file=tune, seconds=3, seed=2)
     (reply,) = await fake.followups(interaction)
     numerator, denominator = meter
-    assert reply.json["content"].endswith(
-        f"\nRead 16 bars of your piece: {tempo} bpm, {numerator}/{denominator}, G major."
+    assert (
+        f"\nRead 16 bars of your piece: {tempo} bpm, {numerator}/{denominator}, G major. It reads as "
+        in reply.json["content"]
     )
     back = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
     window_end = 16 * numerator * 4 / denominator * 60 / tempo

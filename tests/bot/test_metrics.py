@@ -52,11 +52,12 @@ async def test_metrics_count_what_happened(bot_with_metrics):
     assert value(text, 'balladeer_refusals_total{reason="cooldown"}') == 1
     assert value(text, 'balladeer_generation_seconds_count{kind="lyrics"}') >= 1
     assert value(text, 'balladeer_delivery_seconds_count{command="midi"}') == 1
-    assert value(text, 'balladeer_batch_size_count{kind="midi"}') == 1
+    assert value(text, 'balladeer_batch_size_count{kind="music-folk"}') == 1
     assert value(text, "balladeer_queue_depth") == 0 and value(text, "balladeer_requests_in_flight") == 0
     assert value(text, "balladeer_shards") == 1 and value(text, "balladeer_model_load_seconds") > 0
     assert value(text, "balladeer_gateway_latency_seconds") >= 0
     assert 'balladeer_model_info{model="lyrics",version="best.pt@' in text
+    assert 'balladeer_model_info{model="music-chorale",version="best.pt@' in text
 
 
 async def test_health_is_503_once_the_worker_is_gone(bot_with_metrics):
