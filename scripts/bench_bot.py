@@ -86,6 +86,20 @@ async def drive(n: int, batch_max: int, length: int, database: Path) -> dict[str
     }
 
 
+async def answers_to(fake: FakeDiscord, sent: list) -> tuple[list, int, list, list]:
+    """(interaction, ack) pairs, how many got no ack within Discord's 3 s, the accepted
+    ones, and (interaction, final followup) for each accepted."""
+    acks, silent = [], 0
+    for interaction in sent:
+        try:
+            acks.append((interaction, await fake.callback(interaction, timeout=3)))
+        except TimeoutError:
+            silent += 1
+    accepted = [(i, a) for i, a in acks if a.json["type"] == 5]
+    answers = [(i, (await fake.followups(i, timeout=600))[-1]) for i, _ in accepted]
+    return acks, silent, accepted, answers
+
+
 async def watch_occupancy(bot: BalladeerBot, peaks: list[int]) -> None:
     """Sample the queue every millisecond or so; keep the highest (overall, one user)."""
     while True:
@@ -112,14 +126,7 @@ async def burst(n: int, users: int, length: int, cooldown: float | None, databas
             )
         )
         spread = max(i.sent_at for i in sent) - min(i.sent_at for i in sent)
-        acks, silent = [], 0
-        for interaction in sent:
-            try:
-                acks.append((interaction, await fake.callback(interaction, timeout=3)))
-            except TimeoutError:
-                silent += 1
-        accepted = [(i, a) for i, a in acks if a.json["type"] == 5]
-        answers = [(i, (await fake.followups(i, timeout=600))[-1]) for i, _ in accepted]
+        acks, silent, accepted, answers = await answers_to(fake, sent)
         elapsed = time.monotonic() - started
         watcher.cancel()
         beats = [t for t in fake.heartbeats if started <= t]
@@ -272,14 +279,7 @@ async def multi_process_burst(
             )
         )
         spread = max(i.sent_at for i in sent) - min(i.sent_at for i in sent)
-        acks, silent = [], 0
-        for interaction in sent:
-            try:
-                acks.append((interaction, await fake.callback(interaction, timeout=3)))
-            except TimeoutError:
-                silent += 1
-        accepted = [(i, a) for i, a in acks if a.json["type"] == 5]
-        answers = [(i, (await fake.followups(i, timeout=600))[-1]) for i, _ in accepted]
+        acks, silent, accepted, answers = await answers_to(fake, sent)
         elapsed = time.monotonic() - started
         await asyncio.sleep(1.0)  # the last rows closed
         watching.cancel()

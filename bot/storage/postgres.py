@@ -110,13 +110,7 @@ class PostgresStorage:
                 ]
                 await conn.execute("DELETE FROM holds WHERE instance_id = ANY($1)", dead)
                 await conn.execute("DELETE FROM instances WHERE id = ANY($1)", dead)
-            await conn.execute(
-                "INSERT INTO instances VALUES ($1, $2, clock_timestamp(),"
-                " clock_timestamp() + $3 * interval '1 second')",
-                instance.id,
-                instance.encoded_shards(),
-                instance.lease_seconds,
-            )
+            await _insert_instance(conn, instance)
 
     async def _retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run `operation`, waiting out a lost connection with backoff (logged)."""
@@ -285,13 +279,7 @@ class PostgresStorage:
                         "this process's lease had run out (the database was out of reach); "
                         "requests it had open may have been marked interrupted by another process"
                     )
-                    await conn.execute(
-                        "INSERT INTO instances VALUES ($1, $2, clock_timestamp(),"
-                        " clock_timestamp() + $3 * interval '1 second')",
-                        instance.id,
-                        instance.encoded_shards(),
-                        instance.lease_seconds,
-                    )
+                    await _insert_instance(conn, instance)
                 await conn.execute(
                     "DELETE FROM holds WHERE instance_id NOT IN"
                     " (SELECT id FROM instances WHERE lease_until > clock_timestamp())"
@@ -413,6 +401,17 @@ class PostgresStorage:
             "SELECT COUNT(*) FROM instances WHERE lease_until > clock_timestamp()"
         )
         return counts
+
+
+async def _insert_instance(conn: asyncpg.Connection, instance: Instance) -> None:
+    """Register `instance` with a lease from now, on the server's clock."""
+    await conn.execute(
+        "INSERT INTO instances VALUES ($1, $2, clock_timestamp(),"
+        " clock_timestamp() + $3 * interval '1 second')",
+        instance.id,
+        instance.encoded_shards(),
+        instance.lease_seconds,
+    )
 
 
 async def _connect(dsn: str, shown: str) -> asyncpg.Pool:
