@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ml.errors import BalladeerError
 from ml.music.prime import PrimePiece
 
-Kind = Literal["lyrics", "midi"]  # the model a request runs on; requests of a kind batch together
+Kind = str  # the model a request runs on ("lyrics", "music-folk", ...); a kind batches together
 Command = Literal["lyrics", "midi", "continue"]
 
 

@@ -79,8 +79,13 @@ def _piano_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
     return PianoBatch(service.music[style], jobs, s.music.slice_seconds, s.music.max_notes)
 
 
+def music_kind(style: str) -> Kind:
+    """The kind of a style's requests: they batch on that style's model."""
+    return f"music-{style}"
+
+
 def _music_kind(options: MidiOptions | ContinueOptions) -> Kind:
-    return f"music-{options.style}"
+    return music_kind(options.style)
 
 
 COMMANDS: dict[Command, CommandSpec] = {
@@ -153,7 +158,7 @@ class SongService:
         self.lyrics = lyrics
         self.music = music  # style → its model, in the order styles are offered
         self.versions = {"lyrics": model_version(Path(settings.lyrics.checkpoint))} | {
-            f"music-{style}": model_version(Path(path))
+            music_kind(style): model_version(Path(path))
             for style, path in settings.music.checkpoints().items()
         }
         self.started_at = time.monotonic()
@@ -203,10 +208,6 @@ class SongService:
                 asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics.checkpoint),
                 *(asyncio.to_thread(PianoGenerator.from_checkpoint, path) for path in styles.values()),
             )
-        except BaseException:
-            await storage.close()
-            raise
-        try:
             interrupted = await storage.renew_lease()
         except BaseException:
             await storage.close()
@@ -472,7 +473,7 @@ class SongService:
                 _settle(job.future, result=_as_shown(job, reply))  # the row stays running until delivered
 
     def _batch_of(self, jobs: list[Job]) -> Batch:
-        """One batch of a kind's jobs (/midi and /continue share the piano model's batches)."""
+        """One batch of a kind's jobs (/midi and /continue of a style share its model's batches)."""
         spec = COMMANDS[jobs[0].options.command]
         return spec.batch(self, [(j.request_id, j.options) for j in jobs])
 
@@ -598,7 +599,7 @@ class SongService:
             "music": {
                 style: {
                     **describe(generator, generator.checkpoint.meta.get("data", {})),
-                    "version": self.versions[f"music-{style}"],
+                    "version": self.versions[music_kind(style)],
                 }
                 for style, generator in self.music.items()
             },
