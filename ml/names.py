@@ -13,3 +13,5 @@ DEFAULT_FRAMES_PER_BEAT = 2  # the eighth-note grid of the Nottingham benchmark
 # the weakest strength whose samples are attributed to their artist as often as real unseen
 # songs, within 0.3 bits/char of plain sampling's fluency, and copying ≤ 1% of the time.
 DEFAULT_STYLE = 4.0
+DEFAULT_STYLE_RAMP = 0  # characters over which guidance rises to the style strength
+DEFAULT_MIN_P = 0.0  # the min-p cut of the guided distribution

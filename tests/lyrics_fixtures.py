@@ -46,7 +46,7 @@ def train_tiny_lyrics(
 ) -> Path:
     """Train a 1x48 LSTM in seconds; returns its best.pt."""
     task = LyricsTask.from_config(
-        LyricsDataConfig(data=csv_path, conditional=conditional, validation_fraction=0.2)
+        LyricsDataConfig(data=[csv_path], conditional=conditional, validation_fraction=0.2)
     )
     config = CharLSTMConfig(
         vocab_size=len(task.train.vocab),

@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Iterable
 
 from ml.errors import UnknownArtistError
-from ml.text.clean import name_key
+from ml.text.clean import artist_key, name_key
 
 ANY_ARTIST = "<any artist>"  # index 0 of a conditional model's artist table
 SUGGESTIONS = 5
@@ -20,7 +20,7 @@ class ArtistTable:
     def __init__(self, names: Iterable[str], song_counts: dict[str, int] | None = None) -> None:
         self.names = list(names)
         self.song_counts = {a: (song_counts or {}).get(a, 0) for a in self.artists}
-        self._index = {name_key(a): i for i, a in enumerate(self.names) if a != ANY_ARTIST}
+        self._index = {artist_key(a): i for i, a in enumerate(self.names) if a != ANY_ARTIST}
 
     @property
     def artists(self) -> list[str]:
@@ -37,10 +37,19 @@ class ArtistTable:
         """
         if typed is None or not name_key(typed):
             return None, 0
-        index = self._index.get(name_key(typed))
+        index = self._index.get(artist_key(typed))
         if index is None:
             raise UnknownArtistError(typed, self.suggest(typed))
         return self.names[index], index
+
+    def spelling(self, name: str) -> str | None:
+        """The table's spelling of an artist named in data ("Beatles" for "The Beatles"), or None."""
+        index = self._index.get(artist_key(name))
+        return None if index is None else self.names[index]
+
+    def extended(self, names: Iterable[str]) -> list[str]:
+        """This table's names, then those of `names` it lacks: the ids it had stay the same."""
+        return [*self.names, *(name for name in names if name != ANY_ARTIST and self.spelling(name) is None)]
 
     def suggest(self, typed: str, limit: int = SUGGESTIONS) -> list[str]:
         """Names that look like `typed`: substring hits first, then fuzzy ones."""

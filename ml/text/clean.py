@@ -22,3 +22,9 @@ def name_key(name: str) -> str:
     spaces included) collapsed to one space."""
     folded = unicodedata.normalize("NFKC", without_format_chars(name)).casefold()
     return _SPACES.sub(" ", folded).strip()
+
+
+def artist_key(name: str) -> str:
+    """An artist's name_key without a leading "the": one file's "The Beatles" is another's
+    "Beatles", and a user may type either."""
+    return name_key(name).removeprefix("the ")

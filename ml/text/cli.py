@@ -25,7 +25,13 @@ def _artist_list(value: str) -> list[str]:
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lyrics", help="train a character-level lyrics LSTM on a Kaggle lyrics CSV")
-    p.add_argument("--data", type=Path, required=True, help="lyrics CSV (artist,song,link,text)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="lyrics CSV (artist,song,link,text); repeat to train on several files",
+    )
     p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
     p.add_argument("--artists", type=_artist_list, help='comma-separated artists, e.g. "ABBA,Cher"')
     p.add_argument(

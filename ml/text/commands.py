@@ -45,16 +45,16 @@ def train(args: argparse.Namespace) -> None:
         "artist_to_output": args.artist_to_output,
     }
     saved = starting_checkpoint(config, "lyrics", model_settings)
-    if saved is not None:  # same vocabulary, artist table and split as the run being continued
+    if saved is not None:
         meta = LyricsMeta.from_dict(saved.meta)
-        check_same_data(
-            {
-                "--val-fraction": (meta.data.validation_fraction, data.validation_fraction),
-                "--min-songs": (meta.data.min_songs, data.min_songs),
-            },
-        )
-        task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists)
-        model_config = CharLSTMConfig(**saved.model_config)
+        same = {"--val-fraction": (meta.data.validation_fraction, data.validation_fraction)}
+        if config.resume:  # the same artist table and split as the run being continued
+            same["--min-songs"] = (meta.data.min_songs, data.min_songs)
+        check_same_data(same)
+        # A fine-tune keeps the checkpoint's characters and artists and adds the new data's.
+        task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists, grow=not config.resume)
+        tables = {"vocab_size": len(task.train.vocab), "n_artists": len(task.train.artists)}
+        model_config = CharLSTMConfig(**{**saved.model_config, **tables})
     else:
         task = LyricsTask.from_config(data)
         model_config = CharLSTMConfig(len(task.train.vocab), len(task.train.artists), **model_settings)
@@ -74,7 +74,7 @@ def train(args: argparse.Namespace) -> None:
     torch.manual_seed(config.seed)
     model = CharLSTM(model_config)
     if saved is not None:  # a resume then restores the optimizer and position too
-        model.load_state_dict(saved.state_dict)
+        model.load_grown(saved.state_dict)
     fit_and_report(task, model, model_config.to_dict(), config)
 
 
@@ -130,15 +130,18 @@ def evaluate(args: argparse.Namespace) -> None:
     print(f"{report['songs']} songs, {report['chars']:,} characters ({args.split} split)")
     for name, bits in report["baselines"].items():
         print(f"  {name:<22}{bits:6.3f} bits/char")
+    if not report["baselines"]:
+        print("  (the count baselines are fitted on the file's training songs: --split val only)")
     print(f"  {'LSTM':<22}{report['bits_per_char']:6.3f} bits/char")
     if "bits_per_char_any_artist" in report:
         print(f"  {'LSTM, any artist':<22}{report['bits_per_char_any_artist']:6.3f} bits/char")
-    print("per artist (most characters first):")
+    print("per artist (most characters first; * = an artist the model does not know, scored as any artist):")
     for name, row in list(report["per_artist"].items())[:15]:
         extra = (
             f"  any artist {row['bits_per_char_any_artist']:.3f}" if "bits_per_char_any_artist" in row else ""
         )
-        print(f"  {name:<28}{row['songs']:4d} songs {row['bits_per_char']:6.3f}{extra}")
+        label = name if row["known_artist"] else f"{name} *"
+        print(f"  {label:<28}{row['songs']:4d} songs {row['bits_per_char']:6.3f}{extra}")
     if "style_report" in report:
         print_style_report(report["style_report"])
 

@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -22,7 +22,8 @@ from ml.batch import Batch
 from ml.errors import DataError, UnknownArtistError
 from ml.sequences import padded_batches, shuffled, stream_batch
 from ml.splits import split_items
-from ml.text.artists import ANY_ARTIST, close_matches
+from ml.text.artists import ANY_ARTIST, ArtistTable, close_matches
+from ml.text.clean import artist_key
 from ml.text.vocab import BOS, EOS, Vocab
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,26 @@ _TYPOGRAPHIC = str.maketrans(
         "\u2015": "-",
         "\u2212": "-",
         "\u2026": "...",
-        "\u00a0": " ",
+        "\u00b4": "'",
+        "`": "'",
+        # Cyrillic letters that look Latin, found inside English words ("lovе" with a Cyrillic е)
+        "\u0430": "a",
+        "\u0435": "e",
+        "\u043e": "o",
+        "\u0440": "p",
+        "\u0441": "c",
+        "\u0443": "y",
+        "\u0445": "x",
+        "\u0456": "i",
+        "\u0410": "A",
+        "\u0415": "E",
+        "\u041e": "O",
+        "\u0421": "C",
+        "\u0422": "T",
     }
 )
+_BRACED_TAG_LINE = re.compile(r"^[ \t]*\{[^{}\n]*\}[ \t]*$", re.MULTILINE)  # "{Intro}", "{Chorus}"
+_ODD_SPACES = re.compile(r"[^\S\n]")  # no-break, hair, thin and other spaces: all one space
 _TRAILING_SPACES = re.compile(r"[ \t]+\n")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -84,7 +102,8 @@ def normalize_lyrics(text: str) -> str:
     """Plain ASCII-ish lyrics: LF line ends, no trailing spaces, no control characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TYPOGRAPHIC)
     text = "".join(ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C"))
-    text = _TRAILING_SPACES.sub("\n", text.replace("\t", " "))
+    text = _BRACED_TAG_LINE.sub("", _ODD_SPACES.sub(" ", text))
+    text = _TRAILING_SPACES.sub("\n", text)
     return _MANY_BLANK_LINES.sub("\n\n", text).strip()
 
 
@@ -138,6 +157,30 @@ def read_songs(path: str | Path) -> list[Song]:
     if not songs:
         raise DataError(f"{path} holds no songs with lyrics.")
     return songs
+
+
+def read_song_files(paths: list[Path]) -> list[Song]:
+    """The songs of every file, each artist under one spelling (see `one_spelling`)."""
+    return one_spelling([read_songs(path) for path in paths])
+
+
+def one_spelling(files: list[list[Song]]) -> list[Song]:
+    """Songs of several files with each artist under one name, so "Ace of Base" and "Ace Of
+    Base" (or "The Beatles" and "Beatles") train as one artist. The spelling of the earliest
+    file that has the artist wins, within a file the commonest, so adding a file never renames
+    (and so never re-splits) the songs of the files before it."""
+    chosen: dict[str, str] = {}
+    for songs in files:
+        spellings = Counter(song.artist for song in songs)
+        for artist, _ in spellings.most_common():
+            chosen.setdefault(artist_key(artist), artist)
+    return [replace(song, artist=chosen[artist_key(song.artist)]) for songs in files for song in songs]
+
+
+def spelled_as(songs: list[Song], table: ArtistTable) -> list[Song]:
+    """Songs with each artist the table knows under the table's spelling (a model trained on
+    "The Beatles" scores a file's "Beatles"); other artists keep theirs."""
+    return [replace(song, artist=table.spelling(song.artist) or song.artist) for song in songs]
 
 
 def _first_non_utf8(path: Path) -> tuple[int, int]:

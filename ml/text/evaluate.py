@@ -17,8 +17,9 @@ import torch.nn.functional as F
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
 from ml.sequences import padded_batch
+from ml.text.artists import ArtistTable
 from ml.text.baselines import baseline_bits_per_char
-from ml.text.data import LyricsCorpus, read_songs, split_songs
+from ml.text.data import LyricsCorpus, read_songs, spelled_as, split_songs
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.vocab import UNK, Vocab
@@ -52,17 +53,23 @@ def evaluate_lyrics(
     vocab, artists = Vocab(meta.vocab), meta.artists
     model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
 
-    songs = read_songs(data)
-    trained_on = set(meta.data.song_counts)
-    if trained_on:
+    trained_on = meta.data.song_counts  # the artists trained under their own name
+    songs = spelled_as(read_songs(data), ArtistTable(trained_on))
+    if split == "val":  # the model's own validation songs: its artists', split by its rule
         songs = [s for s in songs if s.artist in trained_on]
-    if not songs:
-        raise BalladeerError(f"{data} holds no songs by the artists this model was trained on.")
-    train_songs, val_songs = split_songs(songs, meta.data.validation_fraction)
-    scored = val_songs if split == "val" else songs
+        if not songs:
+            raise BalladeerError(
+                f"{data} holds no songs by the artists this model was trained on; "
+                "--split all scores every song (other artists' as any artist)."
+            )
+        train_songs, scored = split_songs(songs, meta.data.validation_fraction)
+    else:  # every song; an artist the model does not know is scored as "any artist"
+        train_songs, scored = [], songs
     corpus = LyricsCorpus(vocab, artists, scored)
-    train_corpus = LyricsCorpus(vocab, artists, train_songs)
-
+    baselines = {}  # count models fitted on training songs of the same file: --split val only
+    if train_songs:
+        train_corpus = LyricsCorpus(vocab, artists, train_songs)
+        baselines = baseline_bits_per_char(train_corpus.sequences, corpus.sequences, len(vocab))
     to_bits = 1 / math.log(2)
     lengths = [len(seq) - 1 for seq in corpus.sequences]
     nats = song_nats(model, corpus, any_artist=False, device=torch.device(device))
@@ -83,6 +90,7 @@ def evaluate_lyrics(
     report_artists = {}
     for name, entry in sorted(per_artist.items(), key=lambda kv: -kv[1]["chars"]):
         row = {
+            "known_artist": name in trained_on,
             "songs": entry["songs"],
             "chars": entry["chars"],
             "bits_per_char": entry["nats"] / entry["chars"] * to_bits,
@@ -99,7 +107,8 @@ def evaluate_lyrics(
         "songs": len(scored),
         "chars": chars,
         "bits_per_char": sum(nats) / chars * to_bits,
-        "baselines": baseline_bits_per_char(train_corpus.sequences, corpus.sequences, len(vocab)),
+        # The count baselines are fitted on training songs of the same file: --split val only.
+        "baselines": baselines,
         "per_artist": report_artists,
         "unknown_char_rate": sum(int((s == UNK).sum()) for s in corpus.sequences) / chars,
     }

@@ -9,6 +9,14 @@ Style strength is classifier-free guidance: a request with an artist and a style
 gets a second row in the same batch, reading the same characters as "any artist"; its
 next-character logits are u + s·(c − u), c given the artist and u given any artist. s = 1
 is plain conditional sampling, s = 0 ignores the artist, s > 1 exaggerates the style.
+Strong guidance garbles a song's first words ("GIrf Hery"), where the artist and "any
+artist" disagree most, so it ramps in: s rises from 1 to its value over the first
+`style_ramp` characters. A min-p cut then drops what the mix leaves in the tail (characters
+under `min_p` times the likeliest one's probability).
+
+`length` is a target, not a cut: past it the request writes on to the end of its line (at
+most LINE_SLACK characters more, else it ends at its last line end), so a reply always
+stops at a line end or where the model ended the song.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError
-from ml.names import DEFAULT_STYLE
+from ml.names import DEFAULT_MIN_P, DEFAULT_STYLE, DEFAULT_STYLE_RAMP
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
@@ -29,6 +37,8 @@ from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.safety import without_slurs
 from ml.text.vocab import BOS, EOS, UNK, Vocab
+
+LINE_SLACK = 120  # characters a request may write past its length to finish the line
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class LyricsRequest:
     seed: int | None = None
     top_k: int | None = None
     style: float = DEFAULT_STYLE  # guidance: 0 any artist, 1 conditional, > 1 stronger style
+    style_ramp: int = DEFAULT_STYLE_RAMP  # characters from the song start over which s rises from 1
+    min_p: float = DEFAULT_MIN_P  # drop characters under this share of the likeliest one's probability
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class LyricsSample:
     style: float = 1.0  # the guidance strength it was written with (1 without an artist)
     unknown_chars: list[str] = field(default_factory=list)  # prime characters read as <unk>
     lines_cut: int = 0  # lines left out because they held a slur (ml.text.safety)
+    cut_mid_line: bool = False  # no line end within the length's slack: stopped mid-line
 
 
 class LyricsGenerator:
@@ -96,12 +109,12 @@ class LyricsGenerator:
         return self.artist_table.resolve(name)
 
     @staticmethod
-    def _uniforms(requests: list[LyricsRequest], seeds: list[int]) -> torch.Tensor:
-        """(requests, longest length): row i holds request i's draws, one per character it
+    def _uniforms(limits: list[int], seeds: list[int]) -> torch.Tensor:
+        """(requests, longest limit): row i holds request i's draws, one per character it
         may write, all taken up front from its own seed (one call per request, not per step)."""
-        uniforms = torch.zeros(len(requests), max(r.length for r in requests))
-        for row, r, seed in zip(uniforms, requests, seeds, strict=True):
-            row[: r.length] = torch.rand(r.length, generator=seeded_generator(seed))
+        uniforms = torch.zeros(len(limits), max(limits))
+        for row, limit, seed in zip(uniforms, limits, seeds, strict=True):
+            row[:limit] = torch.rand(limit, generator=seeded_generator(seed))
         return uniforms
 
     @torch.no_grad()
@@ -110,17 +123,30 @@ class LyricsGenerator:
         if not requests:
             return []
         for r in requests:
-            if r.temperature < 0 or r.length < 1 or (r.top_k is not None and r.top_k < 1) or r.style < 0:
-                raise BalladeerError("temperature must be ≥ 0, length ≥ 1, top_k ≥ 1 and style ≥ 0.")
+            if (
+                r.temperature < 0
+                or r.length < 1
+                or (r.top_k is not None and r.top_k < 1)
+                or r.style < 0
+                or r.style_ramp < 0
+                or not 0 <= r.min_p < 1
+            ):
+                raise BalladeerError(
+                    "temperature must be ≥ 0, length ≥ 1, top_k ≥ 1, style ≥ 0, style_ramp ≥ 0 "
+                    "and min_p in [0, 1)."
+                )
         n = len(requests)
         resolved = [self.resolve_artist(r.artist) for r in requests]
         guidance = Guidance.of(requests, [index for _, index in resolved])
         encoded = [self.vocab.encode(r.prime) for r in requests]
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
-        uniforms = self._uniforms(requests, seeds)
+        limits = [r.length + LINE_SLACK for r in requests]
+        uniforms = self._uniforms(limits, seeds)
         prompts = Prompts([[BOS, *e.ids] for e in encoded])
-        lengths = torch.tensor([r.length for r in requests])
+        lengths, limit = torch.tensor([r.length for r in requests]), torch.tensor(limits)
+        line_end = self.vocab.encode("\n").ids[0]
         temperatures = torch.tensor([r.temperature for r in requests])
+        min_ps = torch.tensor([r.min_p for r in requests])
         top_ks = None
         if any(r.top_k is not None for r in requests):
             top_ks = torch.tensor([r.top_k or self.model.config.vocab_size for r in requests])
@@ -139,13 +165,14 @@ class LyricsGenerator:
         while active.any():
             rows = guidance.rows(tokens).to(self.device)
             out, state = self.stepper.step(self.char_gates.index_select(0, rows).add_(artist_gates), state)
-            logits = guidance.mix(torch.addmm(output_bias, out, self.head_weight).cpu())
+            logits = guidance.mix(torch.addmm(output_bias, out, self.head_weight).cpu(), step)
             step += 1
             sampling = active & (prompts.lengths <= step)
             drawn = sample_tokens(
                 logits,
                 temperatures,
                 top_ks,
+                min_ps,
                 uniforms.gather(1, count.clamp(max=uniforms.shape[1] - 1)[:, None]),
             )
             stops = sampling & (drawn == EOS)
@@ -153,7 +180,8 @@ class LyricsGenerator:
             written.scatter_(1, count[:, None], drawn[:, None])  # kept only where count moves on
             count += keeps
             ended |= stops
-            active &= ~stops & (count < lengths)
+            line_done = keeps & (drawn == line_end) & (count >= lengths)
+            active &= ~stops & ~line_done & (count < limit)
             tokens = torch.where(
                 prompts.lengths > step, prompts.at(step), torch.where(sampling, drawn, tokens)
             )
@@ -162,7 +190,8 @@ class LyricsGenerator:
         for r, (name, _), seed, w, k, stop, e in zip(
             requests, resolved, seeds, written, count.tolist(), ended, encoded, strict=True
         ):
-            text, cut = without_slurs(r.prime + self.vocab.decode(w[:k].tolist()))
+            whole, mid_line = at_line_end(self.vocab.decode(w[:k].tolist()), bool(stop))
+            text, cut = without_slurs(r.prime + whole)
             samples.append(
                 LyricsSample(
                     text=text,
@@ -173,6 +202,7 @@ class LyricsGenerator:
                     style=r.style if name else 1.0,
                     unknown_chars=e.unknown,
                     lines_cut=cut,
+                    cut_mid_line=mid_line,
                 )
             )
         return samples
@@ -185,13 +215,15 @@ class Guidance:
 
     requests: torch.Tensor  # the guided requests' rows
     styles: torch.Tensor  # (guided, 1): their strengths s
+    ramps: torch.Tensor  # (guided, 1): characters over which each rises from 1 to s
 
     @classmethod
     def of(cls, requests: list[LyricsRequest], artist_ids: list[int]) -> Guidance:
         """Guidance for the requests with an artist and a style other than 1."""
         guided = [i for i, (r, a) in enumerate(zip(requests, artist_ids, strict=True)) if a and r.style != 1]
         styles = torch.tensor([float(requests[i].style) for i in guided])[:, None]
-        return cls(torch.tensor(guided, dtype=torch.long), styles)
+        ramps = torch.tensor([float(requests[i].style_ramp) for i in guided])[:, None]
+        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps)
 
     @property
     def twin_artists(self) -> list[int]:
@@ -201,13 +233,16 @@ class Guidance:
         """The batch's input: each request's token, then its twin's (the same token)."""
         return torch.cat([tokens, tokens.index_select(0, self.requests)])
 
-    def mix(self, logits: torch.Tensor) -> torch.Tensor:
-        """(requests + twins, V) → (requests, V), guided rows mixed with their twins."""
+    def mix(self, logits: torch.Tensor, position: int) -> torch.Tensor:
+        """(requests + twins, V) → (requests, V), guided rows mixed with their twins at the
+        strength reached `position` characters into the song."""
         requests = len(logits) - len(self.requests)
         if len(self.requests):
             conditional = logits.index_select(0, self.requests)
             unconditional = logits[requests:]
-            logits.index_copy_(0, self.requests, torch.lerp(unconditional, conditional, self.styles))
+            reached = (position / self.ramps.clamp(min=1)).clamp(max=1)
+            styles = 1 + (self.styles - 1) * reached
+            logits.index_copy_(0, self.requests, torch.lerp(unconditional, conditional, styles))
         return logits[:requests]
 
 
@@ -225,12 +260,27 @@ class Prompts:
         return self.tokens[:, min(step, self.tokens.shape[1] - 1)]
 
 
+def at_line_end(text: str, ended: bool) -> tuple[str, bool]:
+    """What a request wrote, ending at a line end, and whether it had to be cut mid-line:
+    whole when the model ended the song or finished the line, else up to its last line end
+    (the whole text, cut, when it wrote none)."""
+    if ended or text.endswith("\n"):
+        return text.rstrip(), False
+    cut = text.rfind("\n")
+    return (text[:cut].rstrip(), False) if cut > 0 else (text, True)
+
+
 def sample_tokens(
-    logits: torch.Tensor, temperatures: torch.Tensor, top_ks: torch.Tensor | None, uniforms: torch.Tensor
+    logits: torch.Tensor,
+    temperatures: torch.Tensor,
+    top_ks: torch.Tensor | None,
+    min_ps: torch.Tensor,
+    uniforms: torch.Tensor,
 ) -> torch.Tensor:
     """One token per row: argmax where the temperature is 0, else a draw from
-    softmax(logits / T) — over the row's top_k logits where given — by inverse CDF at the
-    row's uniform in [0, 1). uniforms: (B, 1)."""
+    softmax(logits / T) — over the row's top_k logits where given, and over the tokens of at
+    least min_p times the likeliest one's probability — by inverse CDF at the row's uniform
+    in [0, 1). uniforms: (B, 1)."""
     logits = logits.clone()
     logits[:, [BOS, UNK]] = -torch.inf  # never write a song start or an unknown mark
     if top_ks is not None:
@@ -238,7 +288,11 @@ def sample_tokens(
         kth = logits.sort(dim=-1, descending=True).values.gather(1, ranks[:, None])
         logits.masked_fill_(logits < kth, -torch.inf)
     greedy = temperatures == 0
-    probs = torch.softmax(logits / torch.where(greedy, 1.0, temperatures)[:, None], dim=-1)
+    logits = logits / torch.where(greedy, 1.0, temperatures)[:, None]
+    if bool((min_ps > 0).any()):  # p < min_p · p_max  ⇔  logit < max logit + log(min_p)
+        floor = logits.max(dim=-1, keepdim=True).values + torch.log(min_ps)[:, None]
+        logits.masked_fill_(logits < floor, -torch.inf)
+    probs = torch.softmax(logits, dim=-1)
     cdf = probs.cumsum(dim=-1)
     sampled = torch.searchsorted(cdf, uniforms * cdf[:, -1:], right=True).squeeze(1)
     sampled = sampled.clamp(max=logits.shape[1] - 1)

@@ -14,6 +14,7 @@ characters from the embedding table (`embed_dropout`). All of them act in traini
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -22,6 +23,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ml.batch import Batch
+from ml.text.vocab import UNK
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -150,6 +152,28 @@ class CharLSTM(nn.Module):
         if self.artist_out is None:
             return bias
         return bias + self.artist_out(artists) @ self.head.weight.T
+
+    def load_grown(self, state: dict[str, torch.Tensor]) -> None:
+        """Load weights of the same model trained with fewer characters or artists (the
+        tables grow by appending; see Vocab.extended). A new character starts as the <unk>
+        it was read as before, <unk>'s probability shared out evenly among it and the new
+        ones, so every known character keeps its probability; a new artist starts as
+        "any artist"."""
+        grown = dict(state)
+        vocab_rows = {"embed.weight", "head.weight", "head.bias"}
+        for name, target in self.state_dict().items():
+            old = state[name]
+            if old.shape == target.shape:
+                continue
+            added = target.shape[0] - old.shape[0]
+            if added < 0 or old.shape[1:] != target.shape[1:]:
+                raise ValueError(f"{name}: cannot grow {tuple(old.shape)} to {tuple(target.shape)}")
+            if name == "head.bias":
+                old = old.clone()
+                old[UNK] -= math.log(added + 1)
+            seed = old[UNK] if name in vocab_rows else old[0]
+            grown[name] = torch.cat([old, seed.expand(added, *old.shape[1:])])
+        self.load_state_dict(grown)
 
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed cross-entropy (nats) over the batch's scored steps, and the final state."""

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ml.errors import BalladeerError
 from ml.sequences import padded_batch
-from ml.text.data import Song, read_songs, split_songs
+from ml.text.data import Song, read_songs, spelled_as, split_songs
 from ml.text.generate import LyricsGenerator, LyricsRequest
 from ml.text.style_config import StyleReportConfig
 from ml.text.vocab import BOS, EOS
@@ -126,7 +126,7 @@ def style_report(
     if not generator.model.conditional:
         raise BalladeerError("The style report needs an artist-conditional model.")
     counts = generator.song_counts
-    songs = [s for s in read_songs(data) if s.artist in counts]
+    songs = [s for s in spelled_as(read_songs(data), generator.artist_table) if s.artist in counts]
     train, val = split_songs(songs, generator.meta.data.validation_fraction)
     top = sorted(counts, key=lambda a: (-counts[a], a))[: config.top_artists]
     if len(top) < 2:

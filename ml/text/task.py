@@ -11,12 +11,13 @@ import torch
 
 from ml.batch import Batch
 from ml.run_log import ReportUnit
+from ml.text.artists import ArtistTable
 from ml.text.baselines import baseline_bits_per_char
 from ml.text.data import (
     LyricsCorpus,
     Song,
     artist_table,
-    read_songs,
+    read_song_files,
     select_artists,
     split_songs,
     without_covers,
@@ -27,7 +28,7 @@ from ml.text.vocab import Vocab
 
 @dataclass
 class LyricsDataConfig:
-    data: Path
+    data: list[Path]  # lyrics CSVs; an artist in several is one artist (see one_spelling)
     artists: list[str] | None = None
     min_songs: int = 1
     conditional: bool = True
@@ -51,10 +52,17 @@ class LyricsTask:
 
     @classmethod
     def from_config(
-        cls, config: LyricsDataConfig, vocab: Vocab | None = None, artists: list[str] | None = None
+        cls,
+        config: LyricsDataConfig,
+        vocab: Vocab | None = None,
+        artists: list[str] | None = None,
+        grow: bool = False,
     ) -> LyricsTask:
-        """Read, select and split the songs; reuse `vocab`/`artists` when resuming."""
-        every_song = read_songs(config.data)
+        """Read, select and split the songs. `vocab`/`artists` are a starting checkpoint's
+        tables: kept as they are when resuming, or with `grow` (fine-tuning on more data)
+        extended by the characters and artists the data adds, appended so every id keeps
+        its meaning (see CharLSTM.grown_state)."""
+        every_song = read_song_files(config.data)
         songs = select_artists(every_song, config.artists, config.min_songs)
         train_songs, val_songs = split_songs(songs, config.validation_fraction)
         table, counts = artist_table(train_songs, config.conditional)
@@ -63,13 +71,19 @@ class LyricsTask:
             chosen = {song.artist for song in songs}
             extra = without_covers([s for s in every_song if s.artist not in chosen], val_songs)
             train_songs = train_songs + extra
+        texts = (s.text for s in train_songs)
         if vocab is None:
-            vocab = Vocab.build((s.text for s in train_songs), config.min_char_count)
-        artists = table if artists is None else artists
+            vocab = Vocab.build(texts, config.min_char_count)
+        elif grow:
+            vocab = vocab.extended(texts, config.min_char_count)
+        if artists is None:
+            artists = table
+        elif grow and table:
+            artists = ArtistTable(artists).extended(table)
         train = LyricsCorpus(vocab, artists, train_songs, config.condition_dropout)
         val = LyricsCorpus(vocab, artists, val_songs)
         summary = LyricsData(
-            source=str(config.data),
+            source=", ".join(str(path) for path in config.data),
             songs=len(songs),
             train_songs=len(train_songs),
             val_songs=len(val_songs),

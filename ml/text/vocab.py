@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 BOS, EOS, UNK = 0, 1, 2
 SPECIAL_TOKENS = ("<bos>", "<eos>", "<unk>")
+MIN_CHAR_SHARE = 1e-6  # in a large corpus, a character rarer than this is noise (a stray 中): <unk>
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,20 @@ class Vocab:
 
     @classmethod
     def build(cls, texts: Iterable[str], min_count: int = 3) -> Vocab:
-        """Characters seen at least `min_count` times, most frequent first."""
+        """Characters seen at least `min_count` times and at least once per million
+        characters (MIN_CHAR_SHARE), most frequent first."""
         counts = Counter()
         for text in texts:
             counts.update(text)
+        needed = max(min_count, MIN_CHAR_SHARE * sum(counts.values()))
         kept = [ch for ch, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        return cls(ch for ch in kept if counts[ch] >= min_count)
+        return cls(ch for ch in kept if counts[ch] >= needed)
+
+    def extended(self, texts: Iterable[str], min_count: int = 3) -> Vocab:
+        """This vocabulary plus the characters of `texts` it lacks (seen ≥ `min_count` times),
+        appended so every id it had keeps its meaning."""
+        new = [ch for ch in Vocab.build(texts, min_count).chars if ch not in self._index]
+        return Vocab([*self.chars, *new])
 
     def __len__(self) -> int:
         return len(SPECIAL_TOKENS) + len(self.chars)

@@ -32,7 +32,7 @@ def _free_port() -> int:
 def _first_step_gradients(csv: Path, out: Path, batch_size: int) -> dict[str, torch.Tensor]:
     """Gradients of one training step on the first chunk of epoch 0 (this rank's share)."""
     torch.manual_seed(0)
-    task = LyricsTask.from_config(LyricsDataConfig(data=csv, validation_fraction=0.2))
+    task = LyricsTask.from_config(LyricsDataConfig(data=[csv], validation_fraction=0.2))
     # No dropout: its masks are random draws that a split batch cannot reproduce.
     config = CharLSTMConfig(
         len(task.train.vocab), len(task.train.artists), 8, 4, hidden=24, layers=2, dropout=0

@@ -4,8 +4,9 @@ import torch
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
 from ml.names import DEFAULT_STYLE
-from ml.text.generate import LyricsGenerator, LyricsRequest, sample_tokens
+from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsRequest, at_line_end, sample_tokens
 from ml.text.vocab import BOS, UNK
+from tests.lyrics_fixtures import ALPHA_LINE
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +97,27 @@ def test_guided_requests_keep_every_sampling_guarantee(generator):
     strong = generator.generate(
         [LyricsRequest(artist="Alpha", temperature=1.5, length=100, seed=s, style=3) for s in range(4)]
     )
-    assert all(_letters(s.text) <= {"a", "b"} and s.text for s in strong)
+    assert all(_letters(s.text) <= {"a", "b"} for s in strong) and any(s.text for s in strong)
     with pytest.raises(BalladeerError, match="style"):
         generator.generate([LyricsRequest(artist="Beta", style=-1)])
 
 
-def test_length_bounds_the_output_and_the_artist_name_is_canonical(generator):
-    sample = generator.generate([LyricsRequest(artist="ALPHA", length=25, temperature=1.0, seed=2)])[0]
-    assert len(sample.text) <= 25 and sample.artist == "Alpha"
+def test_length_is_a_target_that_ends_at_a_line_end_and_the_artist_name_is_canonical(generator):
+    # The tiny model's lines are 8 characters and a newline: 25 characters end after line 3.
+    for seed in range(6):
+        sample = generator.generate([LyricsRequest(artist="ALPHA", length=25, temperature=0.5, seed=seed)])[0]
+        assert sample.artist == "Alpha"
+        if not sample.ended:
+            assert 25 <= len(sample.text) + 1 <= 25 + LINE_SLACK and sample.text.count("\n") >= 2
+            assert sample.text.split("\n")[-1] in ALPHA_LINE  # a whole line, never "ab"
     assert generator.artists == ["Alpha", "Beta"]
+
+
+def test_a_line_longer_than_the_slack_ends_at_the_last_line_end():
+    assert at_line_end("one line\ntwo li", ended=False) == ("one line", False)
+    assert at_line_end("one line\n", ended=False) == ("one line", False)
+    assert at_line_end("no line end at all", ended=False) == ("no line end at all", True)
+    assert at_line_end("the song ended mid", ended=True) == ("the song ended mid", False)
 
 
 def test_unknown_artist_lists_close_matches(generator):
@@ -138,11 +151,15 @@ def test_sample_tokens_honours_each_rows_temperature_top_k_and_uniform():
     temperatures = torch.tensor([0.0, 1.0, 1.0, 1.0])
     top_ks = torch.tensor([6, 1, 2, 500])  # more than the vocabulary: no limit
     uniforms = torch.tensor([[0.99], [0.99], [0.99], [0.0]])
-    drawn = sample_tokens(logits, temperatures, top_ks, uniforms).tolist()
+    no_cut = torch.zeros(4)
+    drawn = sample_tokens(logits, temperatures, top_ks, no_cut, uniforms).tolist()
     assert drawn[0] == 3  # temperature 0: argmax
     assert drawn[1] == 3  # top_k 1: the best, whatever the uniform
     assert drawn[2] == 4  # top_k 2: a high uniform takes the second best
     assert drawn[3] == 1  # the inverse CDF's first token with mass
     assert BOS not in drawn and UNK not in drawn
-    unlimited = sample_tokens(logits, temperatures, None, uniforms).tolist()
+    unlimited = sample_tokens(logits, temperatures, None, no_cut, uniforms).tolist()
     assert unlimited[0] == 3 and unlimited[1] == 5
+    # min-p: at 0.5 only 3 is left (p(4) / p(3) = e^-1 < 0.5); at 0.2, 3 and 4 (e^-2 < 0.2).
+    cut = sample_tokens(logits, torch.ones(4), None, torch.tensor([0.5, 0.2, 0.2, 0.0]), uniforms).tolist()
+    assert cut == [3, 4, 4, 1]

@@ -129,7 +129,7 @@ def test_bad_training_settings_are_user_errors(tmp_path):
 def test_resumed_task_keeps_the_saved_vocabulary(two_artist_csv):
     saved = Vocab(["x", "y", "a", "b", " ", "\n"])
     task = LyricsTask.from_config(
-        LyricsDataConfig(data=two_artist_csv, validation_fraction=0.2),
+        LyricsDataConfig(data=[two_artist_csv], validation_fraction=0.2),
         saved,
         ["<any artist>", "Beta", "Alpha"],
     )
@@ -141,12 +141,12 @@ def test_other_artists_train_as_any_artist_and_leave_validation_alone(tmp_path):
     rows = two_artist_rows()
     rows += [("Solo", f"Single {i}", f"this one is a long line by solo {i}\n" * 3) for i in range(4)]
     plain = LyricsTask.from_config(
-        LyricsDataConfig(data=write_lyrics_csv(tmp_path / "p.csv", rows), min_songs=5)
+        LyricsDataConfig(data=[write_lyrics_csv(tmp_path / "p.csv", rows)], min_songs=5)
     )
     alpha_val = next(s for s in plain.val.songs if s.artist == "Alpha")
     rows.append(("Solo", "Cover", alpha_val.text))  # a copy of a validation song stays out
     config = LyricsDataConfig(
-        data=write_lyrics_csv(tmp_path / "o.csv", rows), min_songs=6, others_as_any_artist=True
+        data=[write_lyrics_csv(tmp_path / "o.csv", rows)], min_songs=6, others_as_any_artist=True
     )
     task = LyricsTask.from_config(config)
     assert [s.identity for s in task.val.songs] == [s.identity for s in plain.val.songs]

@@ -18,7 +18,7 @@ from tests.tiny_training import tiny_train_config
 
 @pytest.fixture(scope="module")
 def task(two_artist_csv):
-    return LyricsTask.from_config(LyricsDataConfig(data=two_artist_csv, validation_fraction=0.2))
+    return LyricsTask.from_config(LyricsDataConfig(data=[two_artist_csv], validation_fraction=0.2))
 
 
 def _trainer(task, tmp_path, **config):
