@@ -15,3 +15,5 @@ DEFAULT_FRAMES_PER_BEAT = 2  # the eighth-note grid of the Nottingham benchmark
 DEFAULT_STYLE = 4.0
 DEFAULT_STYLE_RAMP = 0  # characters over which guidance rises to the style strength
 DEFAULT_MIN_P = 0.0  # the min-p cut of the guided distribution
+DEFAULT_RECALL = 0.0  # how strongly a line goes on like an earlier one (ml.text.shape)
+DEFAULT_RHYME = 0.0  # share of a rhyming word's end moved to a line end (ml.text.shape)

@@ -41,7 +41,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:  # scored as written (fp16); OUT untouched till then
             unscored = Path(folder) / "unscored.pt"
             save_checkpoint(unscored, mixed, half=True)
-            bits = evaluate_lyrics(unscored, args.data)["bits_per_char"]
+            bits = evaluate_lyrics(unscored, [args.data])["bits_per_char"]
     except BalladeerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -59,7 +59,7 @@ PRIME_TEMPERATURES = (0.2, 0.5, 1.0)
 
 
 def lyrics_section(checkpoint: Path, data: Path, style: Path | None, out_dir: Path) -> list[str]:
-    report = evaluate_lyrics(checkpoint, data, "val")
+    report = evaluate_lyrics(checkpoint, [data], "val")
     out = [
         "## Lyrics",
         "",

@@ -10,10 +10,10 @@ from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
 )
-from ml.names import DEFAULT_STYLE
+from ml.names import DEFAULT_MIN_P, DEFAULT_RECALL, DEFAULT_RHYME, DEFAULT_STYLE, DEFAULT_STYLE_RAMP
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
-from ml.text.style_config import StyleReportConfig
+from ml.text.style_config import SamplingSetting, StyleReportConfig
 
 
 def _artist_list(value: str) -> list[str]:
@@ -111,6 +111,31 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         f"more exaggerates it (default {DEFAULT_STYLE:g})",
     )
     p.add_argument(
+        "--style-ramp",
+        type=number(int, 0, 100_000),
+        default=DEFAULT_STYLE_RAMP,
+        help=f"characters over which the style rises from 1 to --style (default {DEFAULT_STYLE_RAMP})",
+    )
+    p.add_argument(
+        "--min-p",
+        type=number(float, 0, 0.99),
+        default=DEFAULT_MIN_P,
+        help="drop characters under this share of the likeliest one's probability "
+        f"(default {DEFAULT_MIN_P:g})",
+    )
+    p.add_argument(
+        "--recall",
+        type=number(float, 0, 1),
+        default=DEFAULT_RECALL,
+        help=f"how strongly a line that starts like an earlier one goes on like it (default {DEFAULT_RECALL:g})",
+    )
+    p.add_argument(
+        "--rhyme",
+        type=number(float, 0, 1),
+        default=DEFAULT_RHYME,
+        help=f"how readily a line ends on a word that rhymes (default {DEFAULT_RHYME:g})",
+    )
+    p.add_argument(
         "--seed",
         type=number(int, 0, 2**31 - 1),
         help="seed for a reproducible sample (sample i uses seed + i)",
@@ -125,12 +150,14 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lyrics", help="bits per character of a model and of the baselines")
     add_checkpoint_flags(p, DEFAULT_LYRICS_CHECKPOINT)
-    p.add_argument("--data", type=Path, required=True, help="lyrics CSV")
+    p.add_argument(
+        "--data", type=Path, action="append", required=True, help="lyrics CSV; repeat to score several as one"
+    )
     p.add_argument(
         "--split",
         choices=("val", "all"),
         default="val",
-        help="the model's validation songs, or all of its artists' songs",
+        help="the model's validation songs, or every song (an artist it does not know as any artist)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     style = p.add_argument_group("style report (--style-report)")
@@ -138,7 +165,8 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     style.add_argument(
         "--style-report",
         action="store_true",
-        help="also measure how recognisably samples follow their artist, over style strengths",
+        help="also measure what readers get (real words, whole lines, choruses, rhymes, style "
+        "they can hear, copying) over guidance settings, against real unseen songs",
     )
     style.add_argument(
         "--top-artists",
@@ -153,10 +181,11 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         help="samples per artist and strength (default %(default)s)",
     )
     style.add_argument(
-        "--strengths",
-        type=_strength_list,
-        default=defaults.strengths,
-        help='e.g. "0,1,2,4" (default %(default)s)',
+        "--settings",
+        type=_settings,
+        default=defaults.settings,
+        help='sampling settings separated by ";", e.g. "style=2;style=4,ramp=60,min_p=0.1,recall=1,rhyme=1" '
+        "(default: an ablation ladder of strengths and nudges)",
     )
     style.add_argument(
         "--sample-length",
@@ -167,8 +196,8 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=lazy("ml.text.commands", "evaluate"))
 
 
-def _strength_list(value: str) -> list[float]:
+def _settings(value: str) -> list[SamplingSetting]:
     try:
-        return [float(x) for x in value.split(",") if x.strip()]
+        return [SamplingSetting.parse(item) for item in value.split(";") if item.strip()]
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"strengths are numbers separated by commas, not {value!r}") from exc
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from exc

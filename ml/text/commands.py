@@ -96,6 +96,10 @@ def sample(args: argparse.Namespace) -> None:
             seed=None if args.seed is None else args.seed + i,
             top_k=args.top_k,
             style=args.style,
+            style_ramp=args.style_ramp,
+            min_p=args.min_p,
+            recall=args.recall,
+            rhyme=args.rhyme,
         )
         for i in range(args.num)
     ]
@@ -120,7 +124,7 @@ def evaluate(args: argparse.Namespace) -> None:
         config = StyleReportConfig(
             top_artists=args.top_artists,
             samples_per_artist=args.samples_per_artist,
-            strengths=args.strengths,
+            settings=args.settings,
             sample_length=args.sample_length,
         )
         report["style_report"] = style_report(args.checkpoint, args.data, config, args.device)
@@ -149,13 +153,26 @@ def evaluate(args: argparse.Namespace) -> None:
 def print_style_report(style: dict) -> None:
     reference = style["reference"]
     print(
-        f"style: classifier over {len(style['artists'])} artists (chance {style['chance']:.2f}); "
-        f"real validation songs attributed {reference['accuracy']:.2f}"
+        f"quality: classifier over {len(style['artists'])} artists (chance {style['chance']:.2f}); "
+        f"{reference['validation_songs']} real validation songs cut to the reply length"
     )
-    print("  style  accuracy  bits/char (any artist)  copy rate  longest copy")
-    for strength, row in style["sweep"].items():
-        print(
-            f"  {strength:>5}  {row['accuracy']:8.2f}  {row['bits_per_char_any_artist']:22.3f}  "
-            f"{row['copy_rate']:9.3f}  {row['longest_copy']:12d}"
-        )
-    print(f"  recommended style: {style['recommended_style']}")
+    header = "attributed  real words  first line  repeats  rhymes  Title Case  copied  mid-line  bits/char"
+    print(f"  {'':<30}{header}")
+    print(f"  {'real unseen songs':<30}{_quality_row(reference)}")
+    for key, row in style["sweep"].items():
+        print(f"  {key:<30}{_quality_row(row)}")
+    chosen = style["recommended"]
+    misses = "; misses: " + ", ".join(style["recommended_misses"]) if style["recommended_misses"] else ""
+    print(f"  recommended: {chosen}{misses}")
+
+
+def _quality_row(row: dict) -> str:
+    def share(name: str) -> str:
+        value = row.get(name)
+        return "   –" if value is None else f"{value:4.2f}"
+
+    return (
+        f"{share('accuracy'):>10}  {share('real_words'):>10}  {share('first_line_real_words'):>10}  "
+        f"{share('repeated_lines'):>7}  {share('rhymes'):>6}  {share('title_case'):>10}  "
+        f"{share('copy_rate'):>6}  {share('cut_mid_line'):>8}  {row['bits_per_char_any_artist']:9.3f}"
+    )

@@ -19,7 +19,7 @@ from ml.errors import BalladeerError
 from ml.sequences import padded_batch
 from ml.text.artists import ArtistTable
 from ml.text.baselines import baseline_bits_per_char
-from ml.text.data import LyricsCorpus, read_songs, spelled_as, split_songs
+from ml.text.data import LyricsCorpus, read_song_files, spelled_as, split_songs
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.vocab import UNK, Vocab
@@ -44,8 +44,9 @@ def song_nats(model: CharLSTM, corpus: LyricsCorpus, any_artist: bool, device: t
 
 
 def evaluate_lyrics(
-    checkpoint_path: str | Path, data: str | Path, split: str = "val", device: str = "cpu"
+    checkpoint_path: str | Path, data: list[Path], split: str = "val", device: str = "cpu"
 ) -> dict[str, Any]:
+    """Bits per character on the files' songs (their artists' validation songs, or all)."""
     if split not in ("val", "all"):
         raise BalladeerError(f"--split must be val or all, not {split!r}.")
     checkpoint = load_checkpoint(checkpoint_path, "lyrics", map_location=device)
@@ -54,12 +55,12 @@ def evaluate_lyrics(
     model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
 
     trained_on = meta.data.song_counts  # the artists trained under their own name
-    songs = spelled_as(read_songs(data), ArtistTable(trained_on))
+    songs = spelled_as(read_song_files(data), ArtistTable(trained_on))
     if split == "val":  # the model's own validation songs: its artists', split by its rule
         songs = [s for s in songs if s.artist in trained_on]
         if not songs:
             raise BalladeerError(
-                f"{data} holds no songs by the artists this model was trained on; "
+                f"{', '.join(map(str, data))} holds no songs by the artists this model was trained on; "
                 "--split all scores every song (other artists' as any artist)."
             )
         train_songs, scored = split_songs(songs, meta.data.validation_fraction)
@@ -102,7 +103,7 @@ def evaluate_lyrics(
     chars = sum(lengths)
     report: dict[str, Any] = {
         "checkpoint": str(checkpoint_path),
-        "data": str(data),
+        "data": [str(path) for path in data],
         "split": split,
         "songs": len(scored),
         "chars": chars,

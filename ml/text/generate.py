@@ -21,14 +21,16 @@ stops at a line end or where the model ended the song.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError
-from ml.names import DEFAULT_MIN_P, DEFAULT_STYLE, DEFAULT_STYLE_RAMP
+from ml.names import DEFAULT_MIN_P, DEFAULT_RECALL, DEFAULT_RHYME, DEFAULT_STYLE, DEFAULT_STYLE_RAMP
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
@@ -36,6 +38,7 @@ from ml.text.artists import ArtistTable
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.safety import without_slurs
+from ml.text.shape import SongShape
 from ml.text.vocab import BOS, EOS, UNK, Vocab
 
 LINE_SLACK = 120  # characters a request may write past its length to finish the line
@@ -52,6 +55,8 @@ class LyricsRequest:
     style: float = DEFAULT_STYLE  # guidance: 0 any artist, 1 conditional, > 1 stronger style
     style_ramp: int = DEFAULT_STYLE_RAMP  # characters from the song start over which s rises from 1
     min_p: float = DEFAULT_MIN_P  # drop characters under this share of the likeliest one's probability
+    recall: float = DEFAULT_RECALL  # how strongly a line goes on like an earlier one (ml.text.shape)
+    rhyme: float = DEFAULT_RHYME  # share of a rhyming word's end moved to a line end (ml.text.shape)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class LyricsGenerator:
             bias = self.stepper.input_bias[None]
             self.artist_gates = bias if artists is None else artists + bias
             self.head_weight = self.model.head.weight.T.contiguous()  # (H, V): MKL's faster layout
+        self.token_chars = [self.vocab.decode([i]) if i != UNK else "" for i in range(len(self.vocab))]
 
     @classmethod
     def from_checkpoint(
@@ -130,10 +136,12 @@ class LyricsGenerator:
                 or r.style < 0
                 or r.style_ramp < 0
                 or not 0 <= r.min_p < 1
+                or not 0 <= r.recall <= 1
+                or not 0 <= r.rhyme <= 1
             ):
                 raise BalladeerError(
-                    "temperature must be ≥ 0, length ≥ 1, top_k ≥ 1, style ≥ 0, style_ramp ≥ 0 "
-                    "and min_p in [0, 1)."
+                    "temperature must be ≥ 0, length ≥ 1, top_k ≥ 1, style ≥ 0, style_ramp ≥ 0, "
+                    "min_p in [0, 1), recall and rhyme in [0, 1]."
                 )
         n = len(requests)
         resolved = [self.resolve_artist(r.artist) for r in requests]
@@ -147,6 +155,14 @@ class LyricsGenerator:
         line_end = self.vocab.encode("\n").ids[0]
         temperatures = torch.tensor([r.temperature for r in requests])
         min_ps = torch.tensor([r.min_p for r in requests])
+        shape = None
+        if any(r.recall > 0 or r.rhyme > 0 for r in requests):
+            primes, recall, rhyme = (
+                [r.prime for r in requests],
+                [r.recall for r in requests],
+                [r.rhyme for r in requests],
+            )
+            shape = SongShape(primes, recall, rhyme, self.token_chars)
         top_ks = None
         if any(r.top_k is not None for r in requests):
             top_ks = torch.tensor([r.top_k or self.model.config.vocab_size for r in requests])
@@ -168,17 +184,24 @@ class LyricsGenerator:
             logits = guidance.mix(torch.addmm(output_bias, out, self.head_weight).cpu(), step)
             step += 1
             sampling = active & (prompts.lengths <= step)
+            reshape = None
+            if shape is not None:
+                reshape = partial(shape.reshape, rows=sampling.nonzero().flatten().tolist())
             drawn = sample_tokens(
                 logits,
                 temperatures,
                 top_ks,
                 min_ps,
                 uniforms.gather(1, count.clamp(max=uniforms.shape[1] - 1)[:, None]),
+                reshape,
             )
             stops = sampling & (drawn == EOS)
             keeps = sampling & ~stops
             written.scatter_(1, count[:, None], drawn[:, None])  # kept only where count moves on
             count += keeps
+            if shape is not None:
+                for row, token in zip(keeps.nonzero().flatten().tolist(), drawn[keeps].tolist(), strict=True):
+                    shape.add(row, self.token_chars[token])
             ended |= stops
             line_done = keeps & (drawn == line_end) & (count >= lengths)
             active &= ~stops & ~line_done & (count < limit)
@@ -240,7 +263,8 @@ class Guidance:
         if len(self.requests):
             conditional = logits.index_select(0, self.requests)
             unconditional = logits[requests:]
-            reached = (position / self.ramps.clamp(min=1)).clamp(max=1)
+            ramping = (position / self.ramps.clamp(min=1)).clamp(max=1)
+            reached = torch.where(self.ramps > 0, ramping, 1.0)
             styles = 1 + (self.styles - 1) * reached
             logits.index_copy_(0, self.requests, torch.lerp(unconditional, conditional, styles))
         return logits[:requests]
@@ -276,11 +300,12 @@ def sample_tokens(
     top_ks: torch.Tensor | None,
     min_ps: torch.Tensor,
     uniforms: torch.Tensor,
+    reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """One token per row: argmax where the temperature is 0, else a draw from
     softmax(logits / T) — over the row's top_k logits where given, and over the tokens of at
-    least min_p times the likeliest one's probability — by inverse CDF at the row's uniform
-    in [0, 1). uniforms: (B, 1)."""
+    least min_p times the likeliest one's probability, then passed through `reshape` (the
+    song shape's nudges) — by inverse CDF at the row's uniform in [0, 1). uniforms: (B, 1)."""
     logits = logits.clone()
     logits[:, [BOS, UNK]] = -torch.inf  # never write a song start or an unknown mark
     if top_ks is not None:
@@ -293,6 +318,8 @@ def sample_tokens(
         floor = logits.max(dim=-1, keepdim=True).values + torch.log(min_ps)[:, None]
         logits.masked_fill_(logits < floor, -torch.inf)
     probs = torch.softmax(logits, dim=-1)
+    if reshape is not None:
+        probs = reshape(probs)
     cdf = probs.cumsum(dim=-1)
     sampled = torch.searchsorted(cdf, uniforms * cdf[:, -1:], right=True).squeeze(1)
     sampled = sampled.clamp(max=logits.shape[1] - 1)

@@ -1,23 +1,78 @@
-"""The style report's settings, apart from the report (which needs torch and scikit-learn),
+"""The quality report's settings, apart from the report (which needs torch and scikit-learn),
 so the command line can show their defaults without importing either."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from ml.errors import BalladeerError
 
 
+@dataclass(frozen=True)
+class SamplingSetting:
+    """One way of writing a reply: guidance strength and the nudges of ml.text.generate."""
+
+    style: float
+    ramp: int = 0  # characters over which guidance rises from 1 to `style`
+    min_p: float = 0.0
+    recall: float = 0.0
+    rhyme: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """ "style 4, ramp 60, min_p 0.1": the strength, then what differs from the plain way."""
+        plain = SamplingSetting(self.style)
+        parts = [f"style {self.style:g}"]
+        parts += [
+            f"{f.name} {getattr(self, f.name):g}"
+            for f in fields(self)[1:]
+            if getattr(self, f.name) != getattr(plain, f.name)
+        ]
+        return ", ".join(parts)
+
+    @classmethod
+    def parse(cls, text: str) -> SamplingSetting:
+        """From "style=4,ramp=60,min_p=0.1" (style first or anywhere; the rest default)."""
+        names = {f.name: f.type for f in fields(cls)}
+        values: dict[str, float] = {}
+        for item in text.split(","):
+            name, _, value = item.partition("=")
+            name = name.strip()
+            if name not in names:
+                raise ValueError(f"{name!r} is not one of {', '.join(names)}")
+            values[name] = int(value) if name == "ramp" else float(value)
+        if "style" not in values:
+            raise ValueError("a setting needs style=")
+        return cls(**values)
+
+    def check(self) -> None:
+        if self.style < 0 or self.ramp < 0 or not 0 <= self.min_p < 1:
+            raise BalladeerError(f"{self.key}: style and ramp must be ≥ 0 and min_p in [0, 1).")
+        if not (0 <= self.recall <= 1 and 0 <= self.rhyme <= 1):
+            raise BalladeerError(f"{self.key}: recall and rhyme must be in [0, 1].")
+
+
+def _ablation_ladder() -> list[SamplingSetting]:
+    """Plain guidance at each strength, then at s = 4 each nudge added in turn, then all of
+    them at the other strengths: what each buys, and which strength suits them."""
+    plain = [SamplingSetting(s) for s in (0.0, 1.0, 2.0, 3.0, 4.0)]
+    cut = SamplingSetting(4.0, min_p=0.1)
+    ramped = replace(cut, ramp=60)
+    recalled = replace(ramped, recall=1.0)
+    shaped = replace(recalled, rhyme=1.0)
+    return [*plain, cut, ramped, recalled, shaped, *(replace(shaped, style=s) for s in (1.0, 2.0, 3.0, 5.0))]
+
+
 @dataclass
 class StyleReportConfig:
-    top_artists: int = 10
-    samples_per_artist: int = 20
-    strengths: list[float] = field(default_factory=lambda: [0.0, 1.0, 1.5, 2.0, 3.0, 4.0])
+    top_artists: int = 20
+    samples_per_artist: int = 10
+    settings: list[SamplingSetting] = field(default_factory=_ablation_ladder)
     sample_length: int = 500
     temperature: float = 0.8
     seed: int = 1234
     copy_span: int = 40  # a verbatim run this long from the training text counts as copying
-    max_fluency_loss: float = 0.3  # bits/char a strength may lose against s = 1 and still count
+    max_fluency_loss: float = 0.3  # bits/char a setting may lose against s = 1 and still count
 
     def __post_init__(self) -> None:
         if self.top_artists < 2 or self.samples_per_artist < 1 or self.sample_length < self.copy_span:
@@ -25,5 +80,7 @@ class StyleReportConfig:
                 "The style report needs at least 2 artists, 1 sample each, and samples at least "
                 f"{self.copy_span} characters long."
             )
-        if not self.strengths or min(self.strengths) < 0:
-            raise BalladeerError("Style strengths must be a non-empty list of numbers ≥ 0.")
+        if not self.settings:
+            raise BalladeerError("Give at least one sampling setting.")
+        for setting in self.settings:
+            setting.check()

@@ -47,7 +47,7 @@ def test_the_script_writes_a_scored_fp16_checkpoint(tiny_lyrics_checkpoint, two_
     assert result.returncode == 0, result.stderr
     mixed = load_checkpoint(out, "lyrics")
     assert all(v.dtype == torch.float16 for v in mixed.state_dict.values() if v.is_floating_point())
-    assert mixed.metrics["val_bpc"] == pytest.approx(evaluate_lyrics(out, two_artist_csv)["bits_per_char"])
+    assert mixed.metrics["val_bpc"] == pytest.approx(evaluate_lyrics(out, [two_artist_csv])["bits_per_char"])
     assert mixed.meta["interpolated"]["weight"] == 0.5 and f"{mixed.metrics['val_bpc']:.4f}" in result.stdout
 
     missing_data = [*argv[:-1], str(tmp_path / "none.csv"), "--out", str(tmp_path / "x.pt")]

@@ -1,8 +1,8 @@
 import pytest
 
 from ml.errors import BalladeerError
-from ml.text.style import CopyDetector, chunks, recommend, style_report
-from ml.text.style_config import StyleReportConfig
+from ml.text.style import CopyDetector, chunks, cut_like_a_reply, recommend, style_report
+from ml.text.style_config import SamplingSetting, StyleReportConfig
 
 
 def test_copy_detector_finds_the_longest_verbatim_span():
@@ -14,39 +14,68 @@ def test_copy_detector_finds_the_longest_verbatim_span():
     assert chunks("abcdefghij", 4) == ["abcd", "efgh", "ij"]
 
 
-def test_recommend_picks_the_weakest_strength_that_meets_every_target():
+def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_ones():
     config = StyleReportConfig()
-    row = {"accuracy": 0.5, "copy_rate": 0.0, "bits_per_char_any_artist": 1.5}
-    sweep = {
-        "0": {**row, "accuracy": 0.1},
-        "1": {**row, "accuracy": 0.3},
-        "2": {**row, "accuracy": 0.5, "copy_rate": 0.02},  # copies too often
-        "3": {**row, "accuracy": 0.6},
-        "4": {**row, "accuracy": 0.9, "bits_per_char_any_artist": 2.0},  # no longer fluent
+    reference = {"accuracy": 0.45, "real_words": 0.97, "repeated_lines": 0.1, "rhymes": 0.2}
+    good = {
+        "accuracy": 0.5,
+        "copy_rate": 0.0,
+        "bits_per_char_any_artist": 1.5,
+        "real_words": 0.97,
+        "first_line_real_words": 0.95,
+        "repeated_lines": 0.06,
+        "rhymes": 0.17,
+        "cut_mid_line": 0.0,
     }
-    assert recommend(sweep, reference=0.45, config=config) == 3.0
-    assert recommend(sweep, reference=0.95, config=config) is None
+    sweep = {
+        "style 1": {**good, "accuracy": 0.3},  # misses attribution
+        "style 2": {**good, "copy_rate": 0.02},  # copies too often
+        "style 3": good,
+        "style 4": {**good, "accuracy": 0.9, "bits_per_char_any_artist": 2.0},  # no longer fluent
+        "style 5": {**good, "accuracy": 0.6, "rhymes": 0.1},
+    }
+    assert recommend(sweep, reference, config) == ("style 3", [])
+    assert recommend({"style 1": sweep["style 1"], "style 5": sweep["style 5"]}, reference, config) == (
+        "style 5",
+        ["rhymes ≥ 0.8× real"],
+    )
+
+
+def test_real_songs_are_cut_where_a_reply_would_stop():
+    song = "first line here\nsecond line\nthird\n"
+    assert cut_like_a_reply(song, 5) == "first line here"
+    assert cut_like_a_reply(song, 17) == "first line here\nsecond line"
+    assert cut_like_a_reply("short", 100) == "short"
 
 
 def test_style_report_on_two_artists(tiny_lyrics_checkpoint, two_artist_csv):
-    config = StyleReportConfig(
-        top_artists=2, samples_per_artist=8, strengths=[0.0, 1.0, 2.0], sample_length=60
-    )
-    report = style_report(tiny_lyrics_checkpoint, two_artist_csv, config)
+    settings = [
+        SamplingSetting(0.0),
+        SamplingSetting(1.0),
+        SamplingSetting(2.0, ramp=10, min_p=0.1, recall=1),
+    ]
+    config = StyleReportConfig(top_artists=2, samples_per_artist=8, settings=settings, sample_length=60)
+    report = style_report(tiny_lyrics_checkpoint, [two_artist_csv], config)
     assert report["artists"] == ["Alpha", "Beta"] and report["chance"] == 0.5
     assert report["reference"]["accuracy"] == 1.0  # disjoint alphabets: the classifier cannot miss
-    assert set(report["sweep"]) == {"0", "1", "2"}
-    assert report["sweep"]["1"]["accuracy"] == 1.0 and report["sweep"]["2"]["accuracy"] == 1.0
-    assert report["sweep"]["0"]["accuracy"] < 1.0  # style 0 ignores the artist asked for
+    assert set(report["sweep"]) == {"style 0", "style 1", "style 2, ramp 10, min_p 0.1, recall 1"}
+    shaped = report["sweep"]["style 2, ramp 10, min_p 0.1, recall 1"]
+    assert report["sweep"]["style 1"]["accuracy"] == 1.0 and shaped["accuracy"] == 1.0
+    assert report["sweep"]["style 0"]["accuracy"] < 1.0  # style 0 ignores the artist asked for
+    assert shaped["repeated_lines"] > 0.5  # the tiny model's songs are one line, over and over
     spread = report["any_artist"]["label_spread"]
     assert set(spread) == {"Alpha", "Beta"} and sum(spread.values()) == pytest.approx(1.0)
     for row in report["sweep"].values():
         assert row["samples"] == 16 and row["bits_per_char_any_artist"] > 0
         assert 0 <= row["copy_rate"] <= 1 and row["longest_copy"] >= 0
+        assert set(row["per_artist"]) == {"Alpha", "Beta"} and row["slur_lines_cut"] == 0
+    assert report["recommended"] in report["sweep"]
 
 
 def test_style_report_settings_are_checked():
     with pytest.raises(BalladeerError, match="at least 2 artists"):
         StyleReportConfig(top_artists=1)
-    with pytest.raises(BalladeerError, match="strengths"):
-        StyleReportConfig(strengths=[-1.0])
+    with pytest.raises(BalladeerError, match="style and ramp"):
+        StyleReportConfig(settings=[SamplingSetting(-1.0)])
+    with pytest.raises(BalladeerError, match="recall and rhyme"):
+        StyleReportConfig(settings=[SamplingSetting(1.0, rhyme=2.0)])

@@ -4,7 +4,7 @@ import torch
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
 from ml.names import DEFAULT_STYLE
-from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsRequest, at_line_end, sample_tokens
+from ml.text.generate import LINE_SLACK, Guidance, LyricsGenerator, LyricsRequest, at_line_end, sample_tokens
 from ml.text.vocab import BOS, UNK
 from tests.lyrics_fixtures import ALPHA_LINE
 
@@ -163,3 +163,16 @@ def test_sample_tokens_honours_each_rows_temperature_top_k_and_uniform():
     # min-p: at 0.5 only 3 is left (p(4) / p(3) = e^-1 < 0.5); at 0.2, 3 and 4 (e^-2 < 0.2).
     cut = sample_tokens(logits, torch.ones(4), None, torch.tensor([0.5, 0.2, 0.2, 0.0]), uniforms).tolist()
     assert cut == [3, 4, 4, 1]
+
+
+def test_guidance_ramps_from_plain_conditional_to_its_strength():
+    requests = [LyricsRequest(artist="A", style=3.0), LyricsRequest(artist="B", style=3.0, style_ramp=10)]
+    guidance = Guidance.of(requests, [1, 2])
+    conditional, unconditional = torch.tensor([[2.0], [2.0]]), torch.tensor([[1.0], [1.0]])
+
+    def mixed(position: int) -> list[float]:
+        logits = torch.cat([conditional, unconditional])
+        return guidance.mix(logits, position).flatten().tolist()
+
+    assert mixed(0) == [4.0, 2.0]  # no ramp: s = 3 from the first character; ramp: s = 1
+    assert mixed(5) == [4.0, 3.0] and mixed(10) == [4.0, 4.0] and mixed(50) == [4.0, 4.0]

@@ -1,0 +1,112 @@
+"""Song shape while sampling: lines that come back (choruses) and line ends that rhyme.
+
+A character LSTM forgets a line it wrote a few lines back, so it almost never repeats one
+(real songs repeat 4–24% of theirs), and it ends a line wherever its length runs out, so
+its line ends rhyme less often than real ones. Both are nudged from what the reply itself
+holds; nothing is copied from outside it, and the model can always go its own way.
+
+- **Recall** is the continuous-cache idea (Grave et al., 2017) on the reply's own lines:
+  once the line being written matches the start of an earlier line over at least
+  MIN_PREFIX characters, that earlier line's next character gets probability mass
+  λ = recall · (1 − 2^(−matched / HALF_MATCH)), the model's distribution the rest.
+- **Rhyme** acts where a word may end: when the word just written rhymes with one of the
+  last two line ends (another word, same last vowels and after) and the line is long
+  enough, a share `rhyme` of the chance that the word ends here goes to ending the line.
+  Mass on letters (the word going on) is untouched, so no word is cut short.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from ml.text.quality import RHYME_REACH, rhyme_key, words
+
+MIN_PREFIX = 5  # characters a line must share with an earlier one before recall starts
+HALF_MATCH = 3  # characters of match that take λ halfway to its strength
+MIN_RHYME_KEY = 2  # letters of last vowels and after two words must share to rhyme
+MIN_RHYMING_LINE = 0.6  # a line may end on a rhyme from this share of the mean line length
+_TRAILING_WORD = re.compile(r"[A-Za-z']+$")
+
+
+class SongShape:
+    """Per request: its finished lines and the line being written (prime included)."""
+
+    def __init__(self, primes: list[str], recall: list[float], rhyme: list[float], chars: list[str]) -> None:
+        """`chars`: each token id's character ("" for the special tokens)."""
+        self.recall_strengths = recall
+        self.rhyme_strengths = rhyme
+        self.char_ids = {ch: i for i, ch in enumerate(chars) if ch}
+        self.line_end = self.char_ids["\n"]
+        # Tokens that end a word: all but letters, apostrophes and the special tokens.
+        ends = [bool(ch) and not (ch.isalpha() or ch == "'") for ch in chars]
+        self.word_ends = torch.tensor(ends).nonzero().flatten()
+        self.lines: list[list[str]] = []
+        self.current: list[str] = []
+        for prime in primes:
+            *done, open_line = prime.split("\n")
+            self.lines.append([line for line in done if line.strip()])
+            self.current.append(open_line)
+
+    def add(self, row: int, char: str) -> None:
+        """Record a character request `row` wrote."""
+        if char == "\n":
+            if self.current[row].strip():
+                self.lines[row].append(self.current[row])
+            self.current[row] = ""
+        else:
+            self.current[row] += char
+
+    def reshape(self, probs: torch.Tensor, rows: list[int]) -> torch.Tensor:
+        """`probs` (B, V) with recall and rhyme mixed in for the sampling `rows`."""
+        tokens, weights = self.recall(rows)
+        recalled = (tokens >= 0).nonzero().flatten()
+        probs[recalled] *= 1 - weights[recalled, None]
+        probs[recalled, tokens[recalled]] += weights[recalled]
+        shares = self.rhyme_breaks(rows)
+        breaking = (shares > 0).nonzero().flatten()
+        if len(breaking):
+            at = (breaking.unsqueeze(1), self.word_ends)
+            ends = probs[at]
+            probs[at] = ends * (1 - shares[breaking, None])
+            probs[breaking, self.line_end] += shares[breaking] * ends.sum(dim=-1)
+        return probs
+
+    def recall(self, rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(next token, weight λ) per request: the recalled line's next character; -1 and 0
+        where there is none. A line matching several earlier ones follows the latest."""
+        tokens = torch.full((len(self.current),), -1, dtype=torch.long)
+        weights = torch.zeros(len(self.current))
+        for row in rows:
+            line, strength = self.current[row], self.recall_strengths[row]
+            if strength <= 0 or len(line) < MIN_PREFIX:
+                continue
+            for earlier in reversed(self.lines[row]):
+                if earlier.startswith(line):
+                    following = earlier[len(line)] if len(earlier) > len(line) else "\n"
+                    if following in self.char_ids:
+                        tokens[row] = self.char_ids[following]
+                        weights[row] = strength * (1 - 2 ** (-len(line) / HALF_MATCH))
+                    break
+        return tokens, weights
+
+    def rhyme_breaks(self, rows: list[int]) -> torch.Tensor:
+        """Per request, the share of its word-end mass to move to a line end (0: none)."""
+        shares = torch.zeros(len(self.current))
+        for row in rows:
+            line, lines, strength = self.current[row], self.lines[row], self.rhyme_strengths[row]
+            if strength <= 0 or not lines:
+                continue
+            mean_length = sum(map(len, lines)) / len(lines)
+            word = _TRAILING_WORD.search(line)
+            if word is None or len(line) < MIN_RHYMING_LINE * mean_length:
+                continue
+            last = words(word.group())
+            key = rhyme_key(last[-1]) if last else ""
+            if len(key) < MIN_RHYME_KEY:  # "the" and "me" share only an "e"
+                continue
+            ends = [found[-1] for found in (words(earlier) for earlier in lines[-RHYME_REACH:]) if found]
+            if any(end != last[-1] and rhyme_key(end) == key for end in ends):
+                shares[row] = strength
+        return shares
