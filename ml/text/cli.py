@@ -127,7 +127,8 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         "--recall",
         type=number(float, 0, 1),
         default=DEFAULT_RECALL,
-        help=f"how strongly a line that starts like an earlier one goes on like it (default {DEFAULT_RECALL:g})",
+        help="how strongly a line that starts like an earlier one goes on like it "
+        f"(default {DEFAULT_RECALL:g})",
     )
     p.add_argument(
         "--rhyme",
