@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.formatting import about_text, history_lines, lyrics_header, prime_reading
+from bot.formatting import about_text, artist_page, history_lines, lyrics_header, prime_reading
 from bot.requests import (
     Busy,
     ContinueOptions,
@@ -42,7 +42,7 @@ HELP = """Commands (options are name:value; quote values with spaces):
                                                  compose music (MIDI, Ogg audio, PNG saved)
   /continue file:PATH.mid [style:auto|folk|chorale|piano] [seconds:N] [temperature:T] [seed:S]
                                                  play on from your MIDI file
-  /artists                                       the artists the lyrics model knows
+  /artists [search:TEXT] [page:N]                the artists the lyrics model knows
   /history [limit:N]                             recent requests in this console
   /queue                                         requests waiting
   /about                                         the loaded models
@@ -82,6 +82,7 @@ COMMAND_OPTIONS: dict[str, dict[str, Option]] = {
         "temperature": Option(float, "temperature"),
         "seed": Option(int, "seed"),
     },
+    "artists": {"search": Option(str, "search"), "page": Option(int, "page")},
     "history": {"limit": Option(int, "limit")},
 }
 
@@ -162,12 +163,14 @@ class Console:
                 raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
             await self.run(ContinueOptions(filename=path.name, size=size, **values), path)
         elif name == "artists":
-            counts = self.service.artist_song_counts()
-            self.say(
-                "\n".join(
-                    f"{a} ({n} songs)" for a, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                )
+            search = str(values.get("search", ""))
+            page = artist_page(
+                self.service.suggest_artists(search),
+                self.service.artist_song_counts(),
+                search,
+                values.get("page", 1),
             )
+            self.say(page.replace("`", ""))
         elif name == "history":
             records = await self.service.history(self.requester, limit=values.get("limit"))
             self.say("\n".join(history_lines(records, markdown=False)) if records else "No requests yet.")

@@ -5,7 +5,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.formatting import lyrics_messages
+from bot.formatting import artist_page, lyrics_messages
 from bot.interactions import NO_PINGS, declare_range, run_request, send_private
 from bot.requests import LyricsOptions, LyricsReply
 from bot.service import SongService
@@ -25,6 +25,8 @@ class Lyrics(commands.Cog):
         declare_range(self.lyrics, "length", s.lyrics.length_min, s.lyrics.length_max)
         declare_range(self.lyrics, "seed", 0, s.sampling.seed_max)
         declare_range(self.lyrics, "style", s.lyrics.style_min, s.lyrics.style_max)
+        declare_range(self.artists, "search", 1, s.lyrics.artist_max_chars)
+        declare_range(self.artists, "page", 1, 10_000)
 
     @app_commands.command(description="Write song lyrics, optionally in the style of an artist")
     @app_commands.describe(
@@ -59,13 +61,17 @@ class Lyrics(commands.Cog):
         return [app_commands.Choice(name=a, value=a) for a in names]
 
     @app_commands.command(description="The artists whose style the lyrics model knows")
-    async def artists(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(search="Part of a name to look for", page="Which page of the list")
+    async def artists(
+        self, interaction: discord.Interaction, search: str | None = None, page: int = 1
+    ) -> None:
         counts = self.service.artist_song_counts()
         if not counts:
             await send_private(interaction, "This lyrics model was trained without artists.")
             return
-        lines = [f"{name} ({n} songs)" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        await send_private(interaction, f"I know {len(lines)} artists:\n" + "\n".join(lines))
+        search = str(search or "")  # a client can send any JSON type; it is matched as text
+        ranked = self.service.suggest_artists(search)
+        await send_private(interaction, artist_page(ranked, counts, search, page))
 
     async def run(self, interaction: discord.Interaction, options: LyricsOptions) -> None:
         await run_request(interaction, self.service, options, self.send)

@@ -281,3 +281,13 @@ async def test_continue_refuses_unusable_files_privately(discord_env, file, mess
         text = followup.json["content"]
         assert followup.json["flags"] & EPHEMERAL
     assert message in text
+
+
+async def test_artists_can_be_searched_and_paged(discord_env):
+    fake, _, _ = discord_env
+    interaction = await fake.slash("artists", search="alp")
+    reply = (await fake.callback(interaction)).json
+    assert reply["data"]["flags"] == EPHEMERAL
+    assert reply["data"]["content"].startswith("I know 2 artists; 1 matching 'alp', page 1 of 1:\nAlpha (")
+    interaction = await fake.slash("artists", page=5)
+    assert "page 1 of 1" in (await fake.callback(interaction)).json["data"]["content"]

@@ -1,4 +1,4 @@
-from bot.formatting import MESSAGE_LIMIT, chunk_message, fit, lyrics_messages, safe
+from bot.formatting import MESSAGE_LIMIT, artist_page, chunk_message, fit, lyrics_messages, safe
 from bot.requests import LyricsOptions, LyricsReply
 
 
@@ -42,3 +42,20 @@ def test_fit_makes_any_text_one_message():
     assert fit("y" * MESSAGE_LIMIT) == "y" * MESSAGE_LIMIT
     cut = fit("y" * 5000)
     assert len(cut) == MESSAGE_LIMIT and cut.endswith("…")
+
+
+def test_artist_pages_hold_many_names_and_say_how_to_reach_the_rest():
+    counts = {f"Artist {i:03d}": 300 - i for i in range(100)}
+    ranked = sorted(counts, key=lambda a: -counts[a])
+    first = artist_page(ranked, counts, "", 1)
+    assert first.startswith("I know 100 artists; 100, page 1 of 3:")
+    assert "Artist 000 (300 songs)" in first and "Artist 040" not in first
+    assert "next: `/artists page:2`" in first and "`/artists search:NAME`" in first
+    last = artist_page(ranked, counts, "", 99)  # past the end: the last page
+    assert "page 3 of 3" in last and "Artist 099 (201 songs)" in last and "next:" not in last
+    found = artist_page(["Artist 007"], counts, "art 7", 1)
+    assert "1 matching 'art 7', page 1 of 1" in found and "search:NAME" not in found
+    assert artist_page([], counts, "zzz", 1) == "No artist I know matches 'zzz'; try part of the name."
+    assert all(
+        len(artist_page(ranked, {**counts, n: 1}, "", p)) <= 2000 for n in ("x" * 100,) for p in (1, 2)
+    )
