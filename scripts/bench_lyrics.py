@@ -3,6 +3,7 @@
 Prints figures only; nothing here asserts a target. Run on an otherwise idle machine:
 
     python scripts/bench_lyrics.py            # everything (a few minutes on 2 cores)
+    python scripts/bench_lyrics.py --only reply     # the shipped model's default reply
     python scripts/bench_lyrics.py --only memory
 """
 
@@ -24,6 +25,7 @@ import torch
 
 from ml.batch import Batch
 from ml.checkpoint import Checkpoint
+from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16, fbgemm_available
 from ml.text.artists import ANY_ARTIST
 from ml.text.data import LyricsCorpus, Song
@@ -110,6 +112,36 @@ def bench_sampling(rounds: int, style: float) -> dict[str, float]:
     }
 
 
+def bench_shipped_reply(rounds: int) -> dict[str, float]:
+    """The reply a /lyrics user gets by default: the shipped model, its best-known artist,
+    500 characters, every sampling default (style, ramp, min-p, recall, rhyme, line-end
+    stop). One request at a time, and 16 at once in one batch (the bot batches concurrent
+    requests); medians over the rounds, and the characters actually written."""
+    generator = LyricsGenerator.from_checkpoint(DEFAULT_LYRICS_CHECKPOINT)
+    counts = generator.song_counts
+    artists = sorted(counts, key=lambda a: -counts[a])[:16]
+    generator.generate([LyricsRequest(length=50, seed=0)])
+    one, batch, written = [], [], []
+    for i in range(rounds):
+        for seed in (2 * i, 2 * i + 1):
+            start = time.perf_counter()
+            (sample,) = generator.generate([LyricsRequest(artist=artists[0], seed=seed)])
+            one.append(time.perf_counter() - start)
+            written.append(len(sample.text))
+        requests = [LyricsRequest(artist=artists[j % len(artists)], seed=100 * i + j) for j in range(16)]
+        start = time.perf_counter()
+        samples = generator.generate(requests)
+        batch.append(time.perf_counter() - start)
+    batch_s = statistics.median(batch)
+    return {
+        "one_reply_s": statistics.median(one),
+        "one_reply_chars": statistics.median(written),
+        "batch16_s": batch_s,
+        "batch16_replies_per_s": 16 / batch_s,
+        "batch16_chars": sum(len(s.text) for s in samples) / 16,
+    }
+
+
 def matrix_products_per_step(generator: LyricsGenerator, rows: int, repeats: int = 200) -> float:
     """Seconds per step of the LSTM layers' matrix products alone at `rows` rows: the part of a
     batch's time that no per-step overhead trimming can remove."""
@@ -193,7 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=("train", "sample", "memory"))
+    parser.add_argument("--only", choices=("train", "sample", "reply", "memory"))
     parser.add_argument("--steps", type=int, default=12, help="timed training steps per figure")
     parser.add_argument("--memory-batch", type=int, default=8, help="batch size of the memory probe")
     parser.add_argument("--lengths", default="512,2048,8192", help="sequence lengths of the memory probe")
@@ -212,6 +244,16 @@ def main() -> None:
             for precision in training_precisions(torch.device("cpu")):
                 rate = bench_training(hidden, layers, precision, args.steps)
                 print(f"  {layers}x{hidden} {precision}: {rate:10,.0f} chars/s", flush=True)
+    if args.only in (None, "reply"):
+        r = bench_shipped_reply(rounds=5)
+        print(f"the default reply ({DEFAULT_LYRICS_CHECKPOINT.name}, every sampling default):")
+        print(f"  one request: {r['one_reply_s']:.3f} s (median {r['one_reply_chars']:.0f} characters)")
+        print(
+            f"  16 requests in one batch: {r['batch16_s']:.2f} s "
+            f"({r['batch16_replies_per_s']:.1f} replies/s, "
+            f"{r['batch16_chars']:.0f} characters each on average)",
+            flush=True,
+        )
     if args.only in (None, "sample"):
         available = {"fp32": True, "fp16": fbgemm_available(), "bf16": cpu_has_native_bf16()}
         precisions = [name for name, runs_here in available.items() if runs_here]

@@ -25,3 +25,14 @@ def test_gpu_benchmark_runs_on_cpu_in_quick_mode():
     rows = [line.split() for line in out.splitlines() if line.strip().startswith(("32 ", "64 "))]
     assert len(rows) == 2 and all(float(row[-1]) < 1e-5 for row in rows)  # checkpointed grads = full
     assert "guided, style 2" in out
+
+
+def test_the_default_reply_benchmark_runs_on_the_shipped_model():
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_lyrics.py"), "--only", "reply"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "one request:" in result.stdout and "16 requests in one batch:" in result.stdout

@@ -56,11 +56,13 @@ def _ablation_ladder() -> list[SamplingSetting]:
     """Plain guidance at each strength, then at s = 4 each nudge added in turn, then all of
     them at the other strengths: what each buys, and which strength suits them."""
     plain = [SamplingSetting(s) for s in (0.0, 1.0, 2.0, 3.0, 4.0)]
-    cut = SamplingSetting(4.0, min_p=0.1)
+    light_cut = SamplingSetting(4.0, min_p=0.1)
+    cut = SamplingSetting(4.0, min_p=0.2)
     ramped = replace(cut, ramp=60)
     recalled = replace(ramped, recall=1.0)
     shaped = replace(recalled, rhyme=1.0)
-    return [*plain, cut, ramped, recalled, shaped, *(replace(shaped, style=s) for s in (1.0, 2.0, 3.0, 5.0))]
+    others = [replace(shaped, style=s) for s in (1.0, 2.0, 3.0, 5.0, 6.0)]
+    return [*plain, light_cut, cut, ramped, recalled, shaped, *others]
 
 
 @dataclass
