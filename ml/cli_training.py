@@ -104,11 +104,20 @@ def check_same_data(flags: dict[str, tuple[Any, Any]]) -> None:
     songs the checkpoint trained on, or read the music on another grid."""
     differing = {flag: was for flag, (was, now) in flags.items() if was is not None and was != now}
     if differing:
-        given = ", ".join(f"{flag} {value}" for flag, value in differing.items())
+        given = ", ".join(_as_given(flag, value) for flag, value in differing.items())
         raise BalladeerError(
             f"the checkpoint this run starts from was trained with {given}; give the same, "
             "or train from scratch into a new --out."
         )
+
+
+def _as_given(flag: str, value: Any) -> str:
+    """How a flag's value reads on a command line: "--unconditional", "no --artists"."""
+    if isinstance(value, bool):
+        return flag if value else f"no {flag}"
+    if isinstance(value, list):
+        return f'{flag} "{",".join(value)}"' if value else f"no {flag}"
+    return f"{flag} {value}"
 
 
 def _flag(key: str) -> str:

@@ -47,9 +47,14 @@ def train(args: argparse.Namespace) -> None:
     saved = starting_checkpoint(config, "lyrics", model_settings)
     if saved is not None:
         meta = LyricsMeta.from_dict(saved.meta)
-        same = {"--val-fraction": (meta.data.validation_fraction, data.validation_fraction)}
+        same = {
+            "--val-fraction": (meta.data.validation_fraction, data.validation_fraction),
+            "--unconditional": (not meta.artists, not data.conditional),
+        }
         if config.resume:  # the same artist table and split as the run being continued
             same["--min-songs"] = (meta.data.min_songs, data.min_songs)
+            same["--artists"] = (meta.data.asked_artists, list(data.artists or []))
+            same["--others-as-any-artist"] = (meta.data.others_as_any_artist, data.others_as_any_artist)
         check_same_data(same)
         # A fine-tune keeps the checkpoint's characters and artists and adds the new data's.
         task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists, grow=not config.resume)

@@ -24,6 +24,9 @@ class LyricsData:
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     song_counts: dict[str, int] = field(default_factory=dict)  # training songs per artist
     any_artist_songs: int = 0  # other artists' songs, trained only as "any artist"
+    # The selection flags, so a resume can insist on the same (None: a checkpoint from before).
+    asked_artists: list[str] | None = None  # --artists, [] when not given
+    others_as_any_artist: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ class LyricsTask:
             validation_fraction=config.validation_fraction,
             song_counts=counts,
             any_artist_songs=len(extra),
+            asked_artists=list(config.artists or []),
+            others_as_any_artist=config.others_as_any_artist,
         )
         return cls(train, val, summary)
 

@@ -25,6 +25,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
             '/continue file:"my tune.mid" seconds:2 seed:1',
             "/continue file:missing.mid",
             "/history limit:-1",
+            "/artists search:bet",
             "/history",
             "/quit",
             "/lyrics never reached",
@@ -42,6 +43,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert "error: Unknown artist 'Alfa'. Did you mean: Alpha?" in out
     assert "error: temperature must be a number, not 'hot'." in out
     assert "error: limit must be between 1 and 25 (got -1)." in out
+    assert "I know 2 artists; 1 matching 'bet', page 1 of 1:\nBeta (" in out
     assert "Traceback" not in out + result.stderr
     assert (
         """/lyrics has no option 'Dylan'; to give artist a value with spaces, quote it: artist:"Bob Dylan"."""

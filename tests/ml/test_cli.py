@@ -184,6 +184,6 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_tables(tmp_path, two
     assert "holds a different model (--hidden 32); fine-tune it with those flags" in err
     assert train("other", "--init-from", base_path, "--min-songs", "2", "--val-fraction", "0.3") == 2
     err = capsys.readouterr().err
-    assert "was trained with --val-fraction 0.2, --min-songs 1; give the same" in err
+    assert "was trained with --val-fraction 0.2; give the same" in err  # --min-songs may grow the table
     assert train("other", "--init-from", str(tmp_path / "nowhere.pt")) == 2
     assert "Checkpoint not found" in capsys.readouterr().err

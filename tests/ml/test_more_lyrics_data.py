@@ -161,3 +161,16 @@ def test_eval_all_scores_a_file_of_unknown_artists_as_any_artist(tmp_path, capsy
     unknown = write_lyrics_csv(tmp_path / "unknown.csv", [("Nobody", "x", BETA_LINE * 3)] * 1)
     assert main(["eval", "lyrics", "--checkpoint", checkpoint, "--data", str(unknown)]) == 2
     assert "--split all scores every song" in capsys.readouterr().err
+
+
+def test_a_resume_insists_on_the_same_artist_selection(tmp_path, capsys):
+    data = write_lyrics_csv(tmp_path / "songs.csv", two_artist_rows())
+    common = ["--data", str(data), "--out", str(tmp_path / "run"), "--hidden", "16", "--layers", "1"]
+    common += ["--batch-size", "8", "--seq-len", "32", "--epochs", "1", "--no-progress"]
+    assert main(["train", "lyrics", *common, "--artists", "Alpha,Beta"]) == 0
+    capsys.readouterr()
+    assert main(["train", "lyrics", *common, "--resume"]) == 2
+    assert 'trained with --artists "Alpha,Beta"' in capsys.readouterr().err
+    assert main(["train", "lyrics", *common, "--artists", "Alpha,Beta", "--resume", "--unconditional"]) == 2
+    assert "trained with no --unconditional" in capsys.readouterr().err
+    assert main(["train", "lyrics", *common, "--artists", "Alpha,Beta", "--resume", "--epochs", "2"]) == 0

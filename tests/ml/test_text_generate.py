@@ -166,7 +166,10 @@ def test_sample_tokens_honours_each_rows_temperature_top_k_and_uniform():
 
 
 def test_guidance_ramps_from_plain_conditional_to_its_strength():
-    requests = [LyricsRequest(artist="A", style=3.0), LyricsRequest(artist="B", style=3.0, style_ramp=10)]
+    requests = [
+        LyricsRequest(artist="A", style=3.0, style_ramp=0),
+        LyricsRequest(artist="B", style=3.0, style_ramp=10),
+    ]
     guidance = Guidance.of(requests, [1, 2])
     conditional, unconditional = torch.tensor([[2.0], [2.0]]), torch.tensor([[1.0], [1.0]])
 
