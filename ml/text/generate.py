@@ -90,6 +90,8 @@ class LyricsGenerator:
             self.artist_gates = bias if artists is None else artists + bias
             self.head_weight = self.model.head.weight.T.contiguous()  # (H, V): MKL's faster layout
         self.token_chars = [self.vocab.decode([i]) if i != UNK else "" for i in range(len(self.vocab))]
+        ids = {ch: i for i, ch in enumerate(self.token_chars) if ch}
+        self.case_groups = torch.tensor([ids.get(ch.lower(), i) for i, ch in enumerate(self.token_chars)])
 
     @classmethod
     def from_checkpoint(
@@ -145,7 +147,7 @@ class LyricsGenerator:
                 )
         n = len(requests)
         resolved = [self.resolve_artist(r.artist) for r in requests]
-        guidance = Guidance.of(requests, [index for _, index in resolved])
+        guidance = Guidance.of(requests, [index for _, index in resolved], self.case_groups)
         encoded = [self.vocab.encode(r.prime) for r in requests]
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
         limits = [r.length + LINE_SLACK for r in requests]
@@ -234,19 +236,25 @@ class LyricsGenerator:
 @dataclass(frozen=True)
 class Guidance:
     """The guided requests of a batch. Each gets a twin row, after the requests' own rows,
-    reading the same characters as "any artist"; its logits become u + s·(c − u)."""
+    reading the same characters as "any artist"; its logits become u + s·(c − u).
+
+    Guidance picks the letter, not its case: an artist whose songs are often in Title Case
+    or capitals would otherwise have it exaggerated s-fold ("Girl I Think You I Try To
+    Snow"). Each letter's guided probability, both cases together, is shared between the
+    cases as the plain conditional model shares it."""
 
     requests: torch.Tensor  # the guided requests' rows
     styles: torch.Tensor  # (guided, 1): their strengths s
     ramps: torch.Tensor  # (guided, 1): characters over which each rises from 1 to s
+    case_groups: torch.Tensor  # (V,): each token's lower-case token (itself if it has none)
 
     @classmethod
-    def of(cls, requests: list[LyricsRequest], artist_ids: list[int]) -> Guidance:
+    def of(cls, requests: list[LyricsRequest], artist_ids: list[int], case_groups: torch.Tensor) -> Guidance:
         """Guidance for the requests with an artist and a style other than 1."""
         guided = [i for i, (r, a) in enumerate(zip(requests, artist_ids, strict=True)) if a and r.style != 1]
         styles = torch.tensor([float(requests[i].style) for i in guided])[:, None]
         ramps = torch.tensor([float(requests[i].style_ramp) for i in guided])[:, None]
-        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps)
+        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps, case_groups)
 
     @property
     def twin_artists(self) -> list[int]:
@@ -266,8 +274,16 @@ class Guidance:
             ramping = (position / self.ramps.clamp(min=1)).clamp(max=1)
             reached = torch.where(self.ramps > 0, ramping, 1.0)
             styles = 1 + (self.styles - 1) * reached
-            logits.index_copy_(0, self.requests, torch.lerp(unconditional, conditional, styles))
+            guided = torch.lerp(unconditional, conditional, styles)
+            cased = self._per_group(guided) + conditional - self._per_group(conditional)
+            logits.index_copy_(0, self.requests, cased)
         return logits[:requests]
+
+    def _per_group(self, logits: torch.Tensor) -> torch.Tensor:
+        """Each token's log of its case group's summed probability mass (unnormalised)."""
+        top = logits.max(dim=-1, keepdim=True).values
+        mass = torch.zeros_like(logits).index_add_(1, self.case_groups, (logits - top).exp())
+        return mass.log().index_select(1, self.case_groups) + top
 
 
 class Prompts:

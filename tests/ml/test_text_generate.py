@@ -170,7 +170,7 @@ def test_guidance_ramps_from_plain_conditional_to_its_strength():
         LyricsRequest(artist="A", style=3.0, style_ramp=0),
         LyricsRequest(artist="B", style=3.0, style_ramp=10),
     ]
-    guidance = Guidance.of(requests, [1, 2])
+    guidance = Guidance.of(requests, [1, 2], case_groups=torch.tensor([0]))
     conditional, unconditional = torch.tensor([[2.0], [2.0]]), torch.tensor([[1.0], [1.0]])
 
     def mixed(position: int) -> list[float]:
@@ -179,3 +179,17 @@ def test_guidance_ramps_from_plain_conditional_to_its_strength():
 
     assert mixed(0) == [4.0, 2.0]  # no ramp: s = 3 from the first character; ramp: s = 1
     assert mixed(5) == [4.0, 3.0] and mixed(10) == [4.0, 4.0] and mixed(50) == [4.0, 4.0]
+
+
+def test_guidance_picks_the_letter_and_the_artist_model_its_case():
+    # Tokens a, A, b. The artist writes "A" half the time, "any artist" never does.
+    conditional = torch.tensor([[0.25, 0.25, 0.5]]).log()
+    unconditional = torch.tensor([[0.49, 0.01, 0.5]]).log()
+    guidance = Guidance.of(
+        [LyricsRequest(artist="A", style=3.0, style_ramp=0)], [1], case_groups=torch.tensor([0, 0, 2])
+    )
+    probs = guidance.mix(torch.cat([conditional, unconditional]), 10).softmax(-1)[0]
+    letter = torch.lerp(unconditional, conditional, 3.0).softmax(-1)[0]  # plain guidance
+    assert probs[0] + probs[1] == pytest.approx(letter[0] + letter[1])  # which letter: guided
+    assert probs[1] / (probs[0] + probs[1]) == pytest.approx(0.5)  # its case: the artist's own
+    assert letter[1] / (letter[0] + letter[1]) > 0.99  # plain guidance would all but always shout
