@@ -50,8 +50,12 @@ class Task(Protocol):
     unit: str  # what the loss is averaged over: "char" or "frame"
     report: ReportUnit  # how its losses are shown: bits/char, nats/frame
 
-    def train_batches(self, bptt: str, batch_size: int, generator: torch.Generator) -> list[Batch]:
-        """One epoch: long streams for tbptt, whole padded sequences otherwise."""
+    def train_streams(self, batch_size: int, generator: torch.Generator) -> Batch:
+        """One epoch for truncated BPTT: every training sequence laid end to end in
+        `batch_size` parallel streams, in the generator's order."""
+
+    def train_sequences(self, batch_size: int, generator: torch.Generator) -> list[Batch]:
+        """One epoch for full or checkpointed BPTT: whole sequences, padded, in batches."""
 
     def validation_batches(self, batch_size: int) -> list[Batch]: ...
 
@@ -319,10 +323,10 @@ class Trainer:
         c, rank, world = self.config, self.dist.rank, self.dist.world_size
         generator = torch.Generator().manual_seed(c.seed * 1000 + epoch)
         if c.bptt == "tbptt":  # one set of streams for all ranks; each reads its own rows
-            (streams,) = self.task.train_batches(c.bptt, c.batch_size * world, generator)
+            streams = self.task.train_streams(c.batch_size * world, generator)
             batches = [streams.rows(rank * c.batch_size, (rank + 1) * c.batch_size)]
         else:  # whole sequences: ranks take turns through the shuffled batches
-            batches = self.task.train_batches(c.bptt, c.batch_size, generator)
+            batches = self.task.train_sequences(c.batch_size, generator)
             batches = batches[: len(batches) // world * world][rank::world]
         return epoch_chunks(batches, c.bptt, c.seq_len)
 

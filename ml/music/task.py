@@ -115,9 +115,10 @@ class PianoTask:
             **loaded.summary,
         }
 
-    def train_batches(self, bptt: str, batch_size: int, generator: torch.Generator) -> list[Batch]:
-        if bptt == "tbptt":
-            return [self.train.streams(batch_size, generator)]
+    def train_streams(self, batch_size: int, generator: torch.Generator) -> Batch:
+        return self.train.streams(batch_size, generator)
+
+    def train_sequences(self, batch_size: int, generator: torch.Generator) -> list[Batch]:
         return self.train.tune_batches(batch_size, generator)
 
     def validation_batches(self, batch_size: int) -> list[Batch]:

@@ -99,9 +99,10 @@ class LyricsTask:
         )
         return cls(train, val, summary)
 
-    def train_batches(self, bptt: str, batch_size: int, generator: torch.Generator) -> list[Batch]:
-        if bptt == "tbptt":
-            return [self.train.streams(batch_size, generator)]
+    def train_streams(self, batch_size: int, generator: torch.Generator) -> Batch:
+        return self.train.streams(batch_size, generator)
+
+    def train_sequences(self, batch_size: int, generator: torch.Generator) -> list[Batch]:
         return self.train.song_batches(batch_size, generator)
 
     def validation_batches(self, batch_size: int) -> list[Batch]:
