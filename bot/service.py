@@ -19,7 +19,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -598,7 +598,7 @@ class SongService:
             },
             "music": {
                 style: {
-                    **describe(generator, generator.checkpoint.meta.get("data", {})),
+                    **describe(generator, asdict(generator.meta.data)),
                     "version": self.versions[music_kind(style)],
                 }
                 for style, generator in self.music.items()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.music.evaluate import score_midi_path
+from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 
@@ -38,7 +39,9 @@ def main() -> None:
 
     checkpoint = load_checkpoint(args.checkpoint, "piano")
     model = restore_model(PianoLSTM(PianoLSTMConfig(**checkpoint.model_config)), checkpoint, "cpu")
-    report = score_midi_path(model, checkpoint.meta, args.benchmark, args.midi, args.bl_split)
+    report = score_midi_path(
+        model, PianoMeta.from_dict(checkpoint.meta), args.benchmark, args.midi, args.bl_split
+    )
     print(f"{args.checkpoint} ({model.config.head} head)")
     bl = report[f"benchmark_{args.bl_split}"]["nll_per_frame"]
     for name, s in report.items():

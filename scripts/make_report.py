@@ -322,10 +322,9 @@ def midi_path_section(checkpoints: list[Path], data: Path) -> list[str]:
     ]
     for checkpoint in checkpoints:
         generator = PianoGenerator.from_checkpoint(checkpoint)
-        meta = generator.checkpoint.meta
         report = score_midi_path(
             generator.model,
-            meta,
+            generator.meta,
             data / BENCHMARK_SETS["nottingham"][1],
             data / "nottingham" / "jukedeck",
             "test",
@@ -334,7 +333,7 @@ def midi_path_section(checkpoints: list[Path], data: Path) -> list[str]:
             report[k]["nll_per_frame"]
             for k in ("benchmark_test", "midi_val", "midi_val_unseen", "midi_val_chords_up")
         )
-        extra = meta.get("data", {}).get("also_train")
+        extra = generator.meta.data.also_train
         trained_on = "BL train" + (f" + {extra['kept']} jukedeck tunes" if extra else "")
         out.append(
             f"| {model_name(generator.model.config)} | {trained_on} | {bl:.2f} | {val:.2f} | "

@@ -13,6 +13,7 @@ from ml.cli_training import check_same_data, fit_and_report, starting_checkpoint
 from ml.errors import DataError
 from ml.music.evaluate import evaluate_piano
 from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.render import render_piece
 from ml.music.task import PianoDataConfig, PianoTask
@@ -32,8 +33,16 @@ def train(args: argparse.Namespace) -> None:
     )
     saved = starting_checkpoint(config, "piano", model_config.to_dict())  # before the data loads
     if saved is not None:
-        grid = saved.meta.get("frames_per_beat")
-        check_same_data({"--frames-per-beat": (grid, args.frames_per_beat)})
+        meta = PianoMeta.from_dict(saved.meta)
+        same = {
+            "--frames-per-beat": (meta.frames_per_beat, args.frames_per_beat),
+            "--no-transpose": (not meta.transpose, args.no_transpose),
+            "--val-fraction": (meta.data.validation_fraction, args.val_fraction),
+        }
+        if config.resume:  # the same data as the run being continued (a fine-tune may add some)
+            same["--augment-transpose"] = (meta.data.augment_semitones, args.augment_transpose)
+            same["--also-train"] = (meta.data.also_train is not None, args.also_train is not None)
+        check_same_data(same)
     task = PianoTask(
         PianoDataConfig(
             args.data,
@@ -47,13 +56,13 @@ def train(args: argparse.Namespace) -> None:
     s = task.summary
     log.info(
         "%s: %d train tunes (%s frames), %d validation tunes (%s frames)",
-        s["kind"],
-        s["train_tunes"],
-        f"{s['train_frames']:,}",
-        s["val_tunes"],
-        f"{s['val_frames']:,}",
+        s.kind,
+        s.train_tunes,
+        f"{s.train_frames:,}",
+        s.val_tunes,
+        f"{s.val_frames:,}",
     )
-    if extra := s.get("also_train"):
+    if extra := s.also_train:
         log.info(
             "%s: %d training tunes added; left out %d whose melody matches a held-out tune, "
             "%d that match no tune closely",

@@ -19,10 +19,10 @@ from ml.errors import BalladeerError
 from ml.music.baselines import score_independent_bernoulli, scores
 from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, split_folder
 from ml.music.melody import MATCH_THRESHOLD, MelodyIndex
+from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import LOWEST_PITCH
 from ml.music.task import PianoDataConfig, load_piano_splits
-from ml.splits import DEFAULT_VALIDATION_FRACTION
 
 EVAL_BATCH_SIZE = 32
 FOLDER_SPLITS = ("val", "all", "train")
@@ -50,12 +50,12 @@ def evaluate_piano(
     checkpoint_path: str | Path, data: str | Path, split: str = "val", device: str = "cpu"
 ) -> dict[str, Any]:
     checkpoint = load_checkpoint(checkpoint_path, "piano", map_location=device)
-    meta = checkpoint.meta
+    meta = PianoMeta.from_dict(checkpoint.meta)
     config = PianoDataConfig(
         data=Path(data),
-        frames_per_beat=meta["frames_per_beat"],
-        transpose=meta.get("transpose", True),
-        validation_fraction=meta.get("data", {}).get("validation_fraction", DEFAULT_VALIDATION_FRACTION),
+        frames_per_beat=meta.frames_per_beat,
+        transpose=meta.transpose,
+        validation_fraction=meta.data.validation_fraction,
     )
     loaded = load_piano_splits(config)
     if loaded.source == "benchmark":
@@ -98,7 +98,7 @@ def accompaniment_up_an_octave(roll: np.ndarray) -> np.ndarray:
 
 def score_midi_path(
     model: PianoLSTM,
-    meta: dict[str, Any],
+    meta: PianoMeta,
     benchmark: str | Path,
     midi_folder: str | Path,
     benchmark_split: str = "valid",
@@ -112,10 +112,8 @@ def score_midi_path(
     shows how much of a gap is the register the two packagings voice chords in.
     """
     splits = load_benchmark(benchmark)
-    folder = load_midi_folder(midi_folder, meta["frames_per_beat"], meta.get("transpose", True))
-    _, midi_val = split_folder(
-        folder.tunes, meta.get("data", {}).get("validation_fraction", DEFAULT_VALIDATION_FRACTION)
-    )
+    folder = load_midi_folder(midi_folder, meta.frames_per_beat, meta.transpose)
+    _, midi_val = split_folder(folder.tunes, meta.data.validation_fraction)
     index = MelodyIndex({split: [t.roll for t in tunes] for split, tunes in splits.items()})
     unseen = [
         t

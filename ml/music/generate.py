@@ -19,6 +19,7 @@ import torch
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
 from ml.music.guidance import ContinuationGuidance
+from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS, roll_to_midi
 from ml.music.prime import PrimePiece, read_prime
@@ -64,11 +65,11 @@ class PianoGenerator:
         self.checkpoint = checkpoint
         self.model = restore_model(PianoLSTM(PianoLSTMConfig(**checkpoint.model_config)), checkpoint, device)
         self.stepper = LSTMStepper(self.model.lstm)
-        meta = checkpoint.meta
-        self.frames_per_beat: int = meta["frames_per_beat"]
-        self.tempo_bpm: float = meta["tempo_bpm"]
-        self.transpose: bool = meta.get("transpose", False)
-        self.openings: list[list[int]] = meta.get("openings") or [[39, 43, 46]]  # C major triad
+        self.meta = PianoMeta.from_dict(checkpoint.meta)
+        self.frames_per_beat = self.meta.frames_per_beat
+        self.tempo_bpm = self.meta.tempo_bpm
+        self.transpose = self.meta.transpose
+        self.openings = self.meta.openings
 
     @classmethod
     def from_checkpoint(

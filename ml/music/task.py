@@ -15,6 +15,7 @@ from ml.errors import DataError
 from ml.music.baselines import score_independent_bernoulli
 from ml.music.data import PianoCorpus, Tune, load_benchmark, load_midi_folder, split_folder
 from ml.music.melody import MelodyIndex
+from ml.music.meta import PianoData, PianoMeta
 from ml.music.pianoroll import DEFAULT_TEMPO_BPM
 from ml.names import DEFAULT_FRAMES_PER_BEAT
 from ml.run_log import ReportUnit
@@ -103,17 +104,20 @@ class PianoTask:
         self.tempo_bpm = loaded.tempo_bpm
         self.train = PianoCorpus(loaded.splits["train"], config.augment_semitones)
         self.val = PianoCorpus(loaded.splits["val"])
-        self.summary = {
-            "source": str(config.data),
-            "kind": loaded.source,
-            "train_tunes": len(self.train.tunes),
-            "val_tunes": len(self.val.tunes),
-            "train_frames": self.train.frames,
-            "val_frames": self.val.frames,
-            "validation_fraction": config.validation_fraction,
-            "augment_semitones": config.augment_semitones,
-            **loaded.summary,
-        }
+        extra = loaded.summary
+        self.summary = PianoData(
+            source=str(config.data),
+            kind=loaded.source,
+            train_tunes=len(self.train.tunes),
+            val_tunes=len(self.val.tunes),
+            train_frames=self.train.frames,
+            val_frames=self.val.frames,
+            validation_fraction=config.validation_fraction,
+            augment_semitones=config.augment_semitones,
+            files_skipped=extra.get("files_skipped", 0),
+            notes_out_of_range=extra.get("notes_out_of_range", 0),
+            also_train=extra.get("also_train"),
+        )
 
     def train_streams(self, batch_size: int, generator: torch.Generator) -> Batch:
         return self.train.streams(batch_size, generator)
@@ -126,13 +130,13 @@ class PianoTask:
 
     def checkpoint_meta(self) -> dict[str, Any]:
         openings = [np.flatnonzero(t.roll[0]).tolist() for t in self.train.tunes[:MAX_OPENINGS]]
-        return {
-            "frames_per_beat": self.config.frames_per_beat,
-            "transpose": self.config.transpose,
-            "tempo_bpm": self.tempo_bpm,
-            "openings": [o for o in openings if o],
-            "data": self.summary,
-        }
+        return PianoMeta(
+            frames_per_beat=self.config.frames_per_beat,
+            tempo_bpm=self.tempo_bpm,
+            transpose=self.config.transpose,
+            openings=[o for o in openings if o],
+            data=self.summary,
+        ).to_dict()
 
     def baselines(self) -> dict[str, float]:
         frequencies = self.train.key_frequencies()

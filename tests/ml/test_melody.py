@@ -7,6 +7,7 @@ import torch
 from ml.music.data import PianoCorpus, load_midi_folder, split_folder
 from ml.music.evaluate import accompaniment_up_an_octave, score_midi_path, score_model
 from ml.music.melody import MATCH_THRESHOLD, MelodyIndex, melody_ngrams, similarity
+from ml.music.meta import PianoData, PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS, LOWEST_PITCH, roll_to_midi
 from ml.music.task import PianoDataConfig, PianoTask
@@ -56,7 +57,7 @@ def _benchmark_and_folder(tmp_path):
 def test_a_benchmark_run_can_add_a_midi_folder_without_its_held_out_tunes(tmp_path):
     benchmark, folder = _benchmark_and_folder(tmp_path)
     task = PianoTask(PianoDataConfig(benchmark, transpose=False, validation_fraction=0.2, also_train=folder))
-    added = task.summary["also_train"]
+    added = task.summary.also_train
     folder_train = len(split_folder(load_midi_folder(folder, 2, False).tunes, 0.2)[0])
     assert added["kept"] + added["matches_held_out"] + added["unverified"] == folder_train
     assert added["matches_held_out"] >= 2 and added["unverified"] >= 1
@@ -67,7 +68,7 @@ def test_a_benchmark_run_can_add_a_midi_folder_without_its_held_out_tunes(tmp_pa
 def test_the_midi_path_report_scores_both_readings_and_the_unseen_tunes(tmp_path):
     benchmark, folder = _benchmark_and_folder(tmp_path)
     model = PianoLSTM(PianoLSTMConfig(input_dim=8, hidden=8, layers=1, head="nade", nade_hidden=4)).eval()
-    meta = {"frames_per_beat": 2, "transpose": False, "data": {"validation_fraction": 0.5}}
+    meta = PianoMeta(frames_per_beat=2, transpose=False, data=PianoData(validation_fraction=0.5))
     report = score_midi_path(model, meta, benchmark, folder, "test")
     _, midi_val = split_folder(load_midi_folder(folder, 2, False).tunes, 0.5)
     unseen = [t for t in midi_val if t.name.startswith(("tune3-", "tune4-"))]

@@ -1,0 +1,55 @@
+"""What a piano checkpoint says about its data, typed: saved as a plain dict (so the
+checkpoint loads with weights_only=True), read back through these classes, never by keys."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ml.music.pianoroll import DEFAULT_TEMPO_BPM
+from ml.splits import DEFAULT_VALIDATION_FRACTION
+
+C_MAJOR_TRIAD = [39, 43, 46]  # keys (0 = A0) a piece may open with when no openings were saved
+
+
+@dataclass(frozen=True)
+class PianoData:
+    """The pieces a model was trained and validated on."""
+
+    source: str = ""
+    kind: str = ""  # "midi-folder" or "benchmark"
+    train_tunes: int = 0
+    val_tunes: int = 0
+    train_frames: int = 0
+    val_frames: int = 0
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+    augment_semitones: int = 0
+    files_skipped: int = 0  # MIDI files that could not be read (a MIDI folder only)
+    notes_out_of_range: int = 0
+    also_train: dict[str, Any] | None = None  # --also-train: its source and what the leakage rule kept
+
+
+@dataclass(frozen=True)
+class PianoMeta:
+    frames_per_beat: int
+    tempo_bpm: float = DEFAULT_TEMPO_BPM
+    transpose: bool = True  # pieces were read transposed to C major / A minor (the default)
+    openings: list[list[int]] = field(
+        default_factory=lambda: [C_MAJOR_TRIAD]
+    )  # first chords of training tunes
+    data: PianoData = field(default_factory=PianoData)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, meta: dict[str, Any]) -> PianoMeta:
+        known = {f.name for f in fields(PianoData)}
+        data = PianoData(**{k: v for k, v in meta.get("data", {}).items() if k in known})
+        return cls(
+            frames_per_beat=meta["frames_per_beat"],
+            tempo_bpm=meta.get("tempo_bpm", DEFAULT_TEMPO_BPM),
+            transpose=meta.get("transpose", True),
+            openings=meta.get("openings") or [C_MAJOR_TRIAD],
+            data=data,
+        )
