@@ -159,12 +159,8 @@ class LyricsGenerator:
         min_ps = torch.tensor([r.min_p for r in requests])
         shape = None
         if any(r.recall > 0 or r.rhyme > 0 for r in requests):
-            primes, recall, rhyme = (
-                [r.prime for r in requests],
-                [r.recall for r in requests],
-                [r.rhyme for r in requests],
-            )
-            shape = SongShape(primes, recall, rhyme, self.token_chars)
+            recall, rhyme = [r.recall for r in requests], [r.rhyme for r in requests]
+            shape = SongShape([r.prime for r in requests], recall, rhyme, self.token_chars)
         top_ks = None
         if any(r.top_k is not None for r in requests):
             top_ks = torch.tensor([r.top_k or self.model.config.vocab_size for r in requests])

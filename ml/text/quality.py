@@ -68,17 +68,23 @@ def rhyme_key(word: str) -> str:
     return match.group() if match else word
 
 
+def rhymes(word: str, other: str) -> bool:
+    """Two different words with the same last vowels and after; the same word again is a
+    repeat, not a rhyme."""
+    return word != other and rhyme_key(word) == rhyme_key(other)
+
+
 def rhyme_rate(text: str) -> float | None:
     """Share of lines (after the first) whose last word rhymes with the last word of one of
     the RHYME_REACH lines before it; the same word again is a repeat, not a rhyme."""
     ends = [found[-1] for found in (words(line) for line in lines(text)) if found]
     if len(ends) < 2:
         return None
-    rhymes = 0
+    found = 0
     for i in range(1, len(ends)):
         before = ends[max(0, i - RHYME_REACH) : i]
-        rhymes += any(w != ends[i] and rhyme_key(w) == rhyme_key(ends[i]) for w in before)
-    return rhymes / (len(ends) - 1)
+        found += any(rhymes(w, ends[i]) for w in before)
+    return found / (len(ends) - 1)
 
 
 def title_case_share(text: str) -> float | None:

@@ -21,7 +21,7 @@ import re
 
 import torch
 
-from ml.text.quality import RHYME_REACH, rhyme_key, words
+from ml.text.quality import RHYME_REACH, rhyme_key, rhymes, words
 
 MIN_PREFIX = 5  # characters a line must share with an earlier one before recall starts
 HALF_MATCH = 3  # characters of match that take λ halfway to its strength
@@ -107,6 +107,6 @@ class SongShape:
             if len(key) < MIN_RHYME_KEY:  # "the" and "me" share only an "e"
                 continue
             ends = [found[-1] for found in (words(earlier) for earlier in lines[-RHYME_REACH:]) if found]
-            if any(end != last[-1] and rhyme_key(end) == key for end in ends):
+            if any(rhymes(end, last[-1]) for end in ends):
                 shares[row] = strength
         return shares

@@ -189,17 +189,14 @@ def style_report(
         guesses = classifier.predict(texts)
         if labels is not None:
             row["accuracy"] = sum(g == a for g, a in zip(guesses, labels, strict=True)) / len(texts)
-            row["per_artist"] = {
-                artist: {
-                    "accuracy": sum(g == a for g, a in zip(guesses, labels, strict=True) if a == artist)
-                    / labels.count(artist),
-                    **asdict(
-                        figures([t for t, a in zip(texts, labels, strict=True) if a == artist], word_list)
-                    ),
-                }
-                for artist in top
-                if artist in labels
-            }
+            row["per_artist"] = {}
+            for artist in top:
+                own = [(t, g) for t, g, a in zip(texts, guesses, labels, strict=True) if a == artist]
+                if own:
+                    row["per_artist"][artist] = {
+                        "accuracy": sum(g == artist for _, g in own) / len(own),
+                        **asdict(figures([t for t, _ in own], word_list)),
+                    }
         else:
             spread = Counter(guesses)
             row["label_spread"] = {a: spread.get(a, 0) / len(texts) for a in top}
@@ -238,19 +235,23 @@ def style_report(
 
 def targets_missed(row: dict[str, Any], reference: dict[str, Any]) -> list[str]:
     """The targets a setting's replies miss, by name (empty: it meets them all)."""
-    plain = {
+
+    def value(figures: dict[str, Any], name: str) -> float:
+        return figures[name] or 0.0
+
+    met = {
         "attribution ≥ real songs": row["accuracy"] >= reference["accuracy"],
         f"copying ≤ {MAX_COPY_RATE:.0%}": row["copy_rate"] <= MAX_COPY_RATE,
-        f"real words ≥ {MIN_REAL_WORDS}": (row["real_words"] or 0) >= MIN_REAL_WORDS,
-        f"first-line real words ≥ {MIN_FIRST_LINE_REAL_WORDS}": (row["first_line_real_words"] or 0)
+        f"real words ≥ {MIN_REAL_WORDS}": value(row, "real_words") >= MIN_REAL_WORDS,
+        f"first-line real words ≥ {MIN_FIRST_LINE_REAL_WORDS}": value(row, "first_line_real_words")
         >= MIN_FIRST_LINE_REAL_WORDS,
-        f"repeated lines ≥ {MIN_REPEATS_VS_REAL}× real": (row["repeated_lines"] or 0)
-        >= MIN_REPEATS_VS_REAL * (reference["repeated_lines"] or 0),
-        f"rhymes ≥ {MIN_RHYMES_VS_REAL}× real": (row["rhymes"] or 0)
-        >= MIN_RHYMES_VS_REAL * (reference["rhymes"] or 0),
+        f"repeated lines ≥ {MIN_REPEATS_VS_REAL}× real": value(row, "repeated_lines")
+        >= MIN_REPEATS_VS_REAL * value(reference, "repeated_lines"),
+        f"rhymes ≥ {MIN_RHYMES_VS_REAL}× real": value(row, "rhymes")
+        >= MIN_RHYMES_VS_REAL * value(reference, "rhymes"),
         "never stops mid-line": row.get("cut_mid_line", 0) == 0,
     }
-    return [name for name, met in plain.items() if not met]
+    return [name for name, ok in met.items() if not ok]
 
 
 def recommend(

@@ -61,7 +61,7 @@ class LyricsTask:
         """Read, select and split the songs. `vocab`/`artists` are a starting checkpoint's
         tables: kept as they are when resuming, or with `grow` (fine-tuning on more data)
         extended by the characters and artists the data adds, appended so every id keeps
-        its meaning (see CharLSTM.grown_state)."""
+        its meaning (see CharLSTM.load_grown)."""
         every_song = read_song_files(config.data)
         songs = select_artists(every_song, config.artists, config.min_songs)
         train_songs, val_songs = split_songs(songs, config.validation_fraction)

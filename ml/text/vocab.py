@@ -38,7 +38,7 @@ class Vocab:
         return cls(ch for ch in kept if counts[ch] >= needed)
 
     def extended(self, texts: Iterable[str], min_count: int = 3) -> Vocab:
-        """This vocabulary plus the characters of `texts` it lacks (seen ≥ `min_count` times),
+        """This vocabulary plus the characters of `texts` it lacks (kept by `build`'s rule),
         appended so every id it had keeps its meaning."""
         new = [ch for ch in Vocab.build(texts, min_count).chars if ch not in self._index]
         return Vocab([*self.chars, *new])
