@@ -15,10 +15,12 @@ from bot.requests import (
     MidiReply,
     Reply,
 )
-from ml.music.generate import PianoGenerator, PianoRequest, PianoSample
+from ml.music.generate import PianoGenerator, PianoSample
 from ml.music.prime import PrimePiece
 from ml.music.render import render_piece
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.music.request import PianoRequest
+from ml.text.generate import LyricsGenerator
+from ml.text.request import LyricsRequest
 
 
 class Batch(Protocol):

@@ -11,8 +11,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ml.names import DEFAULT_MUSIC_STYLE, DEFAULT_STYLE, MUSIC_STYLES
+from ml.music.request import PianoRequest
+from ml.names import DEFAULT_MUSIC_STYLE, MUSIC_STYLES
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_MUSIC_CHECKPOINTS
+from ml.text.request import LyricsRequest
 
 
 @dataclass(frozen=True)
@@ -110,16 +112,16 @@ class SamplingSettings(Group):
 class LyricsSettings(Group):
     checkpoint: Path = Field(DEFAULT_LYRICS_CHECKPOINT, validation_alias=env("LYRICS_CHECKPOINT"))
     temperature_default: Annotated[float, Within("sampling.temperature_min", "sampling.temperature_max")] = (
-        Field(0.8, validation_alias=env("LYRICS_TEMPERATURE_DEFAULT"))
+        Field(LyricsRequest.temperature, validation_alias=env("LYRICS_TEMPERATURE_DEFAULT"))
     )
     length_default: Annotated[int, Within("lyrics.length_min", "lyrics.length_max")] = Field(
-        500, validation_alias=env("LYRICS_LENGTH_DEFAULT")
+        LyricsRequest.length, validation_alias=env("LYRICS_LENGTH_DEFAULT")
     )
     length_min: int = Field(100, ge=1, validation_alias=env("LYRICS_LENGTH_MIN"))
     length_max: int = Field(1500, ge=1, validation_alias=env("LYRICS_LENGTH_MAX"))
     start_max_chars: int = Field(200, ge=1, validation_alias=env("LYRICS_START_MAX_CHARS"))
     style_default: Annotated[float, Within("lyrics.style_min", "lyrics.style_max")] = Field(
-        DEFAULT_STYLE, validation_alias=env("LYRICS_STYLE_DEFAULT")
+        LyricsRequest.style, validation_alias=env("LYRICS_STYLE_DEFAULT")
     )
     style_min: float = Field(0.0, validation_alias=env("LYRICS_STYLE_MIN"))
     style_max: float = Field(8.0, validation_alias=env("LYRICS_STYLE_MAX"))
@@ -143,12 +145,12 @@ class MusicSettings(Group):
         DEFAULT_MUSIC_STYLE, validation_alias=env("MIDI_STYLE_DEFAULT")
     )
     seconds_default: Annotated[int, Within("music.seconds_min", "music.seconds_max")] = Field(
-        30, validation_alias=env("MIDI_SECONDS_DEFAULT")
+        PianoRequest.seconds, validation_alias=env("MIDI_SECONDS_DEFAULT")
     )
     seconds_min: int = Field(5, ge=1, validation_alias=env("MIDI_SECONDS_MIN"))
     seconds_max: int = Field(120, ge=1, validation_alias=env("MIDI_SECONDS_MAX"))
     temperature_default: Annotated[float, Within("sampling.temperature_min", "sampling.temperature_max")] = (
-        Field(1.0, validation_alias=env("MIDI_TEMPERATURE_DEFAULT"))
+        Field(PianoRequest.temperature, validation_alias=env("MIDI_TEMPERATURE_DEFAULT"))
     )
     max_notes: int = Field(8, ge=1, le=88, validation_alias=env("MIDI_MAX_NOTES"))
     # Music generated before the worker lets another batch take a turn.
@@ -156,7 +158,9 @@ class MusicSettings(Group):
     # /continue: the largest MIDI file taken, how much of it the model reads, how long its
     # download and its reading may take.
     continue_max_bytes: int = Field(1_000_000, ge=1, validation_alias=env("CONTINUE_MAX_BYTES"))
-    continue_prime_bars: float = Field(16, gt=0, le=64, validation_alias=env("CONTINUE_PRIME_BARS"))
+    continue_prime_bars: float = Field(
+        PianoRequest.PRIME_BARS, gt=0, le=64, validation_alias=env("CONTINUE_PRIME_BARS")
+    )
     continue_download_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=env("CONTINUE_DOWNLOAD_TIMEOUT_SECONDS")
     )

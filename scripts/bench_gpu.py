@@ -27,8 +27,8 @@ from torch import nn
 
 from ml.batch import Batch
 from ml.music.model import PianoLSTM, PianoLSTMConfig
-from ml.text.generate import LyricsRequest
 from ml.text.model import CharLSTM
+from ml.text.request import LyricsRequest
 from ml.training import autocast, sequence_loss, training_precisions
 
 

@@ -29,9 +29,10 @@ from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16, fbgemm_available
 from ml.text.artists import ANY_ARTIST
 from ml.text.data import LyricsCorpus, Song
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.generate import LyricsGenerator
 from ml.text.meta import LyricsData
 from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.request import LyricsRequest
 from ml.text.task import LyricsTask
 from ml.text.vocab import EOS, Vocab
 from ml.training import TrainConfig, Trainer, sequence_loss, training_precisions

@@ -26,9 +26,10 @@ import numpy as np
 import pretty_midi
 
 from ml.music.continuation import continuation_midi
-from ml.music.generate import PianoGenerator, PianoRequest
-from ml.music.guidance import MAJOR_SCALE, MINOR_SCALE
+from ml.music.generate import PianoGenerator
+from ml.music.keyboard import scale_of
 from ml.music.prime import key_of_notes, read_prime
+from ml.music.request import PianoRequest
 from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 
 COMPOSERS = (
@@ -76,7 +77,7 @@ def polyphony(notes: list, start: float, end: float) -> float:
 def scale_share(notes: list, key: tuple[int, bool]) -> float:
     """Share of the notes' duration on pitch classes of `key`'s scale (minor: with its
     leading note)."""
-    scale = {(key[0] + step) % 12 for step in (MINOR_SCALE if key[1] else MAJOR_SCALE)}
+    scale = scale_of(*key)
     total = sum(n.end - n.start for n in notes)
     return sum(n.end - n.start for n in notes if n.pitch % 12 in scale) / total if total else 0.0
 

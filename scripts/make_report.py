@@ -21,13 +21,15 @@ from pathlib import Path
 from ml.checkpoint import load_checkpoint
 from ml.music.data import load_midi_folder
 from ml.music.evaluate import evaluate_piano, score_midi_path
-from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.generate import PianoGenerator
 from ml.music.model import PianoLSTMConfig
 from ml.music.pianoroll import save_roll_png
 from ml.music.render import render_piece
+from ml.music.request import PianoRequest
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_MUSIC_CHECKPOINT, REPO_ROOT
 from ml.text.evaluate import evaluate_lyrics
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.generate import LyricsGenerator
+from ml.text.request import LyricsRequest
 
 BENCHMARK_SETS = {  # name: (label, file under the data folder)
     "nottingham": ("Nottingham", "nottingham/bl/Nottingham.pickle"),

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tests.lyrics_fixtures import train_tiny_lyrics, two_artist_rows, write_lyrics_csv
-from tests.music_fixtures import train_tiny_piano, write_chord_folder
+from tests.music_fixtures import train_tiny_piano, write_chord_folder, write_scale_folder
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +46,14 @@ def chord_folder(tmp_path_factory):
 def tiny_piano_checkpoint(chord_folder, tmp_path_factory):
     torch.set_num_threads(1)
     return train_tiny_piano(chord_folder, tmp_path_factory.mktemp("piano-run"))
+
+
+@pytest.fixture(scope="session")
+def tiny_scale_checkpoint(tmp_path_factory):
+    """A second style: melodies up and down the scale, where the first has chords."""
+    torch.set_num_threads(1)
+    scales = write_scale_folder(tmp_path_factory.mktemp("scales"))
+    return train_tiny_piano(scales, tmp_path_factory.mktemp("scale-run"))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from ml.cli_common import (
     add_training_flags,
 )
 from ml.music.keyboard import KEYS
+from ml.music.request import PianoRequest
 from ml.names import DEFAULT_FRAMES_PER_BEAT, HEADS, SYNTHS
 from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
@@ -83,22 +84,22 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--seconds",
         type=number(float, 0, MAX_SAMPLE_SECONDS, above_low=True),
-        default=30.0,
-        help="length of the new music (default 30)",
+        default=PianoRequest.seconds,
+        help=f"length of the new music (default {PianoRequest.seconds:g})",
     )
     p.add_argument(
         "--temperature",
         type=number(float, 0, 10),
-        default=1.0,
-        help="0 = likeliest notes; higher = wilder (default 1.0)",
+        default=PianoRequest.temperature,
+        help=f"0 = likeliest notes; higher = wilder (default {PianoRequest.temperature:g})",
     )
     p.add_argument("--seed", type=number(int, 0, 2**31 - 1), help="seed for a reproducible piece")
     p.add_argument("--prime", type=Path, help="MIDI file whose first bars start the piece")
     p.add_argument(
         "--prime-bars",
         type=number(float, 0, 64, above_low=True),
-        default=2,
-        help="bars of the prime to use (default 2)",
+        default=PianoRequest.PRIME_BARS,
+        help=f"bars of the prime to use (default {PianoRequest.PRIME_BARS:g})",
     )
     p.add_argument("--max-notes", type=number(int, 1, KEYS), help="at most this many keys at once")
     p.add_argument(
@@ -113,11 +114,54 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("piano", help="NLL per frame and frame accuracy, with the benchmark protocol")
     add_checkpoint_flags(p, DEFAULT_MUSIC_CHECKPOINT)
-    p.add_argument("--data", type=Path, required=True, help="MIDI folder, or a benchmark .pickle/.mat")
+    p.add_argument(
+        "--data", type=Path, help="MIDI folder, or a benchmark .pickle/.mat (required unless --music-report)"
+    )
     p.add_argument(
         "--split",
         default="val",
         help="MIDI folder: val|all|train; benchmark file: train|valid|test|all (default val)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    report = p.add_argument_group("music report (--music-report)")
+    report.add_argument(
+        "--music-report",
+        action="store_true",
+        help="instead: each style's samples against real held-out pieces of the style (notes per "
+        "second, polyphony, range, key, held chords, repeated bars) and a style classifier",
+    )
+    report.add_argument(
+        "--style-model",
+        type=_style_path,
+        action="append",
+        metavar="STYLE=CHECKPOINT",
+        help="a style's model (default: the shipped folk, chorale and piano models)",
+    )
+    report.add_argument(
+        "--style-data",
+        type=_style_path,
+        action="append",
+        metavar="STYLE=PATH",
+        help="a style's real pieces (default: the data its model was trained on)",
+    )
+    report.add_argument(
+        "--samples", type=number(int, 1, 10_000), default=20, help="samples per style (default 20)"
+    )
+    report.add_argument(
+        "--sample-seconds",
+        type=number(float, 0, MAX_SAMPLE_SECONDS, above_low=True),
+        default=PianoRequest.seconds,
+        help=f"length of each sample and real excerpt (default {PianoRequest.seconds:g})",
+    )
+    report.add_argument("--max-notes", type=number(int, 1, KEYS), help="at most this many keys at once")
+    report.add_argument("--pictures", type=Path, help="folder for one piano-roll picture per style")
     p.set_defaults(run=lazy("ml.music.commands", "evaluate"))
+
+
+def _style_path(value: str) -> tuple[str, Path]:
+    style, sep, path = value.partition("=")
+    if not sep or not style or not path:
+        raise argparse.ArgumentTypeError(
+            f"expected STYLE=PATH, e.g. chorale=runs/chorale/best.pt, not {value!r}"
+        )
+    return style, Path(path)

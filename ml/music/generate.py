@@ -23,21 +23,11 @@ from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS, roll_to_midi
 from ml.music.prime import PrimePiece, read_prime
+from ml.music.request import PianoRequest
 from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
 from ml.sequences import padded_batch
-
-
-@dataclass(frozen=True)
-class PianoRequest:
-    seconds: float = 30.0  # length of the new music, at the model's tempo
-    temperature: float = 1.0
-    seed: int | None = None
-    prime: np.ndarray | None = None  # (frames, 88) bool: the piece starts with these
-    max_notes: int | None = None  # cap on keys sounding together
-    frames: int | None = None  # exact length in frames, overriding seconds
-    onsets_per_frame: float | None = None  # the prime's note onsets per frame, to keep its rhythm
 
 
 @dataclass(frozen=True)
@@ -81,7 +71,9 @@ class PianoGenerator:
     def frames_for(self, seconds: float) -> int:
         return max(round(seconds * self.tempo_bpm / 60.0 * self.frames_per_beat), 1)
 
-    def prime_from_midi(self, source: str | Path | bytes, bars: float = 2) -> PrimePiece:
+    def prime_from_midi(
+        self, source: str | Path | bytes, bars: float = PianoRequest.PRIME_BARS
+    ) -> PrimePiece:
         """The first bars of a MIDI file (in its own meter), read for this model's grid and key."""
         return read_prime(_read_bytes(source), bars, self.frames_per_beat, self.transpose)
 
@@ -97,8 +89,8 @@ class PianoGenerator:
         batch = padded_batch([frames], None)
         if not batch.scored:
             raise BalladeerError("a piece of one frame cannot be scored")
-        loss, _ = self.model.loss(batch.to(self.device))
-        return float(loss) / batch.scored
+        nll, _ = self.model.sequence_nll(batch.to(self.device))
+        return float(nll.sum()) / batch.scored
 
     @torch.no_grad()
     def generate(self, requests: list[PianoRequest]) -> list[PianoSample]:

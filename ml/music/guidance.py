@@ -15,14 +15,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram
+from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram, roll_pitch_classes, scale_of
 
 OUT_OF_KEY_BIAS = -1.5
 TONIC_BIAS = 1.0
 STEER_RATE = 0.1  # logit change per frame per unit of relative error
 STEER_LIMIT = 3.0
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor with the leading note
 
 
 def scale_bias(prime: np.ndarray | None) -> np.ndarray:
@@ -30,11 +28,9 @@ def scale_bias(prime: np.ndarray | None) -> np.ndarray:
     bias = np.zeros(KEYS, dtype=np.float32)
     if prime is None or not prime.any():
         return bias
-    histogram = np.zeros(12)
     pitch_classes = (np.arange(KEYS) + LOWEST_PITCH) % 12
-    np.add.at(histogram, pitch_classes, prime.sum(axis=0))
-    tonic, minor = key_of_histogram(histogram)
-    scale = {(tonic + step) % 12 for step in (MINOR_SCALE if minor else MAJOR_SCALE)}
+    tonic, minor = key_of_histogram(roll_pitch_classes(prime))
+    scale = scale_of(tonic, minor)
     triad = {tonic, (tonic + (3 if minor else 4)) % 12, (tonic + 7) % 12}
     bias[~np.isin(pitch_classes, list(scale))] = OUT_OF_KEY_BIAS
     bias[np.isin(pitch_classes, list(triad))] = TONIC_BIAS

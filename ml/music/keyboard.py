@@ -12,6 +12,13 @@ KEYS = 88
 # Krumhansl-Kessler key profiles.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 _MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor with the leading note
+
+
+def scale_of(tonic: int, minor: bool) -> set[int]:
+    """The pitch classes of a key's scale."""
+    return {(tonic + step) % 12 for step in (MINOR_SCALE if minor else MAJOR_SCALE)}
 
 
 def key_of_histogram(histogram: np.ndarray) -> tuple[int, bool]:
@@ -33,3 +40,11 @@ def shift_to_c(tonic: int, minor: bool) -> int:
     """Semitones (−6..5) that move a key to C major or A minor."""
     shift = ((9 if minor else 0) - tonic) % 12
     return shift - 12 if shift > 5 else shift
+
+
+def roll_pitch_classes(roll: np.ndarray) -> np.ndarray:
+    """(12,) frames each pitch class sounds in a (frames, 88) roll: its duration-weighted
+    pitch classes, C first."""
+    histogram = np.zeros(12)
+    np.add.at(histogram, (np.arange(KEYS) + LOWEST_PITCH) % 12, np.asarray(roll).sum(axis=0))
+    return histogram

@@ -75,10 +75,16 @@ class PianoLSTM(nn.Module):
         out, state = self.lstm(self.project(frames), state)
         return self.drop(out), state
 
+    def sequence_nll(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Exact NLL (nats) of each sequence (B,) over its scored frames, and the final state:
+        the one likelihood that training, evaluation, the reports and style detection share."""
+        context, state = self.features(batch.inputs, state)
+        return (self.frame_nll(context, batch.targets) * batch.mask).sum(dim=1), state
+
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed NLL (nats) of the scored frames, each summed over its keys."""
-        context, state = self.features(batch.inputs, state)
-        return (self.frame_nll(context, batch.targets) * batch.mask).sum(), state
+        nll, state = self.sequence_nll(batch, state)
+        return nll.sum(), state
 
     def frame_nll(self, context: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """Exact NLL (nats) of each next frame (…,) given the LSTM output before it."""

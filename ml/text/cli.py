@@ -10,9 +10,9 @@ from ml.cli_common import (
     add_checkpoint_flags,
     add_training_flags,
 )
-from ml.names import DEFAULT_MIN_P, DEFAULT_RECALL, DEFAULT_RHYME, DEFAULT_STYLE, DEFAULT_STYLE_RAMP
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
+from ml.text.request import LyricsRequest
 from ml.text.style_config import SamplingSetting, StyleReportConfig
 
 
@@ -93,48 +93,48 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--temperature",
         type=number(float, 0, 10),
-        default=0.8,
-        help="0 = always the likeliest character; higher = wilder (default 0.8)",
+        default=LyricsRequest.temperature,
+        help=f"0 = always the likeliest character; higher = wilder (default {LyricsRequest.temperature:g})",
     )
     p.add_argument(
         "--length",
         type=number(int, 1, 100_000),
-        default=500,
-        help="characters to write after the prime (default 500)",
+        default=LyricsRequest.length,
+        help=f"characters to write after the prime (default {LyricsRequest.length})",
     )
     p.add_argument("--top-k", type=number(int, 1, 10**6), help="sample only among the k likeliest characters")
     p.add_argument(
         "--style",
         type=number(float, 0, 20),
-        default=DEFAULT_STYLE,
+        default=LyricsRequest.style,
         help="how strongly to follow the artist: 0 ignores it, 1 plain conditional sampling, "
-        f"more exaggerates it (default {DEFAULT_STYLE:g})",
+        f"more exaggerates it (default {LyricsRequest.style:g})",
     )
     p.add_argument(
         "--style-ramp",
         type=number(int, 0, 100_000),
-        default=DEFAULT_STYLE_RAMP,
-        help=f"characters over which the style rises from 1 to --style (default {DEFAULT_STYLE_RAMP})",
+        default=LyricsRequest.style_ramp,
+        help=f"characters over which the style rises from 1 to --style (default {LyricsRequest.style_ramp})",
     )
     p.add_argument(
         "--min-p",
         type=number(float, 0, 0.99),
-        default=DEFAULT_MIN_P,
+        default=LyricsRequest.min_p,
         help="drop characters under this share of the likeliest one's probability "
-        f"(default {DEFAULT_MIN_P:g})",
+        f"(default {LyricsRequest.min_p:g})",
     )
     p.add_argument(
         "--recall",
         type=number(float, 0, 1),
-        default=DEFAULT_RECALL,
+        default=LyricsRequest.recall,
         help="how strongly a line that starts like an earlier one goes on like it "
-        f"(default {DEFAULT_RECALL:g})",
+        f"(default {LyricsRequest.recall:g})",
     )
     p.add_argument(
         "--rhyme",
         type=number(float, 0, 1),
-        default=DEFAULT_RHYME,
-        help=f"how readily a line ends on a word that rhymes (default {DEFAULT_RHYME:g})",
+        default=LyricsRequest.rhyme,
+        help=f"how readily a line ends on a word that rhymes (default {LyricsRequest.rhyme:g})",
     )
     p.add_argument(
         "--seed",

@@ -11,9 +11,10 @@ from ml.cli_common import print_json
 from ml.cli_training import check_same_data, fit_and_report, starting_checkpoint, train_config_from_args
 from ml.errors import BalladeerError, UnknownArtistError
 from ml.text.evaluate import evaluate_lyrics
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.generate import LyricsGenerator
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.request import LyricsRequest
 from ml.text.style import style_report
 from ml.text.style_config import StyleReportConfig
 from ml.text.task import LyricsDataConfig, LyricsTask

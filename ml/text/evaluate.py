@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ml.checkpoint import load_checkpoint, restore_model
 from ml.errors import BalladeerError
@@ -34,11 +33,12 @@ def song_nats(model: CharLSTM, corpus: LyricsCorpus, any_artist: bool, device: t
     totals = [0.0] * len(order)
     for start in range(0, len(order), EVAL_BATCH_SIZE):
         rows = order[start : start + EVAL_BATCH_SIZE]
-        batch = padded_batch([corpus.sequences[i] for i in rows], corpus.song_artists[rows]).to(device)
-        context = torch.zeros_like(batch.context) if any_artist else batch.context
-        logits, _ = model(batch.inputs, context)
-        nll = F.cross_entropy(logits.float().transpose(1, 2), batch.targets, reduction="none")
-        for row, value in zip(rows, (nll * batch.mask).sum(dim=1).tolist(), strict=True):
+        artists = corpus.song_artists[rows]
+        if any_artist:
+            artists = torch.zeros_like(artists)
+        batch = padded_batch([corpus.sequences[i] for i in rows], artists).to(device)
+        nll, _ = model.sequence_nll(batch)
+        for row, value in zip(rows, nll.tolist(), strict=True):
             totals[row] = value
     return totals
 

@@ -30,33 +30,18 @@ import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError
-from ml.names import DEFAULT_MIN_P, DEFAULT_RECALL, DEFAULT_RHYME, DEFAULT_STYLE, DEFAULT_STYLE_RAMP
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
 from ml.text.artists import ArtistTable
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.request import LyricsRequest
 from ml.text.safety import without_slurs
 from ml.text.shape import SongShape
 from ml.text.vocab import BOS, EOS, UNK, Vocab
 
 LINE_SLACK = 120  # characters a request may write past its length to finish the line
-
-
-@dataclass(frozen=True)
-class LyricsRequest:
-    artist: str | None = None
-    prime: str = ""
-    temperature: float = 0.8
-    length: int = 500  # characters to write after the prime
-    seed: int | None = None
-    top_k: int | None = None
-    style: float = DEFAULT_STYLE  # guidance: 0 any artist, 1 conditional, > 1 stronger style
-    style_ramp: int = DEFAULT_STYLE_RAMP  # characters from the song start over which s rises from 1
-    min_p: float = DEFAULT_MIN_P  # drop characters under this share of the likeliest one's probability
-    recall: float = DEFAULT_RECALL  # how strongly a line goes on like an earlier one (ml.text.shape)
-    rhyme: float = DEFAULT_RHYME  # share of a rhyming word's end moved to a line end (ml.text.shape)
 
 
 @dataclass(frozen=True)

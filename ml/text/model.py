@@ -175,8 +175,14 @@ class CharLSTM(nn.Module):
             grown[name] = torch.cat([old, seed.expand(added, *old.shape[1:])])
         self.load_state_dict(grown)
 
+    def sequence_nll(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Cross-entropy (nats) of each sequence (B,) over its scored steps, and the final
+        state: the one likelihood that training, evaluation and the reports share."""
+        logits, state = self.forward(batch.inputs, batch.context, state)
+        nll = F.cross_entropy(logits.float().transpose(1, 2), batch.targets, reduction="none")
+        return (nll * batch.mask).sum(dim=1), state
+
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed cross-entropy (nats) over the batch's scored steps, and the final state."""
-        logits, state = self.forward(batch.inputs, batch.context, state)
-        nll = F.cross_entropy(logits.float().flatten(0, 1), batch.targets.flatten(), reduction="none")
-        return (nll * batch.mask.flatten()).sum(), state
+        nll, state = self.sequence_nll(batch, state)
+        return nll.sum(), state

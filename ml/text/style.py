@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ml.errors import BalladeerError
 from ml.sequences import padded_batch
 from ml.text.data import Song, read_song_files, spelled_as, split_songs
-from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsRequest, LyricsSample, at_line_end
+from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsSample, at_line_end
 from ml.text.quality import WordList, figures
+from ml.text.request import LyricsRequest
 from ml.text.safety import masked
 from ml.text.style_config import SamplingSetting, StyleReportConfig
 from ml.text.vocab import BOS, EOS
@@ -109,9 +109,8 @@ def any_artist_bits_per_char(generator: LyricsGenerator, texts: list[str]) -> fl
     for start in range(0, len(texts), SAMPLE_BATCH):
         rows = [torch.tensor([BOS, *vocab.encode(t).ids, EOS]) for t in texts[start : start + SAMPLE_BATCH]]
         batch = padded_batch(rows, torch.zeros(len(rows), dtype=torch.long)).to(generator.device)
-        logits, _ = model(batch.inputs, batch.context)
-        nll = F.cross_entropy(logits.float().transpose(1, 2), batch.targets, reduction="none")
-        total_nats += float((nll * batch.mask).sum())
+        nll, _ = model.sequence_nll(batch)
+        total_nats += float(nll.sum())
         total_chars += int(batch.mask.sum())
     return total_nats / max(total_chars, 1) / math.log(2)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from ml.errors import BalladeerError
+from ml.text.request import LyricsRequest
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class StyleReportConfig:
     top_artists: int = 20
     samples_per_artist: int = 10
     settings: list[SamplingSetting] = field(default_factory=_ablation_ladder)
-    sample_length: int = 500
-    temperature: float = 0.8
+    sample_length: int = LyricsRequest.length
+    temperature: float = LyricsRequest.temperature
     seed: int = 1234
     copy_span: int = 40  # a verbatim run this long from the training text counts as copying
     max_fluency_loss: float = 0.3  # bits/char a setting may lose against s = 1 and still count

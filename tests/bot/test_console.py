@@ -8,7 +8,7 @@ import pretty_midi
 import pytest
 import soundfile
 
-from ml.names import DEFAULT_STYLE
+from ml.text.request import LyricsRequest
 from tests.bot.conftest import bot_env, run_bot
 from tests.music_fixtures import chord_midi
 
@@ -38,7 +38,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert "🎹 my tune.mid continued for 2 s in the folk style · temperature 1 · seed 1" in out
     assert "error: Cannot read missing.mid: No such file or directory." in out
     assert "/lyrics [artist:NAME]" in out
-    assert f"Lyrics in the style of Beta · temperature 0.8 · style {DEFAULT_STYLE:g} · seed 7" in out
+    assert f"Lyrics in the style of Beta · temperature 0.8 · style {LyricsRequest.style:g} · seed 7" in out
     assert "\nxy x" in out
     assert "error: Unknown artist 'Alfa'. Did you mean: Alpha?" in out
     assert "error: temperature must be a number, not 'hot'." in out
@@ -57,7 +57,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert (folder / "piano-roll.png").read_bytes()[:4] == b"\x89PNG"
     history = out.split("> /history\n")[1]
     assert "/midi seconds:3 temperature:1.0 seed:5 style:folk · done" in history
-    lyrics = f"/lyrics artist:Beta start:xy x temperature:0.8 length:100 seed:7 style:{DEFAULT_STYLE}"
+    lyrics = f"/lyrics artist:Beta start:xy x temperature:0.8 length:100 seed:7 style:{LyricsRequest.style}"
     assert f"{lyrics} · done" in history
     assert history.index("/midi") < history.index("/lyrics")  # newest first
 

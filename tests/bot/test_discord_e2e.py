@@ -9,7 +9,7 @@ import pytest
 import soundfile
 
 from ml.music.audio import RELEASE_S
-from ml.names import DEFAULT_STYLE
+from ml.text.request import LyricsRequest
 from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
 from tests.music_fixtures import chord_midi
 
@@ -59,7 +59,7 @@ async def test_lyrics_is_deferred_then_answered_without_pings(discord_env):
     assert followup.at >= ack.at
     body = followup.json
     assert body["content"].startswith(
-        f"🎤 Lyrics in the style of **Alpha** · temperature 0.8 · style {DEFAULT_STYLE:g} · seed 9"
+        f"🎤 Lyrics in the style of **Alpha** · temperature 0.8 · style {LyricsRequest.style:g} · seed 9"
     )
     assert "\n\nab" in body["content"]
     assert body["allowed_mentions"] == {"parse": []}
@@ -143,7 +143,7 @@ async def test_again_button_makes_a_new_result(discord_env):
     stronger = await fake.click(reply.message, "Stronger style")
     (strong,) = await fake.followups(stronger)
     assert strong.json["content"].startswith(
-        f"🎤 Lyrics in the style of **Beta** · temperature 1.5 · style {DEFAULT_STYLE + 1:g} ·"
+        f"🎤 Lyrics in the style of **Beta** · temperature 1.5 · style {LyricsRequest.style + 1:g} ·"
     )
 
 

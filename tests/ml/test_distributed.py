@@ -13,8 +13,9 @@ import torch
 import torch.multiprocessing as mp
 
 from ml.checkpoint import load_checkpoint
-from ml.text.generate import LyricsGenerator, LyricsRequest
+from ml.text.generate import LyricsGenerator
 from ml.text.model import CharLSTM, CharLSTMConfig
+from ml.text.request import LyricsRequest
 from ml.text.task import LyricsDataConfig, LyricsTask
 from ml.training import Trainer
 from tests.tiny_training import tiny_train_config

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.generate import PianoGenerator
 from ml.music.nade import NADEHead
+from ml.music.request import PianoRequest
 from tests.music_fixtures import train_tiny_piano
 
 

@@ -14,9 +14,10 @@ from ml.checkpoint import load_checkpoint
 from ml.errors import BalladeerError
 from ml.music.audio import RELEASE_S, SAMPLE_RATE
 from ml.music.evaluate import evaluate_piano
-from ml.music.generate import PianoGenerator, PianoRequest
+from ml.music.generate import PianoGenerator
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.pianoroll import KEYS
+from ml.music.request import PianoRequest
 from ml.training import sequence_loss
 from tests.music_fixtures import chord_midi
 

@@ -7,7 +7,7 @@ import pytest
 
 from ml.music.generate import PianoGenerator
 from ml.music.styles import read_style
-from tests.music_fixtures import chord_midi, scale_midi, train_tiny_piano, write_scale_folder
+from tests.music_fixtures import chord_midi, scale_midi
 
 
 def _bytes(midi) -> bytes:
@@ -17,12 +17,10 @@ def _bytes(midi) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def generators(tiny_piano_checkpoint, tmp_path_factory):
-    scales = write_scale_folder(tmp_path_factory.mktemp("scales"))
-    scale_checkpoint = train_tiny_piano(scales, tmp_path_factory.mktemp("scale-run"))
+def generators(tiny_piano_checkpoint, tiny_scale_checkpoint):
     return {
         "chords": PianoGenerator.from_checkpoint(tiny_piano_checkpoint),
-        "scales": PianoGenerator.from_checkpoint(scale_checkpoint),
+        "scales": PianoGenerator.from_checkpoint(tiny_scale_checkpoint),
     }
 
 

@@ -3,8 +3,8 @@ import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
-from ml.names import DEFAULT_STYLE
-from ml.text.generate import LINE_SLACK, Guidance, LyricsGenerator, LyricsRequest, at_line_end, sample_tokens
+from ml.text.generate import LINE_SLACK, Guidance, LyricsGenerator, at_line_end, sample_tokens
+from ml.text.request import LyricsRequest
 from ml.text.vocab import BOS, UNK
 from tests.lyrics_fixtures import ALPHA_LINE
 
@@ -70,13 +70,13 @@ def test_style_zero_is_any_artist_and_one_is_plain_conditional(generator):
         )
         default = generator.generate([LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed)])
         chosen = generator.generate(
-            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=DEFAULT_STYLE)]
+            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=LyricsRequest.style)]
         )
         unguided = generator.generate([LyricsRequest(temperature=1.0, length=80, seed=seed)])
         ignored = generator.generate(
             [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=0)]
         )
-        assert default[0].text == chosen[0].text and default[0].style == DEFAULT_STYLE
+        assert default[0].text == chosen[0].text and default[0].style == LyricsRequest.style
         assert plain[0].style == 1.0
         assert ignored[0].text == unguided[0].text and ignored[0].style == 0
 

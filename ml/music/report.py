@@ -1,0 +1,167 @@
+"""The music report: do a style model's samples sound like real pieces of its style?
+
+For each style, samples written the way `/midi` writes them are set beside real held-out
+pieces of the style cut to the samples' length (the benchmark's validation split, on the
+model's grid and in its key convention), statistic by statistic (ml.music.texture): a
+sample figure counts as in range when it lies within the 10th-90th percentile of the real
+pieces'. A style classifier (logistic regression on the statistics and the pitch-class and
+interval histograms), trained on windows of the three training sets, then attributes
+samples to their style; it should do so at least 0.9 times as often as it does real
+held-out pieces.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.errors import BalladeerError
+from ml.music.generate import PianoGenerator
+from ml.music.request import PianoRequest
+from ml.music.task import PianoDataConfig, load_piano_splits
+from ml.music.texture import BEATS_PER_BAR, Texture, style_features, texture
+
+log = logging.getLogger(__name__)
+
+ATTRIBUTION_RATIO = 0.9  # samples attributed at least this share as often as real pieces
+MAX_HELD_BARS = 8  # no sample holds one chord longer than this
+TRAINING_WINDOWS = 400  # per style, for the classifier
+
+
+@dataclass(frozen=True)
+class MusicReportConfig:
+    samples: int = 20  # per style
+    seconds: float = PianoRequest.seconds
+    temperature: float = PianoRequest.temperature
+    max_notes: int | None = None
+    seed: int = 1234
+
+    def __post_init__(self) -> None:
+        if self.samples < 1 or self.seconds <= 0:
+            raise BalladeerError("The music report needs at least one sample of some length per style.")
+
+
+@dataclass
+class StyleModel:
+    style: str
+    generator: PianoGenerator
+    data: Path  # the benchmark file or MIDI folder the model was trained on
+
+
+def make_music_report(models: list[StyleModel], config: MusicReportConfig) -> dict[str, Any]:
+    if len({m.style for m in models}) < 2:
+        raise BalladeerError("The music report compares styles: give it at least two style models.")
+    pieces = {m.style: _pieces(m, config) for m in models}
+    classifier = _fit_classifier({style: p["train"] for style, p in pieces.items()})
+    styles = {}
+    for m in models:
+        p = pieces[m.style]
+        real = [texture(r, m.generator.frames_per_beat, m.generator.tempo_bpm) for r in p["held_out"]]
+        made = [texture(r, m.generator.frames_per_beat, m.generator.tempo_bpm) for r in p["samples"]]
+        styles[m.style] = {
+            "real_pieces": len(real),
+            "samples": len(made),
+            "statistics": _compared(real, made),
+            "attributed": {
+                "real": _attributed(classifier, p["held_out_features"], m.style),
+                "samples": _attributed(classifier, p["sample_features"], m.style),
+            },
+            "longest_held_bars": max(t.longest_chord_bars for t in made),
+        }
+        styles[m.style]["missed"] = _missed(styles[m.style])
+    return {
+        "config": {"samples": config.samples, "seconds": config.seconds, "temperature": config.temperature,
+                   "max_notes": config.max_notes, "seed": config.seed, "beats_per_bar": BEATS_PER_BAR},
+        "styles": styles,
+        "sample_rolls": {style: p["samples"] for style, p in pieces.items()},
+    }  # fmt: skip
+
+
+def _pieces(model: StyleModel, config: MusicReportConfig) -> dict[str, Any]:
+    g = model.generator
+    frames = g.frames_for(config.seconds)
+    loaded = load_piano_splits(
+        PianoDataConfig(
+            data=model.data,
+            frames_per_beat=g.frames_per_beat,
+            transpose=g.transpose,
+            validation_fraction=g.meta.data.validation_fraction,
+        )
+    )
+    held_out = _windows([t.roll for t in loaded.splits["val"]], frames)
+    train = _windows([t.roll for t in loaded.splits["train"]], frames)
+    if not held_out or not train:
+        raise BalladeerError(f"{model.data} has no piece of {config.seconds:g} s (or half) to compare with.")
+    picks = np.random.default_rng(config.seed).permutation(len(train))[:TRAINING_WINDOWS]
+    requests = [
+        PianoRequest(seconds=config.seconds, temperature=config.temperature, seed=config.seed + i,
+                     max_notes=config.max_notes)
+        for i in range(config.samples)
+    ]  # fmt: skip
+    log.info("%s: writing %d samples of %g s", model.style, config.samples, config.seconds)
+    samples = [s.roll for s in g.generate(requests)]
+    features = lambda rolls: [style_features(r, g.frames_per_beat, g.tempo_bpm) for r in rolls]  # noqa: E731
+    return {
+        "held_out": held_out,
+        "samples": samples,
+        "train": features([train[i] for i in picks]),
+        "held_out_features": features(held_out),
+        "sample_features": features(samples),
+    }
+
+
+def _windows(rolls: list[np.ndarray], frames: int) -> list[np.ndarray]:
+    """Each roll cut into consecutive windows of `frames`; a shorter piece or tail is kept
+    when at least half as long."""
+    cut = [r[i : i + frames] for r in rolls for i in range(0, len(r), frames)]
+    return [w for w in cut if len(w) >= frames // 2]
+
+
+def _fit_classifier(training: dict[str, list[np.ndarray]]):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.array([f for rows in training.values() for f in rows])
+    y = [style for style, rows in training.items() for _ in rows]
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
+
+
+def _attributed(classifier, features: list[np.ndarray], style: str) -> float:
+    return float(np.mean(classifier.predict(np.array(features)) == style))
+
+
+def _compared(real: list[Texture], made: list[Texture]) -> dict[str, dict[str, float | bool]]:
+    rows = {}
+    for i, name in enumerate(Texture.names()):
+        values = np.array([t.values()[i] for t in real])
+        low, high = np.percentile(values, [10, 90])
+        samples = np.array([t.values()[i] for t in made])
+        median = float(np.median(samples))
+        rows[name] = {
+            "real_p10": float(low),
+            "real_median": float(np.median(values)),
+            "real_p90": float(high),
+            "samples_median": median,
+            "samples_in_range": float(np.mean((samples >= low) & (samples <= high))),
+            "within": bool(low <= median <= high),
+        }
+    return rows
+
+
+def _missed(style: dict[str, Any]) -> list[str]:
+    missed = [
+        f"{name}: samples {row['samples_median']:.2f}, real {row['real_p10']:.2f}-{row['real_p90']:.2f}"
+        for name, row in style["statistics"].items()
+        if not row["within"]
+    ]
+    real, made = style["attributed"]["real"], style["attributed"]["samples"]
+    if made < ATTRIBUTION_RATIO * real:
+        missed.append(f"attributed: samples {made:.2f}, real {real:.2f} (target ≥ {ATTRIBUTION_RATIO} x)")
+    if style["longest_held_bars"] > MAX_HELD_BARS:
+        missed.append(f"a chord held {style['longest_held_bars']:.1f} bars (target ≤ {MAX_HELD_BARS})")
+    return missed

@@ -1,0 +1,26 @@
+"""What a piano request asks for, and its defaults: the one place the command line, the
+bot's settings and the generator read them from (imports nothing heavy, so `--help` stays
+fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class PianoRequest:
+    # Bars of a user's MIDI file the model reads before it plays on (/continue, --prime):
+    # enough for it to hear the key, the meter and the texture.
+    PRIME_BARS: ClassVar[float] = 16
+
+    seconds: float = 30  # length of the new music, at the model's tempo
+    temperature: float = 1.0
+    seed: int | None = None
+    prime: np.ndarray | None = None  # (frames, 88) bool: the piece starts with these
+    max_notes: int | None = None  # cap on keys sounding together
+    frames: int | None = None  # exact length in frames, overriding seconds
+    onsets_per_frame: float | None = None  # the prime's note onsets per frame, to keep its rhythm
