@@ -1,6 +1,7 @@
 """/continue on real pieces from outside the training sources: the public-domain scores of
 music21's corpus (Joplin, Mozart, Beethoven, Haydn, Schumann, Handel, Bach, ...), written
-to MIDI by music21 and continued with the shipped piano model exactly as the bot does.
+to MIDI by music21 and continued exactly as the bot does: with style auto, each shipped
+style's model scores the opening and the likeliest plays on (--style picks one).
 
 Per piece and overall:
 - intact: share of the read part's notes that come back at their pitch, velocity and time
@@ -30,7 +31,9 @@ from ml.music.generate import PianoGenerator
 from ml.music.keyboard import scale_of
 from ml.music.prime import key_of_notes, read_prime
 from ml.music.request import PianoRequest
-from ml.paths import DEFAULT_MUSIC_CHECKPOINT
+from ml.music.styles import read_style
+from ml.names import MUSIC_STYLES
+from ml.paths import DEFAULT_MUSIC_CHECKPOINTS
 
 COMPOSERS = (
     "joplin", "mozart", "beethoven", "haydn", "schumann_robert", "schumann_clara", "handel",
@@ -88,9 +91,15 @@ def same_or_relative(a: tuple[int, bool], b: tuple[int, bool]) -> bool:
     return a == b or relative_major(a) == relative_major(b)
 
 
-def evaluate(name: str, data: bytes, generator: PianoGenerator, seconds: float, seed: int) -> dict:
+def evaluate(
+    name: str, data: bytes, generators: dict[str, PianoGenerator], seconds: float, seed: int
+) -> dict:
     original = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    prime = read_prime(data, PRIME_BARS, generator.frames_per_beat, generator.transpose)
+    first = next(iter(generators.values()))
+    prime = read_prime(data, PRIME_BARS, first.frames_per_beat, first.transpose)
+    style = read_style(generators, prime).style if len(generators) > 1 else next(iter(generators))
+    generator = generators[style]
+    prime = generator.read(prime)
     window = prime.window
     end_tick = window.start_tick + round(prime.bars * prime.quarters_per_bar * window.resolution)
     window_start, window_end = original.tick_to_time(window.start_tick), original.tick_to_time(end_tick)
@@ -129,6 +138,7 @@ def evaluate(name: str, data: bytes, generator: PianoGenerator, seconds: float, 
     new_span = max(new_end - new_start, 1e-9)
     return {
         "name": name,
+        "style": style,
         "read": prime.summary,
         "intact": intact / max(len(read), 1),
         "in_tempo": bool(in_tempo),
@@ -144,22 +154,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_MUSIC_CHECKPOINT)
+    parser.add_argument("--style", choices=("auto", *MUSIC_STYLES), default="auto")
     parser.add_argument("--pieces", type=int, default=30)
     parser.add_argument("--skip", type=int, default=0, help="leave out the first N (a tuning set)")
     parser.add_argument("--seconds", type=float, default=30.0, help="music to add to each (default 30)")
     args = parser.parse_args()
-    generator = PianoGenerator.from_checkpoint(args.checkpoint)
+    styles = MUSIC_STYLES if args.style == "auto" else (args.style,)
+    generators = {s: PianoGenerator.from_checkpoint(DEFAULT_MUSIC_CHECKPOINTS[s]) for s in styles}
     rows = [
-        evaluate(name, data, generator, args.seconds, seed)
+        evaluate(name, data, generators, args.seconds, seed)
         for seed, (name, data) in enumerate(corpus_pieces(args.skip + args.pieces)[args.skip :])
     ]
     print(
-        f"{'piece':<34}{'read':<28}{'intact':>7}{'tempo':>6}{'key':>5}{'scale':>6}{'notes/s':>8}{'poly':>6}"
+        f"{'piece':<34}{'style':<8}{'read':<28}{'intact':>7}{'tempo':>6}{'key':>5}{'scale':>6}{'notes/s':>8}{'poly':>6}"
     )
     for r in rows:
         print(
-            f"{r['name'][:33]:<34}{r['read'][:27]:<28}{r['intact']:>7.0%}"
+            f"{r['name'][:33]:<34}{r['style']:<8}{r['read'][:27]:<28}{r['intact']:>7.0%}"
             f"{'yes' if r['in_tempo'] else 'NO':>6}{'yes' if r['in_key'] else 'no':>5}"
             f"{r['in_scale']:>6.0%}{r['density']:>7.2f}x{r['polyphony']:>5.2f}x"
         )

@@ -138,6 +138,7 @@ class PianoRun:
         ]
         self.rolls = [list(f) for f in self.feeds]
         self.temperatures = torch.tensor([r.temperature for r in requests])
+        self.max_notes = [_cap(r.max_notes, generator.meta.max_keys) for r in requests]
         self.guidance = ContinuationGuidance(
             [r.prime for r in requests], [r.onsets_per_frame for r in requests]
         )
@@ -161,7 +162,7 @@ class PianoRun:
                 out,
                 self.temperatures,
                 self.rngs,
-                [r.max_notes for r in self.requests],
+                self.max_notes,
                 writing,
                 self.guidance.bias(self.frames),
             )
@@ -192,6 +193,12 @@ class PianoRun:
 
     def _tensor(self, frames: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.stack(frames).astype(np.float32)).to(self.generator.device)
+
+
+def _cap(asked: int | None, trained: int | None) -> int | None:
+    """The tighter of the request's cap on keys at once and the most its model heard."""
+    caps = [c for c in (asked, trained) if c is not None]
+    return min(caps) if caps else None
 
 
 def _read_bytes(source: str | Path | bytes) -> bytes:

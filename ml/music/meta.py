@@ -37,6 +37,9 @@ class PianoMeta:
     openings: list[list[int]] = field(
         default_factory=lambda: [C_MAJOR_TRIAD]
     )  # first chords of training tunes
+    # The most keys any training frame holds: a piece is never written with more (a chorale
+    # has four voices). None for checkpoints saved before it was recorded.
+    max_keys: int | None = None
     data: PianoData = field(default_factory=PianoData)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,5 +54,6 @@ class PianoMeta:
             tempo_bpm=meta.get("tempo_bpm", DEFAULT_TEMPO_BPM),
             transpose=meta.get("transpose", True),
             openings=meta.get("openings") or [C_MAJOR_TRIAD],
+            max_keys=meta.get("max_keys"),
             data=data,
         )

@@ -135,6 +135,7 @@ class PianoTask:
             tempo_bpm=self.tempo_bpm,
             transpose=self.config.transpose,
             openings=[o for o in openings if o],
+            max_keys=max(int(t.roll.sum(axis=1).max(initial=0)) for t in self.train.tunes),
             data=self.summary,
         ).to_dict()
 

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from ml.__main__ import main
+from ml.checkpoint import load_checkpoint
 from ml.errors import BalladeerError
 from ml.music.generate import PianoGenerator
 from ml.music.keyboard import LOWEST_PITCH
 from ml.music.report import MusicReportConfig, StyleModel, make_music_report
+from ml.music.request import PianoRequest
 from ml.music.texture import Texture, style_features, texture
 
 
@@ -101,3 +103,14 @@ def test_the_command_line_report(tiny_piano_checkpoint, tiny_scale_checkpoint, t
     assert "--style-data names folk, which has no --style-model" in capsys.readouterr().err
     assert main(["eval", "piano"]) == 2
     assert "needs --data" in capsys.readouterr().err
+
+
+def test_a_model_never_writes_more_keys_at_once_than_its_training_pieces_held(tiny_piano_checkpoint):
+    checkpoint = load_checkpoint(tiny_piano_checkpoint, "piano")
+    assert checkpoint.meta["max_keys"] == 3  # the fixture's chords are triads
+    checkpoint.meta["max_keys"] = 2
+    generator = PianoGenerator(checkpoint)
+    pieces = generator.generate([PianoRequest(seconds=8, seed=s, temperature=1.5) for s in range(4)])
+    assert max(int(p.roll[1:].sum(axis=1).max()) for p in pieces) <= 2  # after the opening chord
+    capped = generator.generate([PianoRequest(seconds=8, seed=0, temperature=1.5, max_notes=1)])[0]
+    assert capped.roll[1:].sum(axis=1).max() <= 1  # a tighter request cap still wins
