@@ -161,9 +161,9 @@ def music_report(args: argparse.Namespace) -> None:
     report = make_music_report(models, config)
     rolls = report.pop("sample_rolls")
     if args.pictures is not None:
+        args.pictures.mkdir(parents=True, exist_ok=True)
         for m in models:
             picture = args.pictures / f"music-{m.style}.png"
-            picture.parent.mkdir(parents=True, exist_ok=True)
             title = f"{m.style}: a {config.seconds:g} s sample (seed {config.seed})"
             save_roll_png(rolls[m.style][0], picture, m.generator.frames_per_beat, title=title)
     if args.json:

@@ -41,11 +41,11 @@ def score_model(model: PianoLSTM, corpus: PianoCorpus, device: torch.device) -> 
     piece_means = []
     for batch in corpus.tune_batches(EVAL_BATCH_SIZE):
         batch = batch.to(device)
-        piece_nll, _ = model.sequence_nll(batch)
+        context, _ = model.features(batch.inputs)
+        piece_nll = model.scored_nll(context, batch)
         nll += float(piece_nll.sum())
         frames = batch.mask.sum(dim=1)
         piece_means += (piece_nll[frames > 0] / frames[frames > 0]).tolist()
-        context, _ = model.features(batch.inputs)
         predicted = model.predict(context) & batch.mask[..., None].bool()
         truth = batch.targets.bool() & batch.mask[..., None]
         tp += int((predicted & truth).sum())

@@ -79,7 +79,12 @@ class PianoLSTM(nn.Module):
         """Exact NLL (nats) of each sequence (B,) over its scored frames, and the final state:
         the one likelihood that training, evaluation, the reports and style detection share."""
         context, state = self.features(batch.inputs, state)
-        return (self.frame_nll(context, batch.targets) * batch.mask).sum(dim=1), state
+        return self.scored_nll(context, batch), state
+
+    def scored_nll(self, context: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Each sequence's NLL (B,) over its scored frames, from the LSTM output already run
+        (for a caller that also predicts from it)."""
+        return (self.frame_nll(context, batch.targets) * batch.mask).sum(dim=1)
 
     def loss(self, batch: Batch, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Summed NLL (nats) of the scored frames, each summed over its keys."""

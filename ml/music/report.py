@@ -60,8 +60,7 @@ def make_music_report(models: list[StyleModel], config: MusicReportConfig) -> di
     styles = {}
     for m in models:
         p = pieces[m.style]
-        real = [texture(r, m.generator.frames_per_beat, m.generator.tempo_bpm) for r in p["held_out"]]
-        made = [texture(r, m.generator.frames_per_beat, m.generator.tempo_bpm) for r in p["samples"]]
+        real, made = p["held_out_textures"], p["sample_textures"]
         styles[m.style] = {
             "real_pieces": len(real),
             "samples": len(made),
@@ -104,13 +103,17 @@ def _pieces(model: StyleModel, config: MusicReportConfig) -> dict[str, Any]:
     ]  # fmt: skip
     log.info("%s: writing %d samples of %g s", model.style, config.samples, config.seconds)
     samples = [s.roll for s in g.generate(requests)]
-    features = lambda rolls: [style_features(r, g.frames_per_beat, g.tempo_bpm) for r in rolls]  # noqa: E731
+    textures = lambda rolls: [texture(r, g.frames_per_beat, g.tempo_bpm) for r in rolls]  # noqa: E731
+    features = lambda rolls, ts: [style_features(r, t) for r, t in zip(rolls, ts, strict=True)]  # noqa: E731
+    held_out_textures, sample_textures = textures(held_out), textures(samples)
+    train_picked = [train[i] for i in picks]
     return {
-        "held_out": held_out,
         "samples": samples,
-        "train": features([train[i] for i in picks]),
-        "held_out_features": features(held_out),
-        "sample_features": features(samples),
+        "held_out_textures": held_out_textures,
+        "sample_textures": sample_textures,
+        "train": features(train_picked, textures(train_picked)),
+        "held_out_features": features(held_out, held_out_textures),
+        "sample_features": features(samples, sample_textures),
     }
 
 
@@ -137,10 +140,11 @@ def _attributed(classifier, features: list[np.ndarray], style: str) -> float:
 
 def _compared(real: list[Texture], made: list[Texture]) -> dict[str, dict[str, float | bool]]:
     rows = {}
+    real_values = np.array([t.values() for t in real])
+    made_values = np.array([t.values() for t in made])
     for i, name in enumerate(Texture.names()):
-        values = np.array([t.values()[i] for t in real])
+        values, samples = real_values[:, i], made_values[:, i]
         low, high = np.percentile(values, [10, 90])
-        samples = np.array([t.values()[i] for t in made])
         median = float(np.median(samples))
         rows[name] = {
             "real_p10": float(low),

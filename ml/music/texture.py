@@ -56,16 +56,16 @@ def texture(roll: np.ndarray, frames_per_beat: int, tempo_bpm: float) -> Texture
     )
 
 
-def style_features(roll: np.ndarray, frames_per_beat: int, tempo_bpm: float) -> np.ndarray:
-    """The texture, then the pitch classes from the estimated tonic, the harmonic intervals
-    (keys sounding together, folded into an octave) and the top voice's melodic steps, each
-    histogram as shares: what a style classifier reads."""
+def style_features(roll: np.ndarray, roll_texture: Texture) -> np.ndarray:
+    """The roll's texture, then the pitch classes from the estimated tonic, the harmonic
+    intervals (keys sounding together, folded into an octave) and the top voice's melodic
+    steps, each histogram as shares: what a style classifier reads."""
     roll = np.asarray(roll, dtype=bool)
     pitch_classes = roll_pitch_classes(roll)
     tonic, minor = key_of_histogram(pitch_classes)
     return np.concatenate(
         [
-            texture(roll, frames_per_beat, tempo_bpm).values(),
+            roll_texture.values(),
             [float(minor)],
             _shares(np.roll(pitch_classes, -tonic)),
             _shares(_harmonic_intervals(roll)),

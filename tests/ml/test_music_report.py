@@ -43,7 +43,7 @@ def test_struck_notes_count_as_notes_and_out_of_key_time_shows():
     in_c[8] = False
     in_c[8, 66 - LOWEST_PITCH] = True  # one F sharp after eight frames of C major
     assert texture(in_c, 2, 120).in_key == pytest.approx(24 / 25)
-    features = style_features(roll, 2, 120)
+    features = style_features(roll, t)
     assert features.shape == (len(Texture.names()) + 1 + 12 + 12 + 13,)
     assert np.isfinite(features).all()
 
@@ -51,7 +51,7 @@ def test_struck_notes_count_as_notes_and_out_of_key_time_shows():
 def test_silence_has_figures_not_errors():
     t = texture(np.zeros((8, 88), dtype=bool), frames_per_beat=2, tempo_bpm=120)
     assert (t.notes_per_second, t.max_polyphony, t.longest_chord_bars, t.repeated_bars) == (0, 0, 0, 0)
-    assert np.isfinite(style_features(np.zeros((8, 88), dtype=bool), 2, 120)).all()
+    assert np.isfinite(style_features(np.zeros((8, 88), dtype=bool), t)).all()
 
 
 @pytest.fixture(scope="module")
