@@ -232,13 +232,18 @@ async def test_caps_and_cooldown_hold_across_processes(postgres_database):
     _, url = postgres_database
     a = await open_storage(url, instance(ShardClaim(frozenset({0}))))
     b = await open_storage(url, instance(ShardClaim(frozenset({1}))))
-    burst = await asyncio.gather(
-        *(s.take_hold(7, max_open=3, cooldown_seconds=0) for s in (a, b) for _ in range(10))
-    )
+    takers = [s for s in (a, b) for _ in range(10)]
+    burst = await asyncio.gather(*(s.take_hold(7, max_open=3, cooldown_seconds=0) for s in takers))
     assert sum(isinstance(r, int) for r in burst) == 3
     first = await a.take_hold(8, max_open=3, cooldown_seconds=30)
     assert isinstance(first, int)
     assert (await b.take_hold(8, max_open=3, cooldown_seconds=30)).reason == "cooldown"
+    for taker, hold in zip(takers, burst, strict=True):  # which process won each hold is a race
+        if taker is b and isinstance(hold, int):
+            await b.release_hold(hold, restore_cooldown=False)
+    while isinstance(await a.take_hold(7, max_open=3, cooldown_seconds=0), int):
+        pass  # until a holds all three
+    assert (await b.take_hold(7, max_open=3, cooldown_seconds=0)).reason == "user_cap"
     await a.close()  # its holds go with it
     assert isinstance(await b.take_hold(7, max_open=3, cooldown_seconds=0), int)
     await b.close()
