@@ -1,13 +1,15 @@
-"""What both `train` commands do around the Trainer: the run folder's checks, the checkpoint a
-run starts from, the data settings a resume must repeat, and the end-of-run summary."""
+"""The one `train` command both model families run: the run folder's checks, the checkpoint a
+run starts from, the data settings a resume must repeat, the Trainer, and the end-of-run
+summary. What differs between lyrics and music is a `ModelFamily`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-from typing import Any
+from typing import Any, Protocol
 
+import torch
 from torch import nn
 
 from ml.checkpoint import Checkpoint, load_checkpoint
@@ -16,6 +18,39 @@ from ml.names import RUN_FILES
 from ml.training import Task, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
+
+
+class ModelFamily(Protocol):
+    """A model family's part of `train`, built from its command's flags; `train_family`
+    runs the steps in between the same way for every family."""
+
+    kind: str  # the checkpoint kind: "lyrics" or "piano"
+    model_settings: dict[str, Any]  # the model flags; a starting checkpoint must match them
+
+    def same_data(self, saved: Checkpoint, resume: bool) -> dict[str, tuple[Any, Any]]:
+        """Flag → (the saved run's value, this run's) for every data setting that must match."""
+        ...
+
+    def build_task(self, saved: Checkpoint | None, resume: bool) -> Task:
+        """Load the data (logging what was read); a fine-tune may grow the saved tables."""
+        ...
+
+    def build_model(self, task: Task, saved: Checkpoint | None) -> tuple[nn.Module, dict[str, Any]]:
+        """The model (the saved weights, if any) and the config its checkpoints record."""
+        ...
+
+
+def train_family(family: ModelFamily, args: argparse.Namespace) -> None:
+    """`train lyrics` and `train piano`: one order of steps, so a check added here (a flag a
+    resume must repeat, the run folder's state) holds for both."""
+    config = train_config_from_args(args)
+    saved = starting_checkpoint(config, family.kind, family.model_settings)  # before the data loads
+    if saved is not None:
+        check_same_data(family.same_data(saved, config.resume))
+    task = family.build_task(saved, config.resume)
+    torch.manual_seed(config.seed)
+    model, model_config = family.build_model(task, saved)  # a resume then restores the optimizer too
+    fit_and_report(task, model, model_config, config)
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
-import torch
-
+from ml.checkpoint import Checkpoint
 from ml.cli_args import write_output
 from ml.cli_common import print_json
-from ml.cli_training import check_same_data, fit_and_report, starting_checkpoint, train_config_from_args
+from ml.cli_training import train_family
 from ml.errors import BalladeerError, DataError
 from ml.music.evaluate import evaluate_piano
 from ml.music.generate import PianoGenerator
@@ -27,29 +27,25 @@ log = logging.getLogger(__name__)
 
 
 def train(args: argparse.Namespace) -> None:
-    config = train_config_from_args(args)
-    model_config = PianoLSTMConfig(
-        input_dim=args.input_dim,
-        hidden=args.hidden,
-        layers=args.layers,
-        dropout=args.dropout,
-        head=args.head,
-        nade_hidden=args.nade_hidden,
-    )
-    saved = starting_checkpoint(config, "piano", model_config.to_dict())  # before the data loads
-    if saved is not None:
-        meta = PianoMeta.from_dict(saved.meta)
-        same = {
-            "--frames-per-beat": (meta.frames_per_beat, args.frames_per_beat),
-            "--no-transpose": (not meta.transpose, args.no_transpose),
-            "--val-fraction": (meta.data.validation_fraction, args.val_fraction),
-        }
-        if config.resume:  # the same data as the run being continued (a fine-tune may add some)
-            same["--augment-transpose"] = (meta.data.augment_semitones, args.augment_transpose)
-            same["--also-train"] = (meta.data.also_train is not None, args.also_train is not None)
-        check_same_data(same)
-    task = PianoTask(
-        PianoDataConfig(
+    train_family(PianoFamily(args), args)
+
+
+class PianoFamily:
+    """The piano-roll LSTM on MIDI files or a benchmark file (see ModelFamily)."""
+
+    kind = "piano"
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.config = PianoLSTMConfig(
+            input_dim=args.input_dim,
+            hidden=args.hidden,
+            layers=args.layers,
+            dropout=args.dropout,
+            head=args.head,
+            nade_hidden=args.nade_hidden,
+        )
+        self.model_settings = self.config.to_dict()
+        self.data = PianoDataConfig(
             args.data,
             args.frames_per_beat,
             not args.no_transpose,
@@ -57,32 +53,48 @@ def train(args: argparse.Namespace) -> None:
             args.also_train,
             args.augment_transpose,
         )
-    )
-    s = task.summary
-    log.info(
-        "%s: %d train tunes (%s frames), %d validation tunes (%s frames)",
-        s.kind,
-        s.train_tunes,
-        f"{s.train_frames:,}",
-        s.val_tunes,
-        f"{s.val_frames:,}",
-    )
-    if extra := s.also_train:
+
+    def same_data(self, saved: Checkpoint, resume: bool) -> dict[str, tuple[Any, Any]]:
+        meta, data = PianoMeta.from_dict(saved.meta), self.data
+        same = {
+            "--frames-per-beat": (meta.frames_per_beat, data.frames_per_beat),
+            "--no-transpose": (not meta.transpose, not data.transpose),
+            "--val-fraction": (meta.data.validation_fraction, data.validation_fraction),
+        }
+        if resume:  # the same data as the run being continued (a fine-tune may add some)
+            same["--augment-transpose"] = (meta.data.augment_semitones, data.augment_semitones)
+            same["--also-train"] = (meta.data.also_train is not None, data.also_train is not None)
+        return same
+
+    def build_task(self, saved: Checkpoint | None, resume: bool) -> PianoTask:
+        task = PianoTask(self.data)
+        s = task.summary
         log.info(
-            "%s: %d training tunes added; left out %d whose melody matches a held-out tune, "
-            "%d that match no tune closely",
-            extra["source"],
-            extra["kept"],
-            extra["matches_held_out"],
-            extra["unverified"],
+            "%s: %d train tunes (%s frames), %d validation tunes (%s frames)",
+            s.kind,
+            s.train_tunes,
+            f"{s.train_frames:,}",
+            s.val_tunes,
+            f"{s.val_frames:,}",
         )
-    torch.manual_seed(config.seed)
-    model = PianoLSTM(model_config)
-    if saved is None:
-        model.init_output_bias(task.train.key_frequencies())
-    else:  # a resume then restores the optimizer and position too
-        model.load_state_dict(saved.state_dict)
-    fit_and_report(task, model, model_config.to_dict(), config)
+        if extra := s.also_train:
+            log.info(
+                "%s: %d training tunes added; left out %d whose melody matches a held-out tune, "
+                "%d that match no tune closely",
+                extra["source"],
+                extra["kept"],
+                extra["matches_held_out"],
+                extra["unverified"],
+            )
+        return task
+
+    def build_model(self, task: PianoTask, saved: Checkpoint | None) -> tuple[PianoLSTM, dict[str, Any]]:
+        model = PianoLSTM(self.config)
+        if saved is None:
+            model.init_output_bias(task.train.key_frequencies())
+        else:
+            model.load_state_dict(saved.state_dict)
+        return model, self.model_settings
 
 
 def sample(args: argparse.Namespace) -> None:

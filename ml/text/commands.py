@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
-import torch
-
+from ml.checkpoint import Checkpoint
 from ml.cli_common import print_json
-from ml.cli_training import check_same_data, fit_and_report, starting_checkpoint, train_config_from_args
+from ml.cli_training import train_family
 from ml.errors import BalladeerError, UnknownArtistError
 from ml.text.evaluate import evaluate_lyrics
 from ml.text.generate import LyricsGenerator
@@ -24,64 +24,77 @@ log = logging.getLogger(__name__)
 
 
 def train(args: argparse.Namespace) -> None:
-    config = train_config_from_args(args)
-    data = LyricsDataConfig(
-        data=args.data,
-        artists=args.artists,
-        min_songs=args.min_songs,
-        conditional=not args.unconditional,
-        condition_dropout=args.condition_dropout,
-        validation_fraction=args.val_fraction,
-        others_as_any_artist=args.others_as_any_artist,
-    )
-    model_settings = {
-        "embed_dim": args.embed_dim,
-        "artist_dim": args.artist_dim,
-        "hidden": args.hidden,
-        "layers": args.layers,
-        "dropout": args.dropout,
-        "weight_drop": args.weight_drop,
-        "embed_dropout": args.embed_dropout,
-        "locked_dropout": args.locked_dropout,
-        "artist_to_output": args.artist_to_output,
-    }
-    saved = starting_checkpoint(config, "lyrics", model_settings)
-    if saved is not None:
-        meta = LyricsMeta.from_dict(saved.meta)
+    train_family(LyricsFamily(args), args)
+
+
+class LyricsFamily:
+    """The character LSTM on a lyrics CSV, conditioned on its artists (see ModelFamily)."""
+
+    kind = "lyrics"
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.data = LyricsDataConfig(
+            data=args.data,
+            artists=args.artists,
+            min_songs=args.min_songs,
+            conditional=not args.unconditional,
+            condition_dropout=args.condition_dropout,
+            validation_fraction=args.val_fraction,
+            others_as_any_artist=args.others_as_any_artist,
+        )
+        self.model_settings = {
+            "embed_dim": args.embed_dim,
+            "artist_dim": args.artist_dim,
+            "hidden": args.hidden,
+            "layers": args.layers,
+            "dropout": args.dropout,
+            "weight_drop": args.weight_drop,
+            "embed_dropout": args.embed_dropout,
+            "locked_dropout": args.locked_dropout,
+            "artist_to_output": args.artist_to_output,
+        }
+
+    def same_data(self, saved: Checkpoint, resume: bool) -> dict[str, tuple[Any, Any]]:
+        meta, data = LyricsMeta.from_dict(saved.meta), self.data
         same = {
             "--val-fraction": (meta.data.validation_fraction, data.validation_fraction),
             "--unconditional": (not meta.artists, not data.conditional),
         }
-        if config.resume:  # the same artist table and split as the run being continued
+        if resume:  # the same artist table and split as the run being continued
             same["--min-songs"] = (meta.data.min_songs, data.min_songs)
             same["--artists"] = (meta.data.asked_artists, list(data.artists or []))
             same["--others-as-any-artist"] = (meta.data.others_as_any_artist, data.others_as_any_artist)
-        check_same_data(same)
-        # A fine-tune keeps the checkpoint's characters and artists and adds the new data's.
-        task = LyricsTask.from_config(data, Vocab(meta.vocab), meta.artists, grow=not config.resume)
+        return same
+
+    def build_task(self, saved: Checkpoint | None, resume: bool) -> LyricsTask:
+        if saved is None:
+            task = LyricsTask.from_config(self.data)
+        else:  # a fine-tune keeps the checkpoint's characters and artists and adds the new data's
+            meta = LyricsMeta.from_dict(saved.meta)
+            task = LyricsTask.from_config(self.data, Vocab(meta.vocab), meta.artists, grow=not resume)
+        s = task.summary
+        log.info(
+            "%d songs by %d artists, %d more as any artist: %d train (%s chars), %d validation (%s chars); "
+            "vocabulary %d",
+            s.songs,
+            s.artists,
+            s.any_artist_songs,
+            s.train_songs,
+            f"{s.train_chars:,}",
+            s.val_songs,
+            f"{s.val_chars:,}",
+            len(task.train.vocab),
+        )
+        return task
+
+    def build_model(self, task: LyricsTask, saved: Checkpoint | None) -> tuple[CharLSTM, dict[str, Any]]:
         tables = {"vocab_size": len(task.train.vocab), "n_artists": len(task.train.artists)}
-        model_config = CharLSTMConfig(**{**saved.model_config, **tables})
-    else:
-        task = LyricsTask.from_config(data)
-        model_config = CharLSTMConfig(len(task.train.vocab), len(task.train.artists), **model_settings)
-    s = task.summary
-    log.info(
-        "%d songs by %d artists, %d more as any artist: %d train (%s chars), %d validation (%s chars); "
-        "vocabulary %d",
-        s.songs,
-        s.artists,
-        s.any_artist_songs,
-        s.train_songs,
-        f"{s.train_chars:,}",
-        s.val_songs,
-        f"{s.val_chars:,}",
-        len(task.train.vocab),
-    )
-    torch.manual_seed(config.seed)
-    model = CharLSTM(model_config)
-    if saved is not None:  # a resume then restores the optimizer and position too
-        model.load_grown(saved.state_dict)
-    fit_and_report(task, model, model_config.to_dict(), config)
+        base = self.model_settings if saved is None else saved.model_config
+        config = CharLSTMConfig(**{**base, **tables})
+        model = CharLSTM(config)
+        if saved is not None:
+            model.load_grown(saved.state_dict)
+        return model, config.to_dict()
 
 
 def sample(args: argparse.Namespace) -> None:
