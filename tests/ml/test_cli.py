@@ -115,6 +115,8 @@ def test_piano_training_resumes_with_its_own_model(tmp_path, chord_folder, capsy
     assert "holds a different model (--hidden 32)" in capsys.readouterr().err
     assert train(32, 3, "--resume", "--frames-per-beat", "4") == 2
     assert "was trained with --frames-per-beat 2; give the same" in capsys.readouterr().err
+    assert train(32, 3, "--resume", "--augment-transpose", "2") == 2  # a fine-tune may change it
+    assert "was trained with --augment-transpose 0; give the same" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
