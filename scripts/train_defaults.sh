@@ -52,12 +52,12 @@ cp runs/piano-v2/best.pt checkpoints/music-folk.pt
 # The chorale and piano styles: the benchmark's training split alone, selected on valid,
 # with the budget schedule (the default). On one AVX2 EPYC core in fp32: 29 min and 49 min.
 # Both train longer than their first recipes, where validation was still falling at the end:
-# chorales 300 epochs (valid 5.52 at 100, 5.05 at 300), Piano-midi.de 130 with --patience 30
+# chorales 400 epochs (valid 5.52 at 100, 5.05 at 300, 5.04 at 400, stopped early after 263), Piano-midi.de 130 with --patience 30
 # (6.97 at 60, 6.76 when it stopped early after 101).
 python -m ml train piano --data "$DATA/jsb/JSB_Chorales.mat" --out runs/music-chorale \
   --frames-per-beat 1 --augment-transpose 6 --head nade --nade-hidden 150 --hidden 512 --layers 2 \
-  --dropout 0.6 --bptt full --batch-size 8 --epochs 300 --lr 2e-3 --eval-every 29 --patience 30 \
-  --seed 1234 --max-minutes 32 $(resume runs/music-chorale) --no-progress
+  --dropout 0.6 --bptt full --batch-size 8 --epochs 400 --lr 2e-3 --eval-every 29 --patience 40 \
+  --seed 1234 --max-minutes 42 $(resume runs/music-chorale) --no-progress
 cp runs/music-chorale/best.pt checkpoints/music-chorale.pt
 python -m ml train piano --data "$DATA/bl_other/Piano_midi.mat" --out runs/music-piano \
   --augment-transpose 6 --head nade --nade-hidden 150 --hidden 512 --layers 2 --dropout 0.5 \
@@ -78,7 +78,7 @@ AUG="--augment-transpose 6"  # JSB, MuseData and Piano-midi.de keep their own ke
 bench nott-nade nottingham/bl/Nottingham.mat $NADE --hidden 512 --dropout 0.5 --bptt full --batch-size 16 \
   --epochs 60 --eval-every 44 --patience 8 --max-minutes 80
 bench jsb-nade-aug jsb/JSB_Chorales.mat --frames-per-beat 1 $AUG $NADE --hidden 512 --dropout 0.6 --bptt full \
-  --batch-size 8 --epochs 300 --eval-every 29 --patience 30 --max-minutes 32  # = music-chorale.pt's recipe
+  --batch-size 8 --epochs 400 --eval-every 29 --patience 40 --max-minutes 42  # = music-chorale.pt's recipe
 bench muse-nade bl_other/MuseData.mat $AUG $NADE --hidden 512 --dropout 0.5 --bptt tbptt --seq-len 128 \
   --batch-size 16 --epochs 30 --eval-every 60 --patience 8 --max-minutes 50
 bench pmd-nade bl_other/Piano_midi.mat $AUG $NADE --hidden 512 --dropout 0.5 --bptt tbptt --seq-len 128 \
