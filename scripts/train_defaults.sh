@@ -50,7 +50,7 @@ python -m ml train piano --data "$DATA/nottingham/bl/Nottingham.mat" --also-trai
   --max-minutes 65 $SHIPPED_SCHEDULE $(resume runs/piano-v2) --no-progress
 cp runs/piano-v2/best.pt checkpoints/music-folk.pt
 # The chorale and piano styles: the benchmark's training split alone, selected on valid,
-# with the budget schedule (the default). On one AVX2 EPYC core in fp32: 29 min and 49 min.
+# with the budget schedule (the default). On one AVX2 EPYC core in fp32: 36 min and 49 min.
 # Both train longer than their first recipes, where validation was still falling at the end:
 # chorales 400 epochs (valid 5.52 at 100, 5.05 at 300, 5.04 at 400, stopped early after 263), Piano-midi.de 130 with --patience 30
 # (6.97 at 60, 6.76 when it stopped early after 101).
