@@ -52,8 +52,8 @@ cp runs/piano-v2/best.pt checkpoints/music-folk.pt
 # The chorale and piano styles: the benchmark's training split alone, selected on valid,
 # with the budget schedule (the default). On one AVX2 EPYC core in fp32: 36 min and 49 min.
 # Both train longer than their first recipes, where validation was still falling at the end:
-# chorales 400 epochs (valid 5.52 at 100, 5.05 at 300, 5.04 at 400, stopped early after 263), Piano-midi.de 130 with --patience 30
-# (6.97 at 60, 6.76 when it stopped early after 101).
+# chorales 400 epochs planned (valid 5.52 at 100, 5.05 at 300; 5.04 when it stopped early after 263),
+# Piano-midi.de 130 with --patience 30 (6.97 at 60; 6.76 when it stopped early after 101).
 python -m ml train piano --data "$DATA/jsb/JSB_Chorales.mat" --out runs/music-chorale \
   --frames-per-beat 1 --augment-transpose 6 --head nade --nade-hidden 150 --hidden 512 --layers 2 \
   --dropout 0.6 --bptt full --batch-size 8 --epochs 400 --lr 2e-3 --eval-every 29 --patience 40 \
