@@ -5,6 +5,7 @@ Prints figures only; nothing here asserts a target. Run on an otherwise idle mac
     python scripts/bench_lyrics.py            # everything (a few minutes on 2 cores)
     python scripts/bench_lyrics.py --only reply     # the shipped model's default reply
     python scripts/bench_lyrics.py --only memory
+    python scripts/bench_lyrics.py --only precision # what int8/fp16/bf16 steps cost in bits/char
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import random
 import resource
@@ -27,14 +29,14 @@ from ml.batch import Batch
 from ml.checkpoint import Checkpoint
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16, fbgemm_available
-from ml.text.artists import ANY_ARTIST
-from ml.text.data import LyricsCorpus, Song
+from ml.text.artists import ANY_ARTIST, ArtistTable
+from ml.text.data import LyricsCorpus, Song, read_songs, spelled_as, split_songs
 from ml.text.generate import LyricsGenerator
 from ml.text.meta import LyricsData
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.request import LyricsRequest
 from ml.text.task import LyricsTask
-from ml.text.vocab import EOS, Vocab
+from ml.text.vocab import BOS, EOS, Vocab
 from ml.training import TrainConfig, Trainer, sequence_loss, training_precisions
 
 CHARS = [chr(c) for c in range(32, 127)] + ["\n"]
@@ -160,7 +162,62 @@ def matrix_products_per_step(generator: LyricsGenerator, rows: int, repeats: int
     return (time.perf_counter() - start) / repeats
 
 
+@torch.no_grad()
+def stepper_bits_per_char(generator: LyricsGenerator, songs: list[Song], chars: int) -> float:
+    """Bits per character of the songs' first `chars` characters, each under its own artist,
+    read through the generator's sampling steps (LSTMStepper at its precision), all songs in
+    one lockstep batch as a reply batch runs."""
+    vocab, model = generator.vocab, generator.model
+    rows = [[BOS, *vocab.encode(s.text).ids][: chars + 1] for s in songs]
+    tokens = torch.zeros(len(rows), max(map(len, rows)), dtype=torch.long)
+    for row, ids in zip(tokens, rows, strict=True):
+        row[: len(ids)] = torch.tensor(ids)
+    lengths = torch.tensor([len(ids) for ids in rows])
+    artists = torch.tensor([generator.resolve_artist(s.artist)[1] for s in songs])
+    artist_gates, output_bias = generator.artist_gates[artists], model.output_bias(artists)
+    state = generator.stepper.zero_state(len(rows), generator.device)
+    nats = 0.0
+    for t in range(tokens.shape[1] - 1):
+        out, state = generator.stepper.step(generator.char_gates[tokens[:, t]] + artist_gates, state)
+        logp = torch.log_softmax(torch.addmm(output_bias, out, generator.head_weight), dim=-1)
+        scored = lengths > t + 1
+        nats -= logp.gather(1, tokens[:, t + 1 : t + 2]).squeeze(1)[scored].sum().item()
+    return nats / (lengths - 1).sum().item() / math.log(2)
+
+
+def bench_precisions(data: Path, songs: int, chars: int) -> None:
+    """The shipped model's bits/char on its own validation songs through each sampling precision
+    this machine runs, with the time of a 500-character default reply at each."""
+    generator = LyricsGenerator.from_checkpoint(DEFAULT_LYRICS_CHECKPOINT)
+    known = generator.song_counts
+    mine = [song for song in spelled_as(read_songs(data), ArtistTable(known)) if song.artist in known]
+    _, validation = split_songs(mine, generator.meta.data.validation_fraction)
+    scored = validation[:songs]
+    print(
+        f"sampling precision ({len(scored)} validation songs of {data.name}, first {chars} characters each):"
+    )
+    available = {
+        "fp32": True,
+        "bf16": cpu_has_native_bf16(),
+        "fp16": fbgemm_available(),
+        "int8": fbgemm_available(),
+    }
+    for precision in (name for name, runs_here in available.items() if runs_here):
+        os.environ[PRECISION_ENV] = precision  # what the generator's LSTMStepper reads
+        bits = stepper_bits_per_char(
+            LyricsGenerator.from_checkpoint(DEFAULT_LYRICS_CHECKPOINT), scored, chars
+        )
+        reply = bench_shipped_reply(rounds=2)
+        print(
+            f"  {precision:<5} {bits:.5f} bits/char, default reply {reply['one_reply_s']:.3f} s, "
+            f"16 at once {reply['batch16_s']:.2f} s",
+            flush=True,
+        )
+    os.environ.pop(PRECISION_ENV)
+
+
 def rss_mib() -> float:
+
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
@@ -226,7 +283,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=("train", "sample", "reply", "memory"))
+    parser.add_argument("--only", choices=("train", "sample", "reply", "memory", "precision"))
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("../shared/data/lyrics/songdata.csv"),
+        help="songs for --only precision",
+    )
     parser.add_argument("--steps", type=int, default=12, help="timed training steps per figure")
     parser.add_argument("--memory-batch", type=int, default=8, help="batch size of the memory probe")
     parser.add_argument("--lengths", default="512,2048,8192", help="sequence lengths of the memory probe")
@@ -256,7 +319,12 @@ def main() -> None:
             flush=True,
         )
     if args.only in (None, "sample"):
-        available = {"fp32": True, "fp16": fbgemm_available(), "bf16": cpu_has_native_bf16()}
+        available = {
+            "fp32": True,
+            "fp16": fbgemm_available(),
+            "bf16": cpu_has_native_bf16(),
+            "int8": fbgemm_available(),
+        }
         precisions = [name for name, runs_here in available.items() if runs_here]
         for precision, (label, style) in itertools.product(
             precisions, (("plain, style 1", 1.0), ("guided, style 2", 2.0))
@@ -275,6 +343,8 @@ def main() -> None:
                 f"    of which the LSTM's matrix products alone: {s['batch32_matrix_products_s']:.2f} s "
                 f"(were the rest no dearer than one request's, at most {s['speedup_bound']:.1f}x one)"
             )
+    if args.only in (None, "precision"):
+        bench_precisions(args.data, songs=64, chars=1000)
     if args.only in (None, "memory"):
         print(f"peak memory growth of one training step (2x512, batch {args.memory_batch}, fp32):")
         bench_memory(args.memory_batch, [int(x) for x in args.lengths.split(",")])
