@@ -66,8 +66,10 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint, half: bool = False
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: str | Path, kind: str, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint of the expected kind, or raise CheckpointError naming the file."""
+def load_checkpoint(
+    path: str | Path, kind: str | None = None, map_location: str | torch.device = "cpu"
+) -> Checkpoint:
+    """Load a checkpoint of the expected kind (None: either), or raise CheckpointError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"Checkpoint not found: {path}")
@@ -83,7 +85,7 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str | torch.devic
         raise CheckpointError(
             f"{path} was written by a newer Balladeer (format {blob['format_version']}); upgrade to load it."
         )
-    if blob["kind"] != kind:
+    if kind is not None and blob["kind"] != kind:
         raise CheckpointError(f"{path} holds a {blob['kind']!r} model, not a {kind!r} model.")
     return Checkpoint(
         kind=blob["kind"],

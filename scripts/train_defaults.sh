@@ -27,7 +27,7 @@ python -m ml train lyrics --data "$DATA/lyrics/songdata.csv" --out runs/lyrics-f
   --init-from runs/lyrics/best.pt --min-songs 20 --others-as-any-artist --hidden 512 --layers 2 \
   --dropout 0.2 --bptt tbptt --seq-len 128 --batch-size 64 --epochs 1 --lr 5e-4 --eval-every 100 \
   --patience 6 --precision fp32 --seed 1234 --max-minutes 45 $SHIPPED_SCHEDULE $(resume runs/lyrics-ft) --no-progress
-python scripts/interpolate_lyrics.py runs/lyrics/best.pt runs/lyrics-ft/best.pt --weight 0.5 \
+python scripts/interpolate.py runs/lyrics/best.pt runs/lyrics-ft/best.pt --weight 0.5 \
   --data "$DATA/lyrics/songdata.csv" --out runs/lyrics-songdata.pt
 # Then the hits: fine-tuned on songdata.csv and extra/hits.csv together. The tables grow (the
 # 314 artists with 20+ songs the first model lacks join it, starting as "any artist"; the
@@ -54,16 +54,20 @@ cp runs/piano-v2/best.pt checkpoints/music-folk.pt
 # Both train longer than their first recipes, where validation was still falling at the end:
 # chorales 400 epochs planned (valid 5.52 at 100, 5.05 at 300; 5.04 when it stopped early after 263),
 # Piano-midi.de 130 with --patience 30 (6.97 at 60; 6.76 when it stopped early after 101).
+# Each ships as the midpoint of its run's best.pt and last.pt (where early stopping left it),
+# chosen on valid over weights 0.3 / 0.5 / 0.7: chorales 5.039 -> 5.023, Piano-midi.de 6.762 -> 6.748.
 python -m ml train piano --data "$DATA/jsb/JSB_Chorales.mat" --out runs/music-chorale \
   --frames-per-beat 1 --augment-transpose 6 --head nade --nade-hidden 150 --hidden 512 --layers 2 \
   --dropout 0.6 --bptt full --batch-size 8 --epochs 400 --lr 2e-3 --eval-every 29 --patience 40 \
   --seed 1234 --max-minutes 42 $(resume runs/music-chorale) --no-progress
-cp runs/music-chorale/best.pt checkpoints/music-chorale.pt
+python scripts/interpolate.py runs/music-chorale/best.pt runs/music-chorale/last.pt --weight 0.5 \
+  --data "$DATA/jsb/JSB_Chorales.mat" --out checkpoints/music-chorale.pt
 python -m ml train piano --data "$DATA/bl_other/Piano_midi.mat" --out runs/music-piano \
   --augment-transpose 6 --head nade --nade-hidden 150 --hidden 512 --layers 2 --dropout 0.5 \
   --bptt tbptt --seq-len 128 --batch-size 16 --epochs 130 --lr 2e-3 --eval-every 40 --patience 30 \
   --seed 1234 --max-minutes 95 $(resume runs/music-piano) --no-progress
-cp runs/music-piano/best.pt checkpoints/music-piano.pt
+python scripts/interpolate.py runs/music-piano/best.pt runs/music-piano/last.pt --weight 0.5 \
+  --data "$DATA/bl_other/Piano_midi.mat" --out checkpoints/music-piano.pt
 
 # Not shipped: each Boulanger-Lewandowski set's own training split alone, for the benchmark
 # table in docs/REPORT.md (scripts/make_report.py --bench SET runs/bench/RUN/best.pt).

@@ -1,4 +1,5 @@
-"""Interpolating a fine-tuned checkpoint back towards its start (scripts/interpolate_lyrics.py)."""
+"""Interpolating two checkpoints of one model (scripts/interpolate.py): a fine-tuned one back
+towards its start, or a run's best with its last."""
 
 import dataclasses
 import subprocess
@@ -10,9 +11,10 @@ import torch
 
 from ml.checkpoint import interpolate, load_checkpoint, save_checkpoint
 from ml.errors import CheckpointError
+from ml.music.evaluate import evaluate_piano
 from ml.text.evaluate import evaluate_lyrics
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "interpolate_lyrics.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "interpolate.py"
 
 
 def shifted(checkpoint, by: float):
@@ -59,3 +61,19 @@ def test_the_script_writes_a_scored_fp16_checkpoint(tiny_lyrics_checkpoint, two_
     )
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x.pt").exists()  # nothing written unscored
+
+
+def test_the_script_averages_a_music_run_and_refuses_a_mix_of_kinds(
+    tiny_piano_checkpoint, tiny_lyrics_checkpoint, chord_folder, tmp_path
+):
+    last, out = tiny_piano_checkpoint.parent / "last.pt", tmp_path / "averaged.pt"
+    argv = [str(tiny_piano_checkpoint), str(last), "--data", str(chord_folder), "--out", str(out)]
+    result = subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    averaged = load_checkpoint(out, "piano")
+    nats = evaluate_piano(out, chord_folder, "val")["nll_per_frame"]
+    assert averaged.metrics["val_nll_per_frame"] == pytest.approx(nats) and "nats/frame" in result.stdout
+
+    argv[1] = str(tiny_lyrics_checkpoint)
+    mixed = subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True, timeout=120)
+    assert mixed.returncode == 2 and "not a 'piano' model" in mixed.stderr and "Traceback" not in mixed.stderr
