@@ -351,7 +351,7 @@ def piano_section(args: argparse.Namespace) -> list[str]:
     lines += midi_path_section(list(dict.fromkeys([*nottingham_runs, args.piano])), args.data)
     generator = PianoGenerator.from_checkpoint(args.piano)
     piece = generator.generate([PianoRequest(seconds=30, temperature=1.0, seed=5)])[0]
-    rendered = render_piece(piece, wav=False, title="sample, temperature 1.0, seed 5")
+    rendered = render_piece(piece, audio=(), title="sample, temperature 1.0, seed 5")
     (args.out / "piano-sample.png").write_bytes(rendered.png)
     tune = load_midi_folder(args.data / "nottingham" / "jukedeck", frames_per_beat=2, transpose=True).tunes[0]
     save_roll_png(
