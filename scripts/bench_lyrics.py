@@ -31,7 +31,7 @@ from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16, fbgemm_available
 from ml.text.artists import ANY_ARTIST, ArtistTable
 from ml.text.data import LyricsCorpus, Song, read_songs, spelled_as, split_songs
-from ml.text.generate import LyricsGenerator
+from ml.text.generate import LyricsGenerator, Prompts
 from ml.text.meta import LyricsData
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.request import LyricsRequest
@@ -162,20 +162,24 @@ def matrix_products_per_step(generator: LyricsGenerator, rows: int, repeats: int
     return (time.perf_counter() - start) / repeats
 
 
+def fast_precisions() -> list[str]:
+    """The sampling precisions this CPU runs natively ($BALLADEER_SAMPLING_PRECISION values)."""
+    x86 = fbgemm_available()
+    runs_here = {"fp32": True, "fp16": x86, "bf16": cpu_has_native_bf16(), "int8": x86}
+    return [name for name, fast in runs_here.items() if fast]
+
+
 @torch.no_grad()
 def stepper_bits_per_char(generator: LyricsGenerator, songs: list[Song], chars: int) -> float:
     """Bits per character of the songs' first `chars` characters, each under its own artist,
     read through the generator's sampling steps (LSTMStepper at its precision), all songs in
     one lockstep batch as a reply batch runs."""
     vocab, model = generator.vocab, generator.model
-    rows = [[BOS, *vocab.encode(s.text).ids][: chars + 1] for s in songs]
-    tokens = torch.zeros(len(rows), max(map(len, rows)), dtype=torch.long)
-    for row, ids in zip(tokens, rows, strict=True):
-        row[: len(ids)] = torch.tensor(ids)
-    lengths = torch.tensor([len(ids) for ids in rows])
+    padded = Prompts([[BOS, *vocab.encode(s.text).ids][: chars + 1] for s in songs])
+    tokens, lengths = padded.tokens, padded.lengths
     artists = torch.tensor([generator.resolve_artist(s.artist)[1] for s in songs])
     artist_gates, output_bias = generator.artist_gates[artists], model.output_bias(artists)
-    state = generator.stepper.zero_state(len(rows), generator.device)
+    state = generator.stepper.zero_state(len(songs), generator.device)
     nats = 0.0
     for t in range(tokens.shape[1] - 1):
         out, state = generator.stepper.step(generator.char_gates[tokens[:, t]] + artist_gates, state)
@@ -196,13 +200,7 @@ def bench_precisions(data: Path, songs: int, chars: int) -> None:
     print(
         f"sampling precision ({len(scored)} validation songs of {data.name}, first {chars} characters each):"
     )
-    available = {
-        "fp32": True,
-        "bf16": cpu_has_native_bf16(),
-        "fp16": fbgemm_available(),
-        "int8": fbgemm_available(),
-    }
-    for precision in (name for name, runs_here in available.items() if runs_here):
+    for precision in fast_precisions():
         os.environ[PRECISION_ENV] = precision  # what the generator's LSTMStepper reads
         bits = stepper_bits_per_char(
             LyricsGenerator.from_checkpoint(DEFAULT_LYRICS_CHECKPOINT), scored, chars
@@ -217,7 +215,6 @@ def bench_precisions(data: Path, songs: int, chars: int) -> None:
 
 
 def rss_mib() -> float:
-
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
@@ -319,15 +316,8 @@ def main() -> None:
             flush=True,
         )
     if args.only in (None, "sample"):
-        available = {
-            "fp32": True,
-            "fp16": fbgemm_available(),
-            "bf16": cpu_has_native_bf16(),
-            "int8": fbgemm_available(),
-        }
-        precisions = [name for name, runs_here in available.items() if runs_here]
         for precision, (label, style) in itertools.product(
-            precisions, (("plain, style 1", 1.0), ("guided, style 2", 2.0))
+            fast_precisions(), (("plain, style 1", 1.0), ("guided, style 2", 2.0))
         ):
             os.environ[PRECISION_ENV] = precision  # what the generator's LSTMStepper reads
             s = bench_sampling(rounds=3, style=style)
