@@ -138,7 +138,8 @@ QUALITY_COLUMNS = (  # report field, column heading
     ("repeated_lines", "repeated lines"),
     ("rhymes", "end rhymes"),
     ("title_case", "Title Case"),
-    ("copy_rate", "copied 40+ chars"),
+    ("copy_rate", "copied lyrics, 40+ chars"),
+    ("verbatim_rate", "any 40+ char span"),
     ("cut_mid_line", "stopped mid-line"),
     ("bits_per_char_any_artist", 'bits/char, "any artist"'),
 )
@@ -169,7 +170,10 @@ def style_section(report: dict, out_dir: Path) -> list[str]:
         f"{config['samples_per_artist']} per artist and setting ({config['sample_length']} characters "
         f"as the length target, temperature {config['temperature']}), against the "
         f"{reference['validation_songs']} real validation songs of those artists cut where a reply of "
-        "that length would stop. Real words: words seen 3+ times in the training text. Attribution: "
+        "that length would stop. Real words: words seen 3+ times in the training text. Copied lyrics: "
+        "a verbatim span of 40+ characters of the training text holding at least three different "
+        'words; a shared run of one or two vocables ("Yeah, yeah, yeah…", "oh, oh, oh") is in '
+        "hundreds of songs and counts only under *any 40+ char span*. Attribution: "
         "an artist classifier (character 2–5-grams, lower-cased, logistic regression) trained on the "
         f"training songs; chance is {style['chance']:.2f}. `ramp`: characters over which guidance "
         "rises to its strength; `min_p`: characters under that share of the likeliest one are cut; "

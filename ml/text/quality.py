@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
-_CASED_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+CASED_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
 _LAST_VOWELS = re.compile(r"[aeiouy]+[^aeiouy]*$")
 _NOT_WORD = re.compile(r"[\W_]+")
 MIN_WORD_COUNT = 3  # a word seen this often in the training text counts as a real word
@@ -89,7 +89,7 @@ def rhyme_rate(text: str) -> float | None:
 
 def title_case_share(text: str) -> float | None:
     """Share of words of two or more letters written Capitalised (not at a line start)."""
-    found = [w for line in lines(text) for w in _CASED_WORD.findall(line)[1:] if len(w) > 1]
+    found = [w for line in lines(text) for w in CASED_WORD.findall(line)[1:] if len(w) > 1]
     if not found:
         return None
     return sum(w[0].isupper() and w[1:].islower() for w in found) / len(found)

@@ -8,8 +8,9 @@ songs of those artists score) and the model's replies for each artist at each se
 the attribution, each setting reports what a reader notices (ml.text.quality: real words
 overall and on the first line, repeated lines, end rhymes, Title Case), how fluent the
 replies are (bits/char under the "any artist" model: style must not be bought with
-garbage), how often they copy a long verbatim span of the training text, how often they
-stop mid-line, and the slurs cut and profanity masked.
+garbage), how often they copy a long verbatim span of the training text's lyrics (not a
+shared run of vocables), how often they stop mid-line, and the slurs cut and profanity
+masked.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ml.errors import BalladeerError
 from ml.sequences import padded_batch
 from ml.text.data import Song, read_song_files, spelled_as, split_songs
 from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsSample, at_line_end
-from ml.text.quality import WordList, figures
+from ml.text.quality import CASED_WORD, WordList, figures
 from ml.text.request import LyricsRequest
 from ml.text.safety import masked
 from ml.text.style_config import SamplingSetting, StyleReportConfig
@@ -42,6 +43,7 @@ MIN_FIRST_LINE_REAL_WORDS = 0.93
 MIN_REPEATS_VS_REAL = 0.5
 MIN_RHYMES_VS_REAL = 0.8
 MAX_COPY_RATE = 0.01
+MIN_COPY_WORDS = 3  # different words a copied span must hold to be lyrics
 
 
 class ArtistClassifier:
@@ -71,16 +73,21 @@ class ArtistClassifier:
 
 
 class CopyDetector:
-    """Finds verbatim spans of at least `span` characters shared with the training text."""
+    """Finds verbatim spans of at least `span` characters shared with the training text.
+
+    A span counts as copied lyrics only when it holds at least MIN_COPY_WORDS different
+    whole words: a run of one or two vocables ("Yeah, yeah, yeah, yeah…", "oh, oh, oh")
+    is in hundreds of songs and is nobody's lyric. Read on the shipped model's replies,
+    every 40-character span the plain rule caught was such a run."""
 
     def __init__(self, texts: list[str], span: int) -> None:
         self.span = span
         self.corpus = "\x00".join(texts)
         self._windows = {hash(t[i : i + span]) for t in texts for i in range(len(t) - span + 1)}
 
-    def longest(self, text: str) -> int:
-        """Length of the longest span of `text` found in the training text (0 if < span)."""
-        best = 0
+    def matches(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each maximal span of `text` at least `span` long found in the training text."""
+        found = []
         i = 0
         while i + self.span <= len(text):
             window = text[i : i + self.span]
@@ -88,11 +95,28 @@ class CopyDetector:
                 end = i + self.span
                 while end < len(text) and text[i : end + 1] in self.corpus:
                     end += 1
-                best = max(best, end - i)
+                found.append((i, end))
                 i = end - self.span + 1
             else:
                 i += 1
-        return best
+        return found
+
+    def longest(self, text: str, min_words: int = MIN_COPY_WORDS) -> int:
+        """Length of the longest copied span of `text` holding `min_words` different whole
+        words (0 if there is none)."""
+        lyrics = [(a, b) for a, b in self.matches(text) if len(whole_words(text, a, b)) >= min_words]
+        return max((b - a for a, b in lyrics), default=0)
+
+
+def whole_words(text: str, start: int, end: int) -> set[str]:
+    """The different words (lower-cased) lying wholly inside text[start:end]."""
+    words = set()
+    for match in CASED_WORD.finditer(text, start, end):
+        cut_before = match.start() == start and start > 0 and text[start - 1].isalpha()
+        cut_after = match.end() == end and end < len(text) and text[end].isalpha()
+        if not (cut_before or cut_after):
+            words.add(match.group().lower())
+    return words
 
 
 def chunks(text: str, length: int) -> list[str]:
@@ -183,6 +207,7 @@ def style_report(
             "bits_per_char_any_artist": any_artist_bits_per_char(generator, texts),
             "copy_rate": sum(n >= config.copy_span for n in longest) / len(texts),
             "longest_copy": max(longest),
+            "verbatim_rate": sum(bool(copies.matches(t)) for t in texts) / len(texts),
             **asdict(figures(texts, word_list)),
         }
         guesses = classifier.predict(texts)

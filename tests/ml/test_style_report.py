@@ -14,6 +14,17 @@ def test_copy_detector_finds_the_longest_verbatim_span():
     assert chunks("abcdefghij", 4) == ["abcd", "efgh", "ij"]
 
 
+def test_a_shared_run_of_vocables_is_not_copied_lyrics():
+    training = ["Yeah, yeah, yeah, yeah, yeah, yeah, yeah\nOh yeah, she loves me so"]
+    detector = CopyDetector(training, span=20)
+    vocables = "Come on, Yeah, yeah, yeah, yeah, yeah, yeah, yeah\nOh yeah I go"
+    assert detector.longest(vocables, min_words=0) == len("Yeah, yeah, yeah, yeah, yeah, yeah, yeah\nOh yeah")
+    assert detector.longest(vocables) == 0  # only "yeah" and "oh"
+    lyric = "Come on, yeah\nOh yeah, she loves me so"
+    assert detector.longest(lyric) == len(", yeah\nOh yeah, she loves me so")  # "she", "loves", …
+    assert detector.longest("Oh yeah, she lov") == 0  # shorter than the span
+
+
 def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_ones():
     config = StyleReportConfig()
     reference = {"accuracy": 0.45, "real_words": 0.97, "repeated_lines": 0.1, "rhymes": 0.2}
