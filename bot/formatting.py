@@ -145,10 +145,11 @@ def about_text(about: dict[str, Any]) -> str:
     lines = [f"**Lyrics**: {_size(lyrics)}; trained on {trained}; {score} (`{lyrics['version']}`)"]
     for style, model in about["music"].items():
         data, metrics = model["data"], model["metrics"]
-        source = Path(str(data.get("source", "?"))).stem
-        trained = f"{data.get('train_tunes', '?')} pieces ({source})"
+        trained = _pieces(data)
         if data.get("also_train"):
             trained += f" and {data['also_train'].get('kept', '?')} more"
+        if data.get("pretrained"):
+            trained += f", pre-trained on {_pieces(data['pretrained'])}"
         nll = metrics.get("val_nll_per_frame")
         score = f"validation {nll:.2f} nats/frame" if nll is not None else ""
         version = model["version"]
@@ -160,6 +161,11 @@ def about_text(about: dict[str, Any]) -> str:
         f"{about['waiting']} waiting."
     )
     return "\n".join(lines)
+
+
+def _pieces(data: dict[str, Any]) -> str:
+    """ "87 pieces (Piano_midi)": a music model's training set, named by its file or folder."""
+    return f"{data.get('train_tunes', '?')} pieces ({Path(str(data.get('source', '?'))).stem})"
 
 
 def _size(model: dict[str, Any]) -> str:

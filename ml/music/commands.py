@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,10 @@ class PianoFamily:
 
     def build_task(self, saved: Checkpoint | None, resume: bool) -> PianoTask:
         task = PianoTask(self.data)
+        if saved is not None:  # a resumed run started where the saved one did
+            start = PianoMeta.from_dict(saved.meta).data
+            pretrained = start.pretrained if resume else start.as_pretraining()
+            task.summary = replace(task.summary, pretrained=pretrained)
         s = task.summary
         log.info(
             "%s: %d train tunes (%s frames), %d validation tunes (%s frames)",

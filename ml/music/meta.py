@@ -27,6 +27,13 @@ class PianoData:
     files_skipped: int = 0  # MIDI files that could not be read (a MIDI folder only)
     notes_out_of_range: int = 0
     also_train: dict[str, Any] | None = None  # --also-train: its source and what the leakage rule kept
+    # --init-from: what the starting weights were trained on (source, train_tunes, their own
+    # pretrained), so a fine-tuned model still names all of its data.
+    pretrained: dict[str, Any] | None = None
+
+    def as_pretraining(self) -> dict[str, Any]:
+        """This data, as a model fine-tuned from it records it."""
+        return {"source": self.source, "train_tunes": self.train_tunes, "pretrained": self.pretrained}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-from bot.formatting import MESSAGE_LIMIT, artist_page, chunk_message, fit, lyrics_messages, safe
+from bot.formatting import MESSAGE_LIMIT, about_text, artist_page, chunk_message, fit, lyrics_messages, safe
 from bot.requests import LyricsOptions, LyricsReply
 
 
@@ -59,3 +59,27 @@ def test_artist_pages_hold_many_names_and_say_how_to_reach_the_rest():
     assert all(
         len(artist_page(ranked, {**counts, n: 1}, "", p)) <= 2000 for n in ("x" * 100,) for p in (1, 2)
     )
+
+
+def test_about_names_the_data_a_music_model_was_pre_trained_on():
+    model = {"parameters": 3_849_486, "config": {"layers": 2, "hidden": 512}, "version": "abc123"}
+    about = {
+        "lyrics": {**model, "data": {"songs": 10, "artists": 2}, "metrics": {"val_bpc": 1.7}},
+        "music": {
+            "piano": {
+                **model,
+                "data": {
+                    "source": "../shared/data/bl_other/Piano_midi.mat",
+                    "train_tunes": 87,
+                    "pretrained": {"source": "/data/MuseData.mat", "train_tunes": 524, "pretrained": None},
+                },
+                "metrics": {"val_nll_per_frame": 6.2003},
+            }
+        },
+        "uptime_s": 60,
+        "served": {},
+        "batches": 0,
+        "waiting": 0,
+    }
+    piano = about_text(about).splitlines()[1]
+    assert "trained on 87 pieces (Piano_midi), pre-trained on 524 pieces (MuseData); validation 6.20" in piano

@@ -119,6 +119,35 @@ def test_piano_training_resumes_with_its_own_model(tmp_path, chord_folder, capsy
     assert "was trained with --augment-transpose 0; give the same" in capsys.readouterr().err
 
 
+def test_a_fine_tuned_piano_model_names_the_data_it_started_from(tmp_path, chord_folder):
+    def train(out: str, *extra: str) -> int:
+        flags = "--hidden 32 --layers 1 --batch-size 4 --epochs 1 --device cpu --no-progress --no-transpose"
+        return main(
+            [
+                "train",
+                "piano",
+                "--data",
+                str(chord_folder),
+                "--out",
+                str(tmp_path / out),
+                *flags.split(),
+                *extra,
+            ]
+        )
+
+    assert train("base") == 0
+    base = load_checkpoint(tmp_path / "base" / "best.pt", "piano")
+    assert base.meta["data"]["pretrained"] is None
+    assert train("tuned", "--init-from", str(tmp_path / "base" / "best.pt")) == 0
+    assert train("tuned", "--init-from", str(tmp_path / "base" / "best.pt"), "--resume", "--epochs", "2") == 0
+    pretrained = load_checkpoint(tmp_path / "tuned" / "last.pt", "piano").meta["data"]["pretrained"]
+    assert pretrained == {
+        "source": str(chord_folder),
+        "train_tunes": base.meta["data"]["train_tunes"],
+        "pretrained": None,
+    }
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
