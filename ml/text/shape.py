@@ -8,7 +8,8 @@ holds; nothing is copied from outside it, and the model can always go its own wa
 - **Recall** is the continuous-cache idea (Grave et al., 2017) on the reply's own lines:
   once the line being written matches the start of an earlier line over at least
   MIN_PREFIX characters, that earlier line's next character gets probability mass
-  λ = recall · (1 − 2^(−matched / HALF_MATCH)), the model's distribution the rest.
+  λ = recall · (1 − 2^(−matched / HALF_MATCH)), the model's distribution the rest; a
+  line already written MAX_RECALLED times is left to the model (a chorus, not a loop).
 - **Rhyme** acts where a word may end: when the word just written rhymes with one of the
   last two line ends (another word, same last vowels and after) and the line is long
   enough, a share `rhyme` of the chance that the word ends here goes to ending the line.
@@ -24,6 +25,7 @@ import torch
 from ml.text.quality import RHYME_REACH, rhyme_key, rhymes, words
 
 MIN_PREFIX = 5  # characters a line must share with an earlier one before recall starts
+MAX_RECALLED = 3  # a line written this often already is not pulled back again (no loops)
 HALF_MATCH = 3  # characters of match that take λ halfway to its strength
 MIN_RHYME_KEY = 2  # letters of last vowels and after two words must share to rhyme
 MIN_RHYMING_LINE = 0.6  # a line may end on a rhyme from this share of the mean line length
@@ -83,7 +85,7 @@ class SongShape:
             if strength <= 0 or len(line) < MIN_PREFIX:
                 continue
             for earlier in reversed(self.lines[row]):
-                if earlier.startswith(line):
+                if earlier.startswith(line) and self.lines[row].count(earlier) < MAX_RECALLED:
                     following = earlier[len(line)] if len(earlier) > len(line) else "\n"
                     if following in self.char_ids:
                         tokens[row] = self.char_ids[following]

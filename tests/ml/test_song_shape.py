@@ -65,6 +65,16 @@ def test_recall_pulls_a_line_that_starts_like_an_earlier_one_towards_it():
     assert off.recall([0])[0].tolist() == [-1]
 
 
+def test_recall_leaves_a_line_written_three_times_to_the_model():
+    chorus = "hold me close tonight\n"
+    twice = SongShape([chorus * 2 + "hold me"], recall=[1.0], rhyme=[0.0], chars=CHARS)
+    assert twice.recall([0])[0].tolist() == _ids(" ")  # a chorus comes back…
+    thrice = SongShape([chorus * 3 + "hold me"], recall=[1.0], rhyme=[0.0], chars=CHARS)
+    assert thrice.recall([0])[0].tolist() == [-1]  # …but does not loop
+    other = SongShape(["hold me now\n" + chorus * 3 + "hold me"], recall=[1.0], rhyme=[0.0], chars=CHARS)
+    assert other.recall([0])[0].tolist() == _ids(" ")  # an older line with the same start still may
+
+
 def test_a_rhyming_word_may_end_the_line_but_no_word_is_cut_short():
     shape = SongShape(["i walk alone at night\nyou hold the light"], recall=[0.0], rhyme=[1.0], chars=CHARS)
     probs = torch.full((1, len(CHARS)), 1 / len(CHARS))
