@@ -12,7 +12,7 @@ from ml.cli_common import (
 )
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.splits import DEFAULT_VALIDATION_FRACTION
-from ml.text.request import LyricsRequest
+from ml.text.request import MAX_CANDIDATES, LyricsRequest
 from ml.text.style_config import SamplingSetting, StyleReportConfig
 
 
@@ -135,6 +135,13 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         type=number(float, 0, 1),
         default=LyricsRequest.rhyme,
         help=f"how readily a line ends on a word that rhymes (default {LyricsRequest.rhyme:g})",
+    )
+    p.add_argument(
+        "--candidates",
+        type=number(int, 1, MAX_CANDIDATES),
+        default=LyricsRequest.candidates,
+        help="replies written per sample with an artist; the one the model finds most like the "
+        f"artist is kept (default {LyricsRequest.candidates})",
     )
     p.add_argument(
         "--seed",

@@ -119,6 +119,7 @@ def sample(args: argparse.Namespace) -> None:
             min_p=args.min_p,
             recall=args.recall,
             rhyme=args.rhyme,
+            candidates=args.candidates,
         )
         for i in range(args.num)
     ]

@@ -17,12 +17,17 @@ under `min_p` times the likeliest one's probability).
 `length` is a target, not a cut: past it the request writes on to the end of its line (at
 most LINE_SLACK characters more, else it ends at its last line end), so a reply always
 stops at a line end or where the model ended the song.
+
+A guided request may ask for several candidates, written side by side in the same batch;
+the one returned is the one the model itself finds most like the artist: the highest mean
+per character of log p(c | artist) − log p(c | any artist), read from the rows guidance
+already computes. The judge is the model, not the report's artist classifier.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -36,7 +41,7 @@ from ml.sampling import new_seed, seeded_generator
 from ml.text.artists import ArtistTable
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
-from ml.text.request import LyricsRequest
+from ml.text.request import MAX_CANDIDATES, LyricsRequest
 from ml.text.safety import without_slurs
 from ml.text.shape import SongShape
 from ml.text.vocab import BOS, EOS, UNK, Vocab
@@ -112,29 +117,38 @@ class LyricsGenerator:
 
     @torch.no_grad()
     def generate(self, requests: list[LyricsRequest]) -> list[LyricsSample]:
-        """Run every request in one batch: one forward pass per step for all of them."""
+        """Run every request, and each guided one's candidates, in one batch: one forward
+        pass per step for all of them."""
         if not requests:
             return []
         for r in requests:
-            if (
-                r.temperature < 0
-                or r.length < 1
-                or (r.top_k is not None and r.top_k < 1)
-                or r.style < 0
-                or r.style_ramp < 0
-                or not 0 <= r.min_p < 1
-                or not 0 <= r.recall <= 1
-                or not 0 <= r.rhyme <= 1
-            ):
-                raise BalladeerError(
-                    "temperature must be ≥ 0, length ≥ 1, top_k ≥ 1, style ≥ 0, style_ramp ≥ 0, "
-                    "min_p in [0, 1), recall and rhyme in [0, 1]."
-                )
-        n = len(requests)
-        resolved = [self.resolve_artist(r.artist) for r in requests]
-        guidance = Guidance.of(requests, [index for _, index in resolved], self.case_groups)
-        encoded = [self.vocab.encode(r.prime) for r in requests]
+            check_request(r)
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
+        resolved = [self.resolve_artist(r.artist) for r in requests]
+        owners, rows = [], []
+        for i, (r, (_, artist), seed) in enumerate(zip(requests, resolved, seeds, strict=True)):
+            guided = artist and r.style != 1
+            for k in range(r.candidates if guided else 1):
+                owners.append(i)
+                rows.append(replace(r, seed=candidate_seed(seed, k)))
+        samples, artist_gain = self._write(rows, [resolved[i] for i in owners])
+        best: dict[int, int] = {}
+        for row, owner in enumerate(owners):
+            if owner not in best or artist_gain[row] > artist_gain[best[owner]]:
+                best[owner] = row
+        return [replace(samples[best[i]], seed=seed) for i, seed in enumerate(seeds)]
+
+    def _write(
+        self, requests: list[LyricsRequest], resolved: list[tuple[str | None, int]]
+    ) -> tuple[list[LyricsSample], list[float]]:
+        """The batch itself; each sample with its mean artist gain per written character
+        (log p given the artist − log p as any artist; 0 unless guided with candidates)."""
+        n = len(requests)
+        guidance = Guidance.of(requests, [index for _, index in resolved], self.case_groups)
+        scoring = len(guidance.requests) > 0 and any(r.candidates > 1 for r in requests)
+        gain = torch.zeros(n)
+        encoded = [self.vocab.encode(r.prime) for r in requests]
+        seeds = [r.seed for r in requests]
         limits = [r.length + LINE_SLACK for r in requests]
         uniforms = self._uniforms(limits, seeds)
         prompts = Prompts([[BOS, *e.ids] for e in encoded])
@@ -164,7 +178,9 @@ class LyricsGenerator:
         while active.any():
             rows = guidance.rows(tokens).to(self.device)
             out, state = self.stepper.step(self.char_gates.index_select(0, rows).add_(artist_gates), state)
-            logits = guidance.mix(torch.addmm(output_bias, out, self.head_weight).cpu(), step)
+            raw = torch.addmm(output_bias, out, self.head_weight).cpu()
+            gains = guidance.artist_gain(raw) if scoring else None
+            logits = guidance.mix(raw, step)
             step += 1
             sampling = active & (prompts.lengths <= step)
             reshape = None
@@ -182,6 +198,9 @@ class LyricsGenerator:
             keeps = sampling & ~stops
             written.scatter_(1, count[:, None], drawn[:, None])  # kept only where count moves on
             count += keeps
+            if gains is not None:
+                took = gains.gather(1, drawn.index_select(0, guidance.requests)[:, None]).squeeze(1)
+                gain.index_add_(0, guidance.requests, took * keeps.index_select(0, guidance.requests))
             if shape is not None:
                 for row, token in zip(keeps.nonzero().flatten().tolist(), drawn[keeps].tolist(), strict=True):
                     shape.add(row, self.token_chars[token])
@@ -211,7 +230,30 @@ class LyricsGenerator:
                     cut_mid_line=mid_line,
                 )
             )
-        return samples
+        return samples, (gain / count.clamp(min=1)).tolist()
+
+
+def check_request(r: LyricsRequest) -> None:
+    if (
+        r.temperature < 0
+        or r.length < 1
+        or (r.top_k is not None and r.top_k < 1)
+        or r.style < 0
+        or r.style_ramp < 0
+        or not 0 <= r.min_p < 1
+        or not 0 <= r.recall <= 1
+        or not 0 <= r.rhyme <= 1
+        or not 1 <= r.candidates <= MAX_CANDIDATES
+    ):
+        raise BalladeerError(
+            "temperature must be ≥ 0, length ≥ 1, top_k ≥ 1, style ≥ 0, style_ramp ≥ 0, "
+            f"min_p in [0, 1), recall and rhyme in [0, 1], candidates 1 to {MAX_CANDIDATES}."
+        )
+
+
+def candidate_seed(seed: int, k: int) -> int:
+    """Candidate k's seed: the request's own for the first, so one candidate is the plain reply."""
+    return seed if k == 0 else (seed * 1_000_003 + k) % 2**31
 
 
 @dataclass(frozen=True)
@@ -244,6 +286,13 @@ class Guidance:
     def rows(self, tokens: torch.Tensor) -> torch.Tensor:
         """The batch's input: each request's token, then its twin's (the same token)."""
         return torch.cat([tokens, tokens.index_select(0, self.requests)])
+
+    def artist_gain(self, logits: torch.Tensor) -> torch.Tensor:
+        """(guided, V): log p(token | artist) − log p(token | any artist) for each guided
+        request, from the same rows `mix` reads (before it overwrites them)."""
+        requests = len(logits) - len(self.requests)
+        conditional = torch.log_softmax(logits.index_select(0, self.requests), dim=-1)
+        return conditional - torch.log_softmax(logits[requests:], dim=-1)
 
     def mix(self, logits: torch.Tensor, position: int) -> torch.Tensor:
         """(requests + twins, V) → (requests, V), guided rows mixed with their twins at the

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_CANDIDATES = 8  # a request's candidates share its batch: each is a row, twice with guidance
+
 
 @dataclass(frozen=True)
 class LyricsRequest:
@@ -27,3 +29,4 @@ class LyricsRequest:
     min_p: float = 0.2  # drop characters under this share of the likeliest one's probability
     recall: float = 1.0  # how strongly a line goes on like an earlier one (ml.text.shape)
     rhyme: float = 1.0  # share of a rhyming word's end moved to a line end (ml.text.shape)
+    candidates: int = 1  # replies written for a guided request; the most artist-like is returned

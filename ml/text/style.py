@@ -165,6 +165,7 @@ def _sample(
             min_p=setting.min_p,
             recall=setting.recall,
             rhyme=setting.rhyme,
+            candidates=setting.candidates,
         )
         for i, a in enumerate(artists)
     ]

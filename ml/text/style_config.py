@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from ml.errors import BalladeerError
-from ml.text.request import LyricsRequest
+from ml.text.request import MAX_CANDIDATES, LyricsRequest
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class SamplingSetting:
     min_p: float = 0.0
     recall: float = 0.0
     rhyme: float = 0.0
+    candidates: int = 1  # replies written per request, the most artist-like returned
 
     @property
     def key(self) -> str:
@@ -41,7 +42,7 @@ class SamplingSetting:
             name = name.strip()
             if name not in names:
                 raise ValueError(f"{name!r} is not one of {', '.join(names)}")
-            values[name] = int(value) if name == "ramp" else float(value)
+            values[name] = int(value) if names[name] == "int" else float(value)
         if "style" not in values:
             raise ValueError("a setting needs style=")
         return cls(**values)
@@ -51,6 +52,8 @@ class SamplingSetting:
             raise BalladeerError(f"{self.key}: style and ramp must be ≥ 0 and min_p in [0, 1).")
         if not (0 <= self.recall <= 1 and 0 <= self.rhyme <= 1):
             raise BalladeerError(f"{self.key}: recall and rhyme must be in [0, 1].")
+        if not 1 <= self.candidates <= MAX_CANDIDATES:
+            raise BalladeerError(f"{self.key}: candidates must be 1 to {MAX_CANDIDATES}.")
 
 
 def _ablation_ladder() -> list[SamplingSetting]:

@@ -94,6 +94,9 @@ def test_sampling_settings_parse_and_name_what_differs():
     setting = SamplingSetting.parse("style=4, ramp=60, min_p=0.1")
     assert setting == SamplingSetting(4.0, ramp=60, min_p=0.1)
     assert setting.key == "style 4, ramp 60, min_p 0.1" and SamplingSetting(2).key == "style 2"
+    best_of = SamplingSetting.parse("style=5,candidates=4")
+    assert best_of.candidates == 4 and isinstance(best_of.candidates, int)
+    assert best_of.key == "style 5, candidates 4"
     with pytest.raises(ValueError, match="needs style"):
         SamplingSetting.parse("ramp=3")
     with pytest.raises(ValueError, match="not one of"):

@@ -90,3 +90,5 @@ def test_style_report_settings_are_checked():
         StyleReportConfig(settings=[SamplingSetting(-1.0)])
     with pytest.raises(BalladeerError, match="recall and rhyme"):
         StyleReportConfig(settings=[SamplingSetting(1.0, rhyme=2.0)])
+    with pytest.raises(BalladeerError, match="candidates"):
+        StyleReportConfig(settings=[SamplingSetting(4.0, candidates=0)])

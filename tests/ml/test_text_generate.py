@@ -1,9 +1,11 @@
+from functools import partial
+
 import pytest
 import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
-from ml.text.generate import LINE_SLACK, Guidance, LyricsGenerator, at_line_end, sample_tokens
+from ml.text.generate import LINE_SLACK, Guidance, LyricsGenerator, at_line_end, candidate_seed, sample_tokens
 from ml.text.request import LyricsRequest
 from ml.text.vocab import BOS, UNK
 from tests.lyrics_fixtures import ALPHA_LINE
@@ -193,3 +195,31 @@ def test_guidance_picks_the_letter_and_the_artist_model_its_case():
     assert probs[0] + probs[1] == pytest.approx(letter[0] + letter[1])  # which letter: guided
     assert probs[1] / (probs[0] + probs[1]) == pytest.approx(0.5)  # its case: the artist's own
     assert letter[1] / (letter[0] + letter[1]) > 0.99  # plain guidance would all but always shout
+
+
+def _share_of(letters: set[str], text: str) -> float:
+    written = [c for c in text if c not in " \n"]
+    return sum(c in letters for c in written) / max(len(written), 1)
+
+
+def test_candidates_return_the_most_artist_like_of_replies_written_side_by_side(generator):
+    weak = dict(artist="Alpha", temperature=1.2, length=80, style=0, style_ramp=0)  # as "any artist"
+    chosen = generator.generate([LyricsRequest(**weak, seed=s, candidates=8) for s in range(6)])
+    for seed, reply in enumerate(chosen):
+        options = [
+            generator.generate([LyricsRequest(**weak, seed=candidate_seed(seed, k))])[0].text
+            for k in range(8)
+        ]
+        assert reply.seed == seed and reply.text in options
+        assert _share_of({"a", "b"}, reply.text) >= max(map(partial(_share_of, {"a", "b"}), options)) - 0.1
+    assert [s.text for s in chosen] == [
+        s.text for s in generator.generate([LyricsRequest(**weak, seed=s, candidates=8) for s in range(6)])
+    ]
+    plain = generator.generate([LyricsRequest(**weak, seed=s) for s in range(6)])
+    assert sum(_share_of({"a", "b"}, s.text) for s in chosen) > sum(
+        _share_of({"a", "b"}, s.text) for s in plain
+    )
+    anyone = generator.generate([LyricsRequest(temperature=1.2, length=80, seed=2, candidates=4)])
+    assert anyone[0].text == generator.generate([LyricsRequest(temperature=1.2, length=80, seed=2)])[0].text
+    with pytest.raises(BalladeerError, match="candidates"):
+        generator.generate([LyricsRequest(artist="Beta", candidates=0)])
