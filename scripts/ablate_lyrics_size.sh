@@ -17,5 +17,5 @@ SCRATCH=(--lr 2e-3 --max-minutes "$MINUTES")
 run a-2x512 "${SCRATCH[@]}" --hidden 512 --layers 2 --dropout 0.2
 run b-2x768 "${SCRATCH[@]}" --hidden 768 --layers 2 --dropout 0.2
 run c-3x512 "${SCRATCH[@]}" --hidden 512 --layers 3 --dropout 0.2
-FURTHER=(--init-from checkpoints/lyrics.pt --hidden 512 --layers 2 --lr 2.5e-4 --max-minutes "${FT_MINUTES:-15}")
-run d-further-dropout0.2 "${FURTHER[@]}" --dropout 0.2
+run d-further --init-from checkpoints/lyrics.pt --hidden 512 --layers 2 --dropout 0.2 --lr 2.5e-4 \
+  --max-minutes "${FT_MINUTES:-15}"
