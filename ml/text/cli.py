@@ -140,8 +140,8 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         "--candidates",
         type=number(int, 1, MAX_CANDIDATES),
         default=LyricsRequest.candidates,
-        help="replies written per sample with an artist; the one the model finds most like the "
-        f"artist is kept (default {LyricsRequest.candidates})",
+        help="replies written per sample; the one whose words are most the artist's own (real "
+        f"words, rhyming) is kept (default {LyricsRequest.candidates})",
     )
     p.add_argument(
         "--seed",

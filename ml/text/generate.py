@@ -18,10 +18,9 @@ under `min_p` times the likeliest one's probability).
 most LINE_SLACK characters more, else it ends at its last line end), so a reply always
 stops at a line end or where the model ended the song.
 
-A guided request may ask for several candidates, written side by side in the same batch;
-the one returned is the one the model itself finds most like the artist: the highest mean
-per character of log p(c | artist) − log p(c | any artist), read from the rows guidance
-already computes. The judge is the model, not the report's artist classifier.
+A request may ask for several candidates, written side by side in the same batch; the one
+returned is the one the checkpoint's word lexicon (ml.text.lexicon) finds most like the
+artist, in real words that rhyme. A checkpoint without a lexicon writes one.
 """
 
 from __future__ import annotations
@@ -79,6 +78,7 @@ class LyricsGenerator:
             bias = self.stepper.input_bias[None]
             self.artist_gates = bias if artists is None else artists + bias
             self.head_weight = self.model.head.weight.T.contiguous()  # (H, V): MKL's faster layout
+        self.lexicon = self.meta.lexicon
         self.token_chars = [self.vocab.decode([i]) if i != UNK else "" for i in range(len(self.vocab))]
         ids = {ch: i for i, ch in enumerate(self.token_chars) if ch}
         self.case_groups = torch.tensor([ids.get(ch.lower(), i) for i, ch in enumerate(self.token_chars)])
@@ -117,8 +117,8 @@ class LyricsGenerator:
 
     @torch.no_grad()
     def generate(self, requests: list[LyricsRequest]) -> list[LyricsSample]:
-        """Run every request, and each guided one's candidates, in one batch: one forward
-        pass per step for all of them."""
+        """Run every request, and each one's candidates, in one batch: one forward pass per
+        step for all of them."""
         if not requests:
             return []
         for r in requests:
@@ -126,27 +126,24 @@ class LyricsGenerator:
         seeds = [new_seed() if r.seed is None else r.seed for r in requests]
         resolved = [self.resolve_artist(r.artist) for r in requests]
         owners, rows = [], []
-        for i, (r, (_, artist), seed) in enumerate(zip(requests, resolved, seeds, strict=True)):
-            guided = artist and r.style != 1
-            for k in range(r.candidates if guided else 1):
+        for i, (r, seed) in enumerate(zip(requests, seeds, strict=True)):
+            for k in range(r.candidates if self.lexicon else 1):
                 owners.append(i)
                 rows.append(replace(r, seed=candidate_seed(seed, k)))
-        samples, artist_gain = self._write(rows, [resolved[i] for i in owners])
-        best: dict[int, int] = {}
-        for row, owner in enumerate(owners):
-            if owner not in best or artist_gain[row] > artist_gain[best[owner]]:
-                best[owner] = row
-        return [replace(samples[best[i]], seed=seed) for i, seed in enumerate(seeds)]
+        samples = self._write(rows, [resolved[i] for i in owners])
+        best: dict[int, tuple[float, LyricsSample]] = {}
+        for owner, sample in zip(owners, samples, strict=True):
+            score = self.lexicon.score(sample.text, resolved[owner][1]) if self.lexicon else 0.0
+            if owner not in best or score > best[owner][0]:
+                best[owner] = (score, sample)
+        return [replace(best[i][1], seed=seed) for i, seed in enumerate(seeds)]
 
     def _write(
         self, requests: list[LyricsRequest], resolved: list[tuple[str | None, int]]
-    ) -> tuple[list[LyricsSample], list[float]]:
-        """The batch itself; each sample with its mean artist gain per written character
-        (log p given the artist − log p as any artist; 0 unless guided with candidates)."""
+    ) -> list[LyricsSample]:
+        """The batch itself."""
         n = len(requests)
         guidance = Guidance.of(requests, [index for _, index in resolved], self.case_groups)
-        scoring = len(guidance.requests) > 0 and any(r.candidates > 1 for r in requests)
-        gain = torch.zeros(n)
         encoded = [self.vocab.encode(r.prime) for r in requests]
         seeds = [r.seed for r in requests]
         limits = [r.length + LINE_SLACK for r in requests]
@@ -179,7 +176,6 @@ class LyricsGenerator:
             rows = guidance.rows(tokens).to(self.device)
             out, state = self.stepper.step(self.char_gates.index_select(0, rows).add_(artist_gates), state)
             raw = torch.addmm(output_bias, out, self.head_weight).cpu()
-            gains = guidance.artist_gain(raw) if scoring else None
             logits = guidance.mix(raw, step)
             step += 1
             sampling = active & (prompts.lengths <= step)
@@ -198,9 +194,6 @@ class LyricsGenerator:
             keeps = sampling & ~stops
             written.scatter_(1, count[:, None], drawn[:, None])  # kept only where count moves on
             count += keeps
-            if gains is not None:
-                took = gains.gather(1, drawn.index_select(0, guidance.requests)[:, None]).squeeze(1)
-                gain.index_add_(0, guidance.requests, took * keeps.index_select(0, guidance.requests))
             if shape is not None:
                 for row, token in zip(keeps.nonzero().flatten().tolist(), drawn[keeps].tolist(), strict=True):
                     shape.add(row, self.token_chars[token])
@@ -230,7 +223,7 @@ class LyricsGenerator:
                     cut_mid_line=mid_line,
                 )
             )
-        return samples, (gain / count.clamp(min=1)).tolist()
+        return samples
 
 
 def check_request(r: LyricsRequest) -> None:
@@ -286,13 +279,6 @@ class Guidance:
     def rows(self, tokens: torch.Tensor) -> torch.Tensor:
         """The batch's input: each request's token, then its twin's (the same token)."""
         return torch.cat([tokens, tokens.index_select(0, self.requests)])
-
-    def artist_gain(self, logits: torch.Tensor) -> torch.Tensor:
-        """(guided, V): log p(token | artist) − log p(token | any artist) for each guided
-        request, from the same rows `mix` reads (before it overwrites them)."""
-        requests = len(logits) - len(self.requests)
-        conditional = torch.log_softmax(logits.index_select(0, self.requests), dim=-1)
-        return conditional - torch.log_softmax(logits[requests:], dim=-1)
 
     def mix(self, logits: torch.Tensor, position: int) -> torch.Tensor:
         """(requests + twins, V) → (requests, V), guided rows mixed with their twins at the

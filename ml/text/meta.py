@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ml.splits import DEFAULT_VALIDATION_FRACTION
+from ml.text.lexicon import ArtistLexicon
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,22 @@ class LyricsMeta:
     vocab: list[str]
     artists: list[str]  # index order; "any artist" first when conditional, empty otherwise
     data: LyricsData = field(default_factory=LyricsData)
+    lexicon: ArtistLexicon | None = None  # the judge of candidate replies (None: an older checkpoint)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        saved = {"vocab": self.vocab, "artists": self.artists, "data": asdict(self.data)}
+        if self.lexicon is not None:
+            saved["lexicon"] = self.lexicon.to_dict()
+        return saved
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any]) -> LyricsMeta:
         known = {f.name for f in fields(LyricsData)}
         data = {k: v for k, v in meta.get("data", {}).items() if k in known}
-        return cls(vocab=list(meta["vocab"]), artists=list(meta.get("artists", [])), data=LyricsData(**data))
+        lexicon = ArtistLexicon.from_dict(meta["lexicon"]) if "lexicon" in meta else None
+        return cls(
+            vocab=list(meta["vocab"]),
+            artists=list(meta.get("artists", [])),
+            data=LyricsData(**data),
+            lexicon=lexicon,
+        )

@@ -29,4 +29,4 @@ class LyricsRequest:
     min_p: float = 0.05  # drop characters under this share of the likeliest one's probability
     recall: float = 1.0  # how strongly a line goes on like an earlier one (ml.text.shape)
     rhyme: float = 1.0  # share of a rhyming word's end moved to a line end (ml.text.shape)
-    candidates: int = 1  # replies written for a guided request; the most artist-like is returned
+    candidates: int = 1  # replies written side by side; the one the lexicon rates best is returned
