@@ -41,6 +41,7 @@ from ml.training import TrainConfig, Trainer, sequence_loss, training_precisions
 
 CHARS = [chr(c) for c in range(32, 127)] + ["\n"]
 ARTISTS = [ANY_ARTIST, "A", "B"]
+CANDIDATES = (1, 2, 4, 8)  # what best of N costs a reply
 
 
 def synthetic_task(chars: int) -> LyricsTask:
@@ -119,7 +120,8 @@ def bench_shipped_reply(rounds: int) -> dict[str, float]:
     """The reply a /lyrics user gets by default: the shipped model, its best-known artist,
     500 characters, every sampling default (style, ramp, min-p, recall, rhyme, line-end
     stop). One request at a time, and 16 at once in one batch (the bot batches concurrent
-    requests); medians over the rounds, and the characters actually written."""
+    requests); medians over the rounds, and the characters actually written. Then one
+    request with each number of candidates, the rest at the defaults."""
     generator = LyricsGenerator.from_checkpoint(DEFAULT_LYRICS_CHECKPOINT)
     counts = generator.song_counts
     artists = sorted(counts, key=lambda a: -counts[a])[:16]
@@ -135,8 +137,17 @@ def bench_shipped_reply(rounds: int) -> dict[str, float]:
         start = time.perf_counter()
         samples = generator.generate(requests)
         batch.append(time.perf_counter() - start)
+    by_candidates = {}
+    for candidates in CANDIDATES:
+        times = []
+        for seed in range(rounds):
+            start = time.perf_counter()
+            generator.generate([LyricsRequest(artist=artists[0], seed=seed, candidates=candidates)])
+            times.append(time.perf_counter() - start)
+        by_candidates[candidates] = statistics.median(times)
     batch_s = statistics.median(batch)
     return {
+        "one_reply_s_by_candidates": by_candidates,
         "one_reply_s": statistics.median(one),
         "one_reply_chars": statistics.median(written),
         "batch16_s": batch_s,
@@ -315,6 +326,8 @@ def main() -> None:
             f"{r['batch16_chars']:.0f} characters each on average)",
             flush=True,
         )
+        costs = ", ".join(f"{n}: {t:.3f} s" for n, t in r["one_reply_s_by_candidates"].items())
+        print(f"  one request by candidates written: {costs}", flush=True)
     if args.only in (None, "sample"):
         for precision, (label, style) in itertools.product(
             fast_precisions(), (("plain, style 1", 1.0), ("guided, style 2", 2.0))

@@ -174,10 +174,13 @@ def style_section(report: dict, out_dir: Path) -> list[str]:
         "a verbatim span of 40+ characters of the training text holding at least three different "
         'words; a shared run of one or two vocables ("Yeah, yeah, yeah…", "oh, oh, oh") is in '
         "hundreds of songs and counts only under *any 40+ char span*. Attribution: "
-        "an artist classifier (character 2–5-grams, lower-cased, logistic regression) trained on the "
-        f"training songs; chance is {style['chance']:.2f}. `ramp`: characters over which guidance "
+        "an artist classifier (character 2–5-grams, lower-cased, logistic regression) trained on half "
+        f"of the training songs; chance is {style['chance']:.2f}. The word lexicon that judges a "
+        "request's candidates is rebuilt from the other half, so best of N is never judged by the "
+        "songs the classifier learnt from. `ramp`: characters over which guidance "
         "rises to its strength; `min_p`: characters under that share of the likeliest one are cut; "
-        "`recall` and `rhyme`: the song-shape nudges of `ml/text/shape.py`.",
+        "`recall` and `rhyme`: the song-shape nudges of `ml/text/shape.py`; `candidates`: replies "
+        "written per request, the one the lexicon rates best returned.",
         "",
         "| setting | " + " | ".join(name for _, name in QUALITY_COLUMNS) + " |",
         "|---|" + "---|" * len(QUALITY_COLUMNS),

@@ -36,3 +36,4 @@ def test_the_default_reply_benchmark_runs_on_the_shipped_model():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "one request:" in result.stdout and "16 requests in one batch:" in result.stdout
+    assert "one request by candidates written: 1: " in result.stdout

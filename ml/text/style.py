@@ -1,7 +1,10 @@
 """What a reader gets from a lyrics model, measured: the quality report.
 
 An artist classifier (character 2–5-gram TF-IDF + logistic regression, on lower-cased text
-so Title Case buys nothing) learns the top-K artists from their training songs. It labels
+so Title Case buys nothing) learns the top-K artists from half of their training songs;
+the word lexicon that judges a request's candidates (ml.text.lexicon) is rebuilt from the
+other half, so a best-of-N reply can only be attributed more often by sounding like the
+artist, not by echoing the very songs the classifier learnt from. The classifier labels
 real validation songs cut to the reply length at a line end (the reference: what unseen
 songs of those artists score) and the model's replies for each artist at each setting
 (guidance strength, ramp, min-p cut, line recall and rhyme: an ablation ladder). Beside
@@ -26,8 +29,10 @@ import torch
 
 from ml.errors import BalladeerError
 from ml.sequences import padded_batch
+from ml.splits import is_validation
 from ml.text.data import Song, read_song_files, spelled_as, split_songs
 from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsSample, at_line_end
+from ml.text.lexicon import ArtistLexicon
 from ml.text.quality import CASED_WORD, WordList, figures
 from ml.text.request import LyricsRequest
 from ml.text.safety import masked
@@ -148,7 +153,41 @@ def cut_like_a_reply(text: str, length: int) -> str:
     return text[:end].rstrip() if end != -1 else at_line_end(text[: length + LINE_SLACK], False)[0]
 
 
-def _sample(
+def artist_songs(
+    generator: LyricsGenerator, data: list[Path], top_artists: int
+) -> tuple[list[Song], list[Song], list[str]]:
+    """The songs of the model's artists in `data`, split as in training, and the
+    `top_artists` artists with the most training songs."""
+    if not generator.model.conditional:
+        raise BalladeerError("The style report needs an artist-conditional model.")
+    counts = generator.song_counts
+    songs = [s for s in spelled_as(read_song_files(data), generator.artist_table) if s.artist in counts]
+    train, val = split_songs(songs, generator.meta.data.validation_fraction)
+    top = sorted(counts, key=lambda a: (-counts[a], a))[:top_artists]
+    if len(top) < 2:
+        raise BalladeerError("The model knows fewer than 2 artists; there is no style to tell apart.")
+    return train, val, top
+
+
+def halves(songs: list[Song]) -> tuple[list[Song], list[Song]]:
+    """The songs in two halves by a stable hash of each one: the judge's and the classifier's."""
+    judge = {s.identity for s in songs if is_validation(f"judge:{s.identity}", 0.5)}
+    return [s for s in songs if s.identity in judge], [s for s in songs if s.identity not in judge]
+
+
+def fit_classifier(train: list[Song], top: list[str], config: StyleReportConfig) -> ArtistClassifier:
+    """The artist classifier, on the `top` artists' training songs cut to the reply length."""
+    pieces = [(p, s.artist) for s in train if s.artist in top for p in chunks(s.text, config.sample_length)]
+    log.info("artist classifier: %d training pieces from %d artists", len(pieces), len(top))
+    return ArtistClassifier(top, config.seed).fit([p for p, _ in pieces], [a for _, a in pieces])
+
+
+def real_replies(val: list[Song], top: list[str], length: int) -> list[tuple[str, str]]:
+    """The `top` artists' validation songs cut where a reply would stop, with their artist."""
+    return [(cut_like_a_reply(s.text, length), s.artist) for s in val if s.artist in top]
+
+
+def sample_replies(
     generator: LyricsGenerator,
     artists: list[str | None],
     config: StyleReportConfig,
@@ -180,26 +219,14 @@ def style_report(
 ) -> dict[str, Any]:
     """The quality sweep over guidance settings, as one JSON-ready dict."""
     generator = LyricsGenerator.from_checkpoint(checkpoint, device)
-    if not generator.model.conditional:
-        raise BalladeerError("The style report needs an artist-conditional model.")
-    counts = generator.song_counts
-    songs = [s for s in spelled_as(read_song_files(data), generator.artist_table) if s.artist in counts]
-    train, val = split_songs(songs, generator.meta.data.validation_fraction)
-    top = sorted(counts, key=lambda a: (-counts[a], a))[: config.top_artists]
-    if len(top) < 2:
-        raise BalladeerError("The model knows fewer than 2 artists; there is no style to tell apart.")
-
-    def of_top(group: list[Song]) -> list[Song]:
-        return [s for s in group if s.artist in top]
-
-    train_pieces = [(p, s.artist) for s in of_top(train) for p in chunks(s.text, config.sample_length)]
-    log.info("artist classifier: %d training pieces from %d artists", len(train_pieces), len(top))
-    classifier = ArtistClassifier(top, config.seed).fit(
-        [p for p, _ in train_pieces], [a for _, a in train_pieces]
-    )
+    train, val, top = artist_songs(generator, data, config.top_artists)
+    judge_songs, classifier_songs = halves(train)
+    judged = ((s.artist, s.text) for s in judge_songs)
+    generator.lexicon = ArtistLexicon.build(judged, generator.artist_table.names)
+    classifier = fit_classifier(classifier_songs, top, config)
     word_list = WordList(s.text for s in train)
     copies = CopyDetector([s.text for s in train], config.copy_span)
-    references = [(cut_like_a_reply(s.text, config.sample_length), s.artist) for s in of_top(val)]
+    references = real_replies(val, top, config.sample_length)
 
     def describe(texts: list[str], labels: list[str] | None) -> dict[str, Any]:
         longest = [copies.longest(t) for t in texts]
@@ -240,9 +267,10 @@ def style_report(
     sweep = {}
     for setting in config.settings:
         log.info("%s: %d replies", setting.key, len(wanted))
-        row = describe_replies(_sample(generator, wanted, config, setting), wanted)
+        row = describe_replies(sample_replies(generator, wanted, config, setting), wanted)
         sweep[setting.key] = {"setting": asdict(setting), **row}
-    anyone = describe_replies(_sample(generator, [None] * len(wanted), config, SamplingSetting(1.0)), None)
+    anyone_replies = sample_replies(generator, [None] * len(wanted), config, SamplingSetting(1.0))
+    anyone = describe_replies(anyone_replies, None)
     chosen, missed = recommend(sweep, reference, config)
     return {
         "checkpoint": str(checkpoint),

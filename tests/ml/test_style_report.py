@@ -1,7 +1,8 @@
 import pytest
 
 from ml.errors import BalladeerError
-from ml.text.style import CopyDetector, chunks, cut_like_a_reply, recommend, style_report
+from ml.text.data import Song
+from ml.text.style import CopyDetector, chunks, cut_like_a_reply, halves, recommend, style_report
 from ml.text.style_config import SamplingSetting, StyleReportConfig
 
 
@@ -23,6 +24,14 @@ def test_a_shared_run_of_vocables_is_not_copied_lyrics():
     lyric = "Come on, yeah\nOh yeah, she loves me so"
     assert detector.longest(lyric) == len(", yeah\nOh yeah, she loves me so")  # "she", "loves", …
     assert detector.longest("Oh yeah, she lov") == 0  # shorter than the span
+
+
+def test_the_judge_and_the_classifier_learn_from_different_halves_of_the_songs():
+    songs = [Song(artist=f"A{i % 3}", title=f"Song {i}", text=f"la la {i}") for i in range(200)]
+    judge, classifier = halves(songs)
+    assert sorted(map(id, judge + classifier)) == sorted(map(id, songs))  # every song, once
+    assert 70 < len(judge) < 130  # about half each
+    assert halves(list(reversed(songs)))[0] == list(reversed(judge))  # by each song, not its place
 
 
 def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_ones():

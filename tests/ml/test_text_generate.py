@@ -204,7 +204,7 @@ def test_guidance_picks_the_letter_and_the_artist_model_its_case():
 def test_candidates_return_the_one_the_lexicon_finds_most_like_the_artist(generator):
     weak = dict(artist="Alpha", temperature=1.2, length=80, style=0, style_ramp=0)  # as "any artist"
     chosen = generator.generate([LyricsRequest(**weak, seed=s, candidates=8) for s in range(6)])
-    alpha = generator.artists.index("Alpha")
+    _, alpha = generator.resolve_artist("Alpha")
     picked_other = 0
     for seed, reply in enumerate(chosen):
         options = [
