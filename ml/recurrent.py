@@ -162,6 +162,6 @@ class LSTMStepper:
                 gates = gates_of(torch.cat([hs[-1], h_prev[layer]], dim=1)).float()
             i, f, o, g = gates.sigmoid_().chunk(4, dim=1)
             c = torch.addcmul(f * c_prev[layer], i, g, value=2).sub_(i)  # f·c + i·tanh(g)
-            hs.append(torch.sigmoid(2 * c).mul_(2).sub_(1).mul_(o))  # o·tanh(c)
+            hs.append(torch.tanh(c).mul_(o))
             cs.append(c)
         return hs[-1], (torch.stack(hs), torch.stack(cs))

@@ -46,6 +46,7 @@ from ml.text.shape import SongShape
 from ml.text.vocab import BOS, EOS, UNK, Vocab
 
 LINE_SLACK = 120  # characters a request may write past its length to finish the line
+NEVER_WRITTEN = torch.tensor([BOS, UNK])  # a song start or an unknown mark
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ class Guidance:
     styles: torch.Tensor  # (guided, 1): their strengths s
     ramps: torch.Tensor  # (guided, 1): characters over which each rises from 1 to s
     case_groups: torch.Tensor  # (V,): each token's lower-case token (itself if it has none)
+    longest_ramp: float  # past it every request guides at its full strength
 
     @classmethod
     def of(cls, requests: list[LyricsRequest], artist_ids: list[int], case_groups: torch.Tensor) -> Guidance:
@@ -270,7 +272,8 @@ class Guidance:
         guided = [i for i, (r, a) in enumerate(zip(requests, artist_ids, strict=True)) if a and r.style != 1]
         styles = torch.tensor([float(requests[i].style) for i in guided])[:, None]
         ramps = torch.tensor([float(requests[i].style_ramp) for i in guided])[:, None]
-        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps, case_groups)
+        longest = float(ramps.max()) if guided else 0.0
+        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps, case_groups, longest)
 
     @property
     def twin_artists(self) -> list[int]:
@@ -287,13 +290,17 @@ class Guidance:
         if len(self.requests):
             conditional = logits.index_select(0, self.requests)
             unconditional = logits[requests:]
-            ramping = (position / self.ramps.clamp(min=1)).clamp(max=1)
-            reached = torch.where(self.ramps > 0, ramping, 1.0)
-            styles = 1 + (self.styles - 1) * reached
-            guided = torch.lerp(unconditional, conditional, styles)
+            guided = torch.lerp(unconditional, conditional, self.strengths(position))
             cased = self._per_group(guided) + conditional - self._per_group(conditional)
             logits.index_copy_(0, self.requests, cased)
         return logits[:requests]
+
+    def strengths(self, position: int) -> torch.Tensor:
+        """(guided, 1): each request's s reached `position` characters into the song."""
+        if position >= self.longest_ramp:
+            return self.styles
+        ramping = (position / self.ramps.clamp(min=1)).clamp(max=1)
+        return 1 + (self.styles - 1) * torch.where(self.ramps > 0, ramping, 1.0)
 
     def _per_group(self, logits: torch.Tensor) -> torch.Tensor:
         """Each token's log of its case group's summed probability mass (unnormalised)."""
@@ -338,8 +345,7 @@ def sample_tokens(
     softmax(logits / T) — over the row's top_k logits where given, and over the tokens of at
     least min_p times the likeliest one's probability, then passed through `reshape` (the
     song shape's nudges) — by inverse CDF at the row's uniform in [0, 1). uniforms: (B, 1)."""
-    logits = logits.clone()
-    logits[:, [BOS, UNK]] = -torch.inf  # never write a song start or an unknown mark
+    logits = logits.index_fill(1, NEVER_WRITTEN, -torch.inf)
     if top_ks is not None:
         ranks = top_ks.clamp(max=logits.shape[1]) - 1
         kth = logits.sort(dim=-1, descending=True).values.gather(1, ranks[:, None])

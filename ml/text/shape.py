@@ -46,26 +46,41 @@ class SongShape:
         self.word_ends = torch.tensor(ends).nonzero().flatten()
         self.lines: list[list[str]] = []
         self.current: list[str] = []
+        # Read every step by rhyme_breaks, so kept as lines finish: each line's last word
+        # ("" if it has none) and the lines' total length.
+        self.end_words: list[list[str]] = []
+        self.line_chars: list[int] = []
         for prime in primes:
             *done, open_line = prime.split("\n")
-            self.lines.append([line for line in done if line.strip()])
+            self.lines.append([])
+            self.end_words.append([])
+            self.line_chars.append(0)
             self.current.append(open_line)
+            for line in done:
+                self._finish(len(self.lines) - 1, line)
 
     def add(self, row: int, char: str) -> None:
         """Record a character request `row` wrote."""
         if char == "\n":
-            if self.current[row].strip():
-                self.lines[row].append(self.current[row])
+            self._finish(row, self.current[row])
             self.current[row] = ""
         else:
             self.current[row] += char
+
+    def _finish(self, row: int, line: str) -> None:
+        if line.strip():
+            self.lines[row].append(line)
+            found = words(line)
+            self.end_words[row].append(found[-1] if found else "")
+            self.line_chars[row] += len(line)
 
     def reshape(self, probs: torch.Tensor, rows: list[int]) -> torch.Tensor:
         """`probs` (B, V) with recall and rhyme mixed in for the sampling `rows`."""
         tokens, weights = self.recall(rows)
         recalled = (tokens >= 0).nonzero().flatten()
-        probs[recalled] *= 1 - weights[recalled, None]
-        probs[recalled, tokens[recalled]] += weights[recalled]
+        if len(recalled):
+            probs[recalled] *= 1 - weights[recalled, None]
+            probs[recalled, tokens[recalled]] += weights[recalled]
         shares = self.rhyme_breaks(rows)
         breaking = (shares > 0).nonzero().flatten()
         if len(breaking):
@@ -98,17 +113,15 @@ class SongShape:
         shares = torch.zeros(len(self.current))
         for row in rows:
             line, lines, strength = self.current[row], self.lines[row], self.rhyme_strengths[row]
-            if strength <= 0 or not lines:
+            if strength <= 0 or not lines or len(line) < MIN_RHYMING_LINE * self.line_chars[row] / len(lines):
                 continue
-            mean_length = sum(map(len, lines)) / len(lines)
             word = _TRAILING_WORD.search(line)
-            if word is None or len(line) < MIN_RHYMING_LINE * mean_length:
+            if word is None:
                 continue
             last = words(word.group())
             key = rhyme_key(last[-1]) if last else ""
             if len(key) < MIN_RHYME_KEY:  # "the" and "me" share only an "e"
                 continue
-            ends = [found[-1] for found in (words(earlier) for earlier in lines[-RHYME_REACH:]) if found]
-            if any(rhymes(end, last[-1]) for end in ends):
+            if any(end and rhymes(end, last[-1]) for end in self.end_words[row][-RHYME_REACH:]):
                 shares[row] = strength
         return shares
