@@ -124,7 +124,7 @@ class LyricsSettings(Group):
         LyricsRequest.style, validation_alias=env("LYRICS_STYLE_DEFAULT")
     )
     style_min: float = Field(0.0, validation_alias=env("LYRICS_STYLE_MIN"))
-    style_max: float = Field(8.0, validation_alias=env("LYRICS_STYLE_MAX"))
+    style_max: float = Field(10.0, validation_alias=env("LYRICS_STYLE_MAX"))
     style_step: float = Field(1.0, gt=0, validation_alias=env("STYLE_STEP"))  # the Stronger style button
     artist_max_chars: int = Field(100, ge=1, validation_alias=env("ARTIST_MAX_CHARS"))
 

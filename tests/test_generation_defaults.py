@@ -10,7 +10,7 @@ from ml.text.request import LyricsRequest
 def test_the_command_line_samples_with_the_request_defaults(tmp_path):
     parser = build_parser()
     lyrics = parser.parse_args(["sample", "lyrics"])
-    for name in ("temperature", "length", "style", "style_ramp", "min_p", "recall", "rhyme"):
+    for name in ("temperature", "length", "style", "style_ramp", "min_p", "recall", "rhyme", "candidates"):
         assert getattr(lyrics, name) == getattr(LyricsRequest, name), name
     piano = parser.parse_args(["sample", "piano", "--out", str(tmp_path / "x.mid")])
     assert (piano.seconds, piano.temperature) == (PianoRequest.seconds, PianoRequest.temperature)

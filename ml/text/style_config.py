@@ -59,7 +59,8 @@ class SamplingSetting:
 def _ablation_ladder() -> list[SamplingSetting]:
     """Plain guidance at each strength, then at s = 4 each nudge added in turn, then all of
     them at the other strengths, then with lighter cuts at the strong ones, then the best of
-    4 or 8 candidates: what each buys, and which strength and cut suit them."""
+    4 or 8 candidates (and the bot's strongest style, 10): what each buys, and which
+    strength and cut suit them."""
     plain = [SamplingSetting(s) for s in (0.0, 1.0, 2.0, 3.0, 4.0)]
     light_cut = SamplingSetting(4.0, min_p=0.1)
     cut = SamplingSetting(4.0, min_p=0.2)
@@ -68,7 +69,8 @@ def _ablation_ladder() -> list[SamplingSetting]:
     shaped = replace(recalled, rhyme=1.0)
     others = [replace(shaped, style=s) for s in (1.0, 2.0, 3.0, 5.0, 6.0)]
     lighter = [replace(shaped, style=s, min_p=p) for p in (0.1, 0.05) for s in (5.0, 6.0, 7.0, 8.0)]
-    best_of = [replace(shaped, style=s, min_p=0.05, candidates=n) for n in (4, 8) for s in (5.0, 6.0, 8.0)]
+    best_of = [replace(shaped, style=s, min_p=0.05, candidates=n) for n in (4, 8) for s in (6.0, 7.0, 8.0)]
+    best_of.append(replace(shaped, style=10.0, min_p=0.05, candidates=8))  # the bot's strongest
     return [*plain, light_cut, cut, ramped, recalled, shaped, *others, *lighter, *best_of]
 
 

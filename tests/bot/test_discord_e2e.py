@@ -39,7 +39,7 @@ async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
     )
     assert lyrics["start"]["max_length"] == 200 and not lyrics["start"]["required"]
     assert lyrics["artist"]["max_length"] == 100
-    assert (lyrics["style"]["type"], lyrics["style"]["min_value"], lyrics["style"]["max_value"]) == (10, 0, 8)
+    assert (lyrics["style"]["type"], lyrics["style"]["min_value"], lyrics["style"]["max_value"]) == (10, 0, 10)
     midi = _options(commands["midi"])
     assert (midi["seconds"]["type"], midi["seconds"]["min_value"], midi["seconds"]["max_value"]) == (
         4,
@@ -149,10 +149,10 @@ async def test_again_button_makes_a_new_result(discord_env):
 
 async def test_style_is_an_option_checked_by_the_service_and_only_for_an_artist(discord_env):
     fake, _, _ = discord_env
-    refused = await fake.slash("lyrics", artist="alpha", style=9.5)
+    refused = await fake.slash("lyrics", artist="alpha", style=10.5)
     assert (await fake.callback(refused)).json["data"][
         "content"
-    ] == "style must be between 0 and 8 (got 9.5)."
+    ] == "style must be between 0 and 10 (got 10.5)."
     anyone = await fake.slash("lyrics", length=100, style=3.0)
     (reply,) = await fake.followups(anyone)
     assert " style " not in reply.json["content"].splitlines()[0]

@@ -74,9 +74,10 @@ def test_style_zero_is_any_artist_and_one_is_plain_conditional(generator):
         chosen = generator.generate(
             [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=LyricsRequest.style)]
         )
-        unguided = generator.generate([LyricsRequest(temperature=1.0, length=80, seed=seed)])
+        # One candidate each: the judge would weigh the same candidates by Beta's words.
+        unguided = generator.generate([LyricsRequest(temperature=1.0, length=80, seed=seed, candidates=1)])
         ignored = generator.generate(
-            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=0)]
+            [LyricsRequest(artist="Beta", temperature=1.0, length=80, seed=seed, style=0, candidates=1)]
         )
         assert default[0].text == chosen[0].text and default[0].style == LyricsRequest.style
         assert plain[0].style == 1.0
@@ -208,7 +209,7 @@ def test_candidates_return_the_one_the_lexicon_finds_most_like_the_artist(genera
     picked_other = 0
     for seed, reply in enumerate(chosen):
         options = [
-            generator.generate([LyricsRequest(**weak, seed=candidate_seed(seed, k))])[0].text
+            generator.generate([LyricsRequest(**weak, seed=candidate_seed(seed, k), candidates=1)])[0].text
             for k in range(8)
         ]
         scores = [generator.lexicon.score(text, alpha) for text in options]
@@ -229,7 +230,7 @@ def test_a_checkpoint_without_a_lexicon_writes_one_candidate(tiny_lyrics_checkpo
     older = tmp_path / "older.pt"
     save_checkpoint(older, checkpoint)
     generator = LyricsGenerator.from_checkpoint(older)
-    request = LyricsRequest(artist="Alpha", temperature=1.2, length=80, seed=3)
+    request = LyricsRequest(artist="Alpha", temperature=1.2, length=80, seed=3, candidates=1)
     plain = generator.generate([request])[0].text
     assert generator.lexicon is None
     assert generator.generate([replace(request, candidates=8)])[0].text == plain
