@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ml.music.request import PianoRequest
 from ml.names import DEFAULT_MUSIC_STYLE, MUSIC_STYLES
 from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_MUSIC_CHECKPOINTS
-from ml.text.request import LyricsRequest
+from ml.text.request import STRONGEST_STYLE, LyricsRequest
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class LyricsSettings(Group):
         LyricsRequest.style, validation_alias=env("LYRICS_STYLE_DEFAULT")
     )
     style_min: float = Field(0.0, validation_alias=env("LYRICS_STYLE_MIN"))
-    style_max: float = Field(10.0, validation_alias=env("LYRICS_STYLE_MAX"))
+    style_max: float = Field(STRONGEST_STYLE, validation_alias=env("LYRICS_STYLE_MAX"))
     style_step: float = Field(1.0, gt=0, validation_alias=env("STYLE_STEP"))  # the Stronger style button
     artist_max_chars: int = Field(100, ge=1, validation_alias=env("ARTIST_MAX_CHARS"))
 

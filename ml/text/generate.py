@@ -20,7 +20,8 @@ stops at a line end or where the model ended the song.
 
 A request may ask for several candidates, written side by side in the same batch; the one
 returned is the one the checkpoint's word lexicon (ml.text.lexicon) finds most like the
-artist, in real words that rhyme. A checkpoint without a lexicon writes one.
+artist, in real words that rhyme. A checkpoint without a lexicon, or a request at
+temperature 0 (which would write the same text each time), writes one.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ class LyricsGenerator:
         resolved = [self.resolve_artist(r.artist) for r in requests]
         owners, rows = [], []
         for i, (r, seed) in enumerate(zip(requests, seeds, strict=True)):
-            for k in range(r.candidates if self.lexicon else 1):
+            judged = self.lexicon is not None and r.temperature > 0  # argmax writes one text
+            for k in range(r.candidates if judged else 1):
                 owners.append(i)
                 rows.append(replace(r, seed=candidate_seed(seed, k)))
         samples = self._write(rows, [resolved[i] for i in owners])

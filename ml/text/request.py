@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+STRONGEST_STYLE = 10.0  # the top of the bot's style range (Stronger style stops there)
 MAX_CANDIDATES = 8  # a request's candidates share its batch: each is a row, twice with guidance
 
 

@@ -34,7 +34,7 @@ from ml.text.data import Song, read_song_files, spelled_as, split_songs
 from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsSample, at_line_end
 from ml.text.lexicon import ArtistLexicon
 from ml.text.quality import CASED_WORD, WordList, figures
-from ml.text.request import LyricsRequest
+from ml.text.request import STRONGEST_STYLE, LyricsRequest
 from ml.text.safety import masked
 from ml.text.style_config import SamplingSetting, StyleReportConfig
 from ml.text.vocab import BOS, EOS
@@ -311,13 +311,15 @@ def recommend(
     sweep: dict[str, dict[str, Any]], reference: dict[str, Any], config: StyleReportConfig
 ) -> tuple[str | None, list[str]]:
     """The setting to ship, and the targets it misses: among the settings within
-    `max_fluency_loss` bits/char of plain conditional sampling (s = 1, no cut), the one
+    `max_fluency_loss` bits/char of plain conditional sampling (s = 1, no cut) and weaker
+    than STRONGEST_STYLE (a default leaves the Stronger style button a step), the one
     missing the fewest targets, then the most often attributed to its artist."""
     plain = sweep.get(SamplingSetting(1.0).key, {}).get("bits_per_char_any_artist")
     fluent = {
         key: row
         for key, row in sweep.items()
-        if plain is None or row["bits_per_char_any_artist"] - plain <= config.max_fluency_loss
+        if (plain is None or row["bits_per_char_any_artist"] - plain <= config.max_fluency_loss)
+        and row["setting"]["style"] < STRONGEST_STYLE
     }
     if not fluent:
         return None, []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from ml.errors import BalladeerError
-from ml.text.request import MAX_CANDIDATES, LyricsRequest
+from ml.text.request import MAX_CANDIDATES, STRONGEST_STYLE, LyricsRequest
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _ablation_ladder() -> list[SamplingSetting]:
     others = [replace(shaped, style=s) for s in (1.0, 2.0, 3.0, 5.0, 6.0)]
     lighter = [replace(shaped, style=s, min_p=p) for p in (0.1, 0.05) for s in (5.0, 6.0, 7.0, 8.0)]
     best_of = [replace(shaped, style=s, min_p=0.05, candidates=n) for n in (4, 8) for s in (6.0, 7.0, 8.0)]
-    best_of.append(replace(shaped, style=10.0, min_p=0.05, candidates=8))  # the bot's strongest
+    best_of.append(replace(shaped, style=STRONGEST_STYLE, min_p=0.05, candidates=8))  # the bot's top
     return [*plain, light_cut, cut, ramped, recalled, shaped, *others, *lighter, *best_of]
 
 

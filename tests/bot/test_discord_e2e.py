@@ -39,7 +39,8 @@ async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
     )
     assert lyrics["start"]["max_length"] == 200 and not lyrics["start"]["required"]
     assert lyrics["artist"]["max_length"] == 100
-    assert (lyrics["style"]["type"], lyrics["style"]["min_value"], lyrics["style"]["max_value"]) == (10, 0, 10)
+    style = lyrics["style"]
+    assert (style["type"], style["min_value"], style["max_value"]) == (10, 0, 10)
     midi = _options(commands["midi"])
     assert (midi["seconds"]["type"], midi["seconds"]["min_value"], midi["seconds"]["max_value"]) == (
         4,

@@ -53,7 +53,10 @@ def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_one
         "style 3": good,
         "style 4": {**good, "accuracy": 0.9, "bits_per_char_any_artist": 2.0},  # no longer fluent
         "style 5": {**good, "accuracy": 0.6, "rhymes": 0.1},
+        "style 10": {**good, "accuracy": 0.8},  # the top of the range leaves no stronger style
     }
+    for key, row in sweep.items():
+        row["setting"] = {"style": float(key.split()[1])}
     assert recommend(sweep, reference, config) == ("style 3", [])
     assert recommend({"style 1": sweep["style 1"], "style 5": sweep["style 5"]}, reference, config) == (
         "style 5",

@@ -220,6 +220,8 @@ def test_candidates_return_the_one_the_lexicon_finds_most_like_the_artist(genera
     assert [s.text for s in chosen] == [
         s.text for s in generator.generate([LyricsRequest(**weak, seed=s, candidates=8) for s in range(6)])
     ]
+    greedy = LyricsRequest(artist="Alpha", temperature=0, length=60, seed=1)
+    assert generator.generate([greedy])[0].text == generator.generate([replace(greedy, candidates=1)])[0].text
     with pytest.raises(BalladeerError, match="candidates"):
         generator.generate([LyricsRequest(artist="Beta", candidates=0)])
 
