@@ -34,34 +34,25 @@ python scripts/interpolate.py runs/lyrics/best.pt runs/lyrics-ft/best.pt --weigh
 # characters hits.csv adds start as <unk>); every other artist trains as "any artist". One
 # pass would take about 4.5 h on one AVX2 EPYC core in fp32: the budget schedule decays the
 # rate over the minutes given, and best.pt is chosen on both files' validation songs.
-python -m ml train lyrics --data "$DATA/lyrics/songdata.csv" --data "$DATA/lyrics/extra/hits.csv" \
-  --out runs/lyrics-hits --init-from runs/lyrics-songdata.pt --min-songs 20 --others-as-any-artist \
-  --hidden 512 --layers 2 --dropout 0.2 --bptt tbptt --seq-len 128 --batch-size 64 --epochs 1 --lr 1e-3 \
-  --warmup 0.03 --eval-every 800 --patience 20 --precision fp32 --seed 1234 --max-minutes 125 \
-  $(resume runs/lyrics-hits) --no-progress
+hits_stage() {  # hits_stage RUN FROM LR SEED MINUTES EVAL_EVERY PRECISION: one stage on both files
+  python -m ml train lyrics --data "$DATA/lyrics/songdata.csv" --data "$DATA/lyrics/extra/hits.csv" \
+    --out "runs/$1" --init-from "$2" --min-songs 20 --others-as-any-artist --hidden 512 --layers 2 \
+    --dropout 0.2 --bptt tbptt --seq-len 128 --batch-size 64 --epochs 1 --lr "$3" --warmup 0.03 \
+    --eval-every "$6" --patience 20 --precision "$7" --seed "$4" --max-minutes "$5" \
+    $(resume "runs/$1") --no-progress
+}
+hits_stage lyrics-hits runs/lyrics-songdata.pt 1e-3 1234 125 800 fp32
 # And once more from there, at half the rate (100 minutes on one AVX512-BF16 EPYC core in bf16:
-# 3,297 steps, validation on both files 1.707 -> 1.679). The sampling defaults were chosen
-# by the quality report on these weights.
-python -m ml train lyrics --data "$DATA/lyrics/songdata.csv" --data "$DATA/lyrics/extra/hits.csv" \
-  --out runs/lyrics-hits2 --init-from runs/lyrics-hits/best.pt --min-songs 20 --others-as-any-artist \
-  --hidden 512 --layers 2 --dropout 0.2 --bptt tbptt --seq-len 128 --batch-size 64 --epochs 1 --lr 5e-4 \
-  --warmup 0.03 --eval-every 800 --patience 20 --precision "$PRECISION" --seed 4321 --max-minutes 100 \
-  $(resume runs/lyrics-hits2) --no-progress
+# 3,297 steps, validation on both files 1.707 -> 1.679).
+hits_stage lyrics-hits2 runs/lyrics-hits/best.pt 5e-4 4321 100 800 "$PRECISION"
 # A third stage from there, a whole epoch at the same rate (58 minutes on one core of a 2-core
 # Intel Xeon VM with AMX, bf16: 6,186 steps, validation on both files 1.679 -> 1.644), and a
 # fourth at lr 4e-4 decayed over 38 minutes (4,068 steps, 1.644 -> 1.631). Training writes the
 # word lexicon that judges candidate replies (a checkpoint from before lexicons gets one with
-# scripts/attach_lexicon.py).
-python -m ml train lyrics --data "$DATA/lyrics/songdata.csv" --data "$DATA/lyrics/extra/hits.csv" \
-  --out runs/lyrics-hits3 --init-from runs/lyrics-hits2/best.pt --min-songs 20 --others-as-any-artist \
-  --hidden 512 --layers 2 --dropout 0.2 --bptt tbptt --seq-len 128 --batch-size 64 --epochs 1 --lr 5e-4 \
-  --warmup 0.03 --eval-every 800 --patience 20 --precision "$PRECISION" --seed 5678 --max-minutes 85 \
-  $(resume runs/lyrics-hits3) --no-progress
-python -m ml train lyrics --data "$DATA/lyrics/songdata.csv" --data "$DATA/lyrics/extra/hits.csv" \
-  --out runs/lyrics-hits4 --init-from runs/lyrics-hits3/best.pt --min-songs 20 --others-as-any-artist \
-  --hidden 512 --layers 2 --dropout 0.2 --bptt tbptt --seq-len 128 --batch-size 64 --epochs 1 --lr 4e-4 \
-  --warmup 0.03 --eval-every 1000 --patience 20 --precision "$PRECISION" --seed 9012 --max-minutes 38 \
-  $(resume runs/lyrics-hits4) --no-progress
+# scripts/attach_lexicon.py). The sampling defaults were chosen by the quality report on these
+# weights.
+hits_stage lyrics-hits3 runs/lyrics-hits2/best.pt 5e-4 5678 85 800 "$PRECISION"
+hits_stage lyrics-hits4 runs/lyrics-hits3/best.pt 4e-4 9012 38 1000 "$PRECISION"
 cp runs/lyrics-hits4/best.pt checkpoints/lyrics.pt
 
 # The chorale style: JSB's training split alone, selected on valid, with the budget schedule
