@@ -42,8 +42,7 @@ def attach(path: Path, data: list[Path]) -> LyricsMeta:
             f"this data gives {len(selection.training)} and {len(selection.val)}. Pass the files it was "
             f"trained on, in the same order ({recorded.source})."
         )
-    songs = ((s.artist, s.text) for s in selection.training)
-    meta = replace(meta, lexicon=ArtistLexicon.build(songs, meta.artists))
+    meta = replace(meta, lexicon=ArtistLexicon.build(selection.training, meta.artists))
     checkpoint.meta = meta.to_dict()
     save_checkpoint(path, checkpoint)  # the weights are stored as they were (fp16 stays fp16)
     return meta

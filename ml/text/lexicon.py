@@ -18,11 +18,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ml.text.quality import MIN_WORD_COUNT, rhyme_rate, words
+
+if TYPE_CHECKING:
+    from ml.text.data import Song
 
 MIN_ARTIST_COUNT = 2  # a word the artist used once says little about them
 PRIOR_WORDS = 2000.0  # the smoothing prior's weight, in words
@@ -46,17 +49,17 @@ class ArtistLexicon:
         self._tables: dict[int, dict[str, float]] = {}
 
     @classmethod
-    def build(cls, songs: Iterable[tuple[str | None, str]], artists: list[str]) -> ArtistLexicon:
-        """From (artist, lyrics) pairs; an artist outside `artists` (or None) counts only
-        towards the whole text's word frequencies."""
+    def build(cls, songs: Iterable[Song], artists: list[str]) -> ArtistLexicon:
+        """From training songs; a song by an artist outside `artists` (the model's table, in
+        index order) counts only towards the whole text's word frequencies."""
         index = {name: i for i, name in enumerate(artists)}
         per_artist: list[Counter[str]] = [Counter() for _ in artists]
         total: Counter[str] = Counter()
-        for artist, text in songs:
-            found = words(text)
+        for song in songs:
+            found = words(song.text)
             total.update(found)
-            if artist in index:
-                per_artist[index[artist]].update(found)
+            if song.artist in index:
+                per_artist[index[song.artist]].update(found)
         vocabulary = sorted(word for word, n in total.items() if n >= MIN_WORD_COUNT)
         ids = {word: i for i, word in enumerate(vocabulary)}
         all_words = sum(total[word] for word in vocabulary)

@@ -187,7 +187,7 @@ def real_replies(val: list[Song], top: list[str], length: int) -> list[tuple[str
     return [(cut_like_a_reply(s.text, length), s.artist) for s in val if s.artist in top]
 
 
-def sample_replies(
+def _sample(
     generator: LyricsGenerator,
     artists: list[str | None],
     config: StyleReportConfig,
@@ -221,8 +221,7 @@ def style_report(
     generator = LyricsGenerator.from_checkpoint(checkpoint, device)
     train, val, top = artist_songs(generator, data, config.top_artists)
     judge_songs, classifier_songs = halves(train)
-    judged = ((s.artist, s.text) for s in judge_songs)
-    generator.lexicon = ArtistLexicon.build(judged, generator.artist_table.names)
+    generator.lexicon = ArtistLexicon.build(judge_songs, generator.artist_table.names)
     classifier = fit_classifier(classifier_songs, top, config)
     word_list = WordList(s.text for s in train)
     copies = CopyDetector([s.text for s in train], config.copy_span)
@@ -267,9 +266,9 @@ def style_report(
     sweep = {}
     for setting in config.settings:
         log.info("%s: %d replies", setting.key, len(wanted))
-        row = describe_replies(sample_replies(generator, wanted, config, setting), wanted)
+        row = describe_replies(_sample(generator, wanted, config, setting), wanted)
         sweep[setting.key] = {"setting": asdict(setting), **row}
-    anyone_replies = sample_replies(generator, [None] * len(wanted), config, SamplingSetting(1.0))
+    anyone_replies = _sample(generator, [None] * len(wanted), config, SamplingSetting(1.0))
     anyone = describe_replies(anyone_replies, None)
     chosen, missed = recommend(sweep, reference, config)
     return {

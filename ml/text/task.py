@@ -121,7 +121,7 @@ class LyricsTask:
             asked_artists=list(config.artists or []),
             others_as_any_artist=config.others_as_any_artist,
         )
-        lexicon = ArtistLexicon.build(((s.artist, s.text) for s in train_songs), artists)
+        lexicon = ArtistLexicon.build(train_songs, artists)
         return cls(train, val, summary, lexicon)
 
     def train_streams(self, batch_size: int, generator: torch.Generator) -> Batch:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
+from ml.text.data import Song
 from ml.text.lexicon import NON_WORD, RHYME_WEIGHT, ArtistLexicon
 from tests.lyrics_fixtures import two_artist_rows, write_lyrics_csv
 
@@ -22,7 +23,9 @@ SHARED = "and the night is long and the road is wide\nand the song\n"
 
 def _lexicon() -> ArtistLexicon:
     songs = [("Sailor", SAILOR)] * 5 + [("Farmer", FARMER)] * 5 + [("Nobody", SHARED)] * 10
-    return ArtistLexicon.build(songs, ARTISTS)
+    return ArtistLexicon.build(
+        [Song(artist, f"{artist} {i}", text) for i, (artist, text) in enumerate(songs)], ARTISTS
+    )
 
 
 def test_an_artists_own_words_score_highest_for_that_artist():
@@ -48,7 +51,7 @@ def test_garbled_words_cost_and_rhymes_earn():
 
 
 def test_words_the_text_rarely_holds_are_not_in_it():
-    lexicon = ArtistLexicon.build([("Sailor", "the sea\nthe sea\nthe sea\nonce")], ARTISTS)
+    lexicon = ArtistLexicon.build([Song("Sailor", "Sea", "the sea\nthe sea\nthe sea\nonce")], ARTISTS)
     assert lexicon.vocabulary == ["sea", "the"]  # "once" was seen once: not a known word
     assert lexicon.score("once", 1) == NON_WORD
 
@@ -63,7 +66,7 @@ def test_round_trips_through_a_plain_dict():
 
 
 def test_an_unconditional_models_lexicon_judges_words_only():
-    lexicon = ArtistLexicon.build([(None, SAILOR)] * 3, [])
+    lexicon = ArtistLexicon.build([Song("Anyone", f"Song {i}", SAILOR) for i in range(3)], [])
     assert lexicon.artists == 0
     assert lexicon.score("the sea", 0) == 0.0 and lexicon.score("qqz", 0) == NON_WORD
 
