@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from ml.batch import Batch
 from ml.checkpoint import Checkpoint
@@ -31,7 +32,7 @@ from ml.paths import DEFAULT_LYRICS_CHECKPOINT
 from ml.recurrent import PRECISION_ENV, cpu_has_native_bf16, fbgemm_available
 from ml.text.artists import ANY_ARTIST, ArtistTable
 from ml.text.data import LyricsCorpus, Song, read_songs, spelled_as, split_songs
-from ml.text.generate import LyricsGenerator, Prompts
+from ml.text.generate import LyricsGenerator
 from ml.text.meta import LyricsData
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.request import LyricsRequest
@@ -186,8 +187,8 @@ def stepper_bits_per_char(generator: LyricsGenerator, songs: list[Song], chars: 
     read through the generator's sampling steps (LSTMStepper at its precision), all songs in
     one lockstep batch as a reply batch runs."""
     vocab, model = generator.vocab, generator.model
-    padded = Prompts([[BOS, *vocab.encode(s.text).ids][: chars + 1] for s in songs])
-    tokens, lengths = padded.tokens, padded.lengths
+    feeds = [torch.tensor([BOS, *vocab.encode(s.text).ids][: chars + 1]) for s in songs]
+    tokens, lengths = pad_sequence(feeds, batch_first=True), torch.tensor([len(f) for f in feeds])
     artists = torch.tensor([generator.resolve_artist(s.artist)[1] for s in songs])
     artist_gates, output_bias = generator.artist_gates[artists], model.output_bias(artists)
     state = generator.stepper.zero_state(len(songs), generator.device)

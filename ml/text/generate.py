@@ -108,15 +108,6 @@ class LyricsGenerator:
             raise BalladeerError("This lyrics model was trained without artists; leave the artist out.")
         return self.artist_table.resolve(name)
 
-    @staticmethod
-    def _uniforms(limits: list[int], seeds: list[int]) -> torch.Tensor:
-        """(requests, longest limit): row i holds request i's draws, one per character it
-        may write, all taken up front from its own seed (one call per request, not per step)."""
-        uniforms = torch.zeros(len(limits), max(limits))
-        for row, limit, seed in zip(uniforms, limits, seeds, strict=True):
-            row[:limit] = torch.rand(limit, generator=seeded_generator(seed))
-        return uniforms
-
     @torch.no_grad()
     def generate(self, requests: list[LyricsRequest]) -> list[LyricsSample]:
         """Run every request, and each one's candidates, in one batch: one forward pass per
@@ -144,82 +135,81 @@ class LyricsGenerator:
     def _write(
         self, requests: list[LyricsRequest], resolved: list[tuple[str | None, int]]
     ) -> list[LyricsSample]:
-        """The batch itself."""
-        n = len(requests)
+        """The batch itself. A step's tensor work is the model and the draw; what each row
+        read and wrote is kept in Python lists, cheaper than tensor ops at a reply's few rows."""
         guidance = Guidance.of(requests, [index for _, index in resolved], self.case_groups)
         encoded = [self.vocab.encode(r.prime) for r in requests]
-        seeds = [r.seed for r in requests]
+        feeds = [[BOS, *e.ids] for e in encoded]  # what each row reads before it writes
         limits = [r.length + LINE_SLACK for r in requests]
-        uniforms = self._uniforms(limits, seeds)
-        prompts = Prompts([[BOS, *e.ids] for e in encoded])
-        lengths, limit = torch.tensor([r.length for r in requests]), torch.tensor(limits)
+        # Every draw a row may make, taken up front from its own seed (one call per row).
+        uniforms = [
+            torch.rand(limit, generator=seeded_generator(r.seed)).tolist()
+            for r, limit in zip(requests, limits, strict=True)
+        ]
         line_end = self.vocab.encode("\n").ids[0]
-        temperatures = torch.tensor([r.temperature for r in requests])
-        min_ps = torch.tensor([r.min_p for r in requests])
+        sampler = TokenSampler.of(
+            [r.temperature for r in requests], [r.top_k for r in requests], [r.min_p for r in requests]
+        )
         shape = None
         if any(r.recall > 0 or r.rhyme > 0 for r in requests):
             recall, rhyme = [r.recall for r in requests], [r.rhyme for r in requests]
-            shape = SongShape([r.prime for r in requests], recall, rhyme, self.token_chars)
-        top_ks = None
-        if any(r.top_k is not None for r in requests):
-            top_ks = torch.tensor([r.top_k or self.model.config.vocab_size for r in requests])
+            is_word = None if self.lexicon is None else self.lexicon.is_word
+            shape = SongShape([r.prime for r in requests], recall, rhyme, self.token_chars, is_word)
 
         artists = torch.tensor([index for _, index in resolved] + guidance.twin_artists, device=self.device)
         artist_gates = self.artist_gates[artists]
         output_bias = self.model.output_bias(artists)
-        # One column more than the longest request: rows that write nothing this step write there.
-        written = torch.zeros(n, uniforms.shape[1] + 1, dtype=torch.long)
-        count = torch.zeros(n, dtype=torch.long)  # characters written so far
-        active = torch.ones(n, dtype=torch.bool)
-        ended = torch.zeros(n, dtype=torch.bool)
-        tokens = prompts.at(0)
+        written: list[list[int]] = [[] for _ in requests]
+        ended = [False] * len(requests)
+        writing = list(range(len(requests)))  # rows that have not finished
+        tokens = [feed[0] for feed in feeds]
         state = self.stepper.zero_state(len(artists), self.device)
         step = 0
-        while active.any():
-            rows = guidance.rows(tokens).to(self.device)
+        while writing:
+            rows = guidance.rows(torch.tensor(tokens)).to(self.device)
             out, state = self.stepper.step(self.char_gates.index_select(0, rows).add_(artist_gates), state)
-            raw = torch.addmm(output_bias, out, self.head_weight).cpu()
-            logits = guidance.mix(raw, step)
             step += 1
-            sampling = active & (prompts.lengths <= step)
-            reshape = None
-            if shape is not None:
-                reshape = partial(shape.reshape, rows=sampling.nonzero().flatten().tolist())
-            drawn = sample_tokens(
-                logits,
-                temperatures,
-                top_ks,
-                min_ps,
-                uniforms.gather(1, count.clamp(max=uniforms.shape[1] - 1)[:, None]),
-                reshape,
-            )
-            stops = sampling & (drawn == EOS)
-            keeps = sampling & ~stops
-            written.scatter_(1, count[:, None], drawn[:, None])  # kept only where count moves on
-            count += keeps
-            if shape is not None:
-                for row, token in zip(keeps.nonzero().flatten().tolist(), drawn[keeps].tolist(), strict=True):
-                    shape.add(row, self.token_chars[token])
-            ended |= stops
-            line_done = keeps & (drawn == line_end) & (count >= lengths)
-            active &= ~stops & ~line_done & (count < limit)
-            tokens = torch.where(
-                prompts.lengths > step, prompts.at(step), torch.where(sampling, drawn, tokens)
-            )
+            sampling = {row for row in writing if len(feeds[row]) <= step}  # past their prime
+            if sampling:
+                raw = torch.addmm(output_bias, out, self.head_weight).cpu()
+                draws = [
+                    [uniforms[row][len(written[row])] if row in sampling else 0.0]
+                    for row in range(len(feeds))
+                ]
+                drawn = sampler(
+                    guidance.mix(raw, step - 1),
+                    torch.tensor(draws),
+                    None if shape is None else partial(shape.reshape, rows=sorted(sampling)),
+                ).tolist()
+            for row in writing:
+                if row not in sampling:
+                    tokens[row] = feeds[row][step]
+                elif drawn[row] == EOS:
+                    ended[row] = True
+                else:
+                    written[row].append(drawn[row])
+                    tokens[row] = drawn[row]
+                    if shape is not None:
+                        shape.add(row, self.token_chars[drawn[row]])
+            writing = [
+                row
+                for row in writing
+                if not ended[row]
+                and len(written[row]) < limits[row]
+                and not (written[row][-1:] == [line_end] and len(written[row]) >= requests[row].length)
+            ]
 
         samples = []
-        for r, (name, _), seed, w, k, stop, e in zip(
-            requests, resolved, seeds, written, count.tolist(), ended, encoded, strict=True
-        ):
-            whole, mid_line = at_line_end(self.vocab.decode(w[:k].tolist()), bool(stop))
+        for r, (name, _), w, stop, e in zip(requests, resolved, written, ended, encoded, strict=True):
+            whole, mid_line = at_line_end(self.vocab.decode(w), stop)
             text, cut = without_slurs(r.prime + whole)
             samples.append(
                 LyricsSample(
                     text=text,
                     artist=name,
-                    seed=seed,
+                    seed=r.seed,
                     temperature=r.temperature,
-                    ended=bool(stop),
+                    ended=stop,
                     style=r.style if name else 1.0,
                     unknown_chars=e.unknown,
                     lines_cut=cut,
@@ -265,17 +255,19 @@ class Guidance:
     requests: torch.Tensor  # the guided requests' rows
     styles: torch.Tensor  # (guided, 1): their strengths s
     ramps: torch.Tensor  # (guided, 1): characters over which each rises from 1 to s
-    case_groups: torch.Tensor  # (V,): each token's lower-case token (itself if it has none)
+    same_letter: torch.Tensor  # (V, V): 1 where two tokens are cases of one letter (or the same token)
     longest_ramp: float  # past it every request guides at its full strength
 
     @classmethod
     def of(cls, requests: list[LyricsRequest], artist_ids: list[int], case_groups: torch.Tensor) -> Guidance:
-        """Guidance for the requests with an artist and a style other than 1."""
+        """Guidance for the requests with an artist and a style other than 1; `case_groups`
+        (V,) holds each token's lower-case token (itself if it has none)."""
         guided = [i for i, (r, a) in enumerate(zip(requests, artist_ids, strict=True)) if a and r.style != 1]
         styles = torch.tensor([float(requests[i].style) for i in guided])[:, None]
         ramps = torch.tensor([float(requests[i].style_ramp) for i in guided])[:, None]
         longest = float(ramps.max()) if guided else 0.0
-        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps, case_groups, longest)
+        same_letter = (case_groups[:, None] == case_groups[None, :]).float()
+        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps, same_letter, longest)
 
     @property
     def twin_artists(self) -> list[int]:
@@ -293,7 +285,8 @@ class Guidance:
             conditional = logits.index_select(0, self.requests)
             unconditional = logits[requests:]
             guided = torch.lerp(unconditional, conditional, self.strengths(position))
-            cased = self._per_group(guided) + conditional - self._per_group(conditional)
+            letters = self._per_letter(torch.cat([guided, conditional]))
+            cased = letters[: len(guided)].sub_(letters[len(guided) :]).add_(conditional)
             logits.index_copy_(0, self.requests, cased)
         return logits[:requests]
 
@@ -304,25 +297,10 @@ class Guidance:
         ramping = (position / self.ramps.clamp(min=1)).clamp(max=1)
         return 1 + (self.styles - 1) * torch.where(self.ramps > 0, ramping, 1.0)
 
-    def _per_group(self, logits: torch.Tensor) -> torch.Tensor:
-        """Each token's log of its case group's summed probability mass (unnormalised)."""
+    def _per_letter(self, logits: torch.Tensor) -> torch.Tensor:
+        """Each token's log of its letter's summed probability mass, both cases (unnormalised)."""
         top = logits.max(dim=-1, keepdim=True).values
-        mass = torch.zeros_like(logits).index_add_(1, self.case_groups, (logits - top).exp())
-        return mass.log().index_select(1, self.case_groups) + top
-
-
-class Prompts:
-    """Every request's characters to read before it writes (song start, then its prime), padded."""
-
-    def __init__(self, feeds: list[list[int]]) -> None:
-        self.lengths = torch.tensor([len(f) for f in feeds])
-        self.tokens = torch.zeros(len(feeds), max(map(len, feeds)), dtype=torch.long)
-        for row, feed in zip(self.tokens, feeds, strict=True):
-            row[: len(feed)] = torch.tensor(feed)
-
-    def at(self, step: int) -> torch.Tensor:
-        """Each request's prompt character at `step` (meaningful where the prompt is longer)."""
-        return self.tokens[:, min(step, self.tokens.shape[1] - 1)]
+        return (logits - top).exp_().mm(self.same_letter).log_().add_(top)
 
 
 def at_line_end(text: str, ended: bool) -> tuple[str, bool]:
@@ -335,32 +313,49 @@ def at_line_end(text: str, ended: bool) -> tuple[str, bool]:
     return (text[:cut].rstrip(), False) if cut > 0 else (text, True)
 
 
-def sample_tokens(
-    logits: torch.Tensor,
-    temperatures: torch.Tensor,
-    top_ks: torch.Tensor | None,
-    min_ps: torch.Tensor,
-    uniforms: torch.Tensor,
-    reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
-) -> torch.Tensor:
-    """One token per row: argmax where the temperature is 0, else a draw from
-    softmax(logits / T) — over the row's top_k logits where given, and over the tokens of at
-    least min_p times the likeliest one's probability, then passed through `reshape` (the
-    song shape's nudges) — by inverse CDF at the row's uniform in [0, 1). uniforms: (B, 1)."""
-    logits = logits.index_fill(1, NEVER_WRITTEN, -torch.inf)
-    if top_ks is not None:
-        ranks = top_ks.clamp(max=logits.shape[1]) - 1
-        kth = logits.sort(dim=-1, descending=True).values.gather(1, ranks[:, None])
-        logits.masked_fill_(logits < kth, -torch.inf)
-    greedy = temperatures == 0
-    logits = logits / torch.where(greedy, 1.0, temperatures)[:, None]
-    if bool((min_ps > 0).any()):  # p < min_p · p_max  ⇔  logit < max logit + log(min_p)
-        floor = logits.max(dim=-1, keepdim=True).values + torch.log(min_ps)[:, None]
-        logits.masked_fill_(logits < floor, -torch.inf)
-    probs = torch.softmax(logits, dim=-1)
-    if reshape is not None:
-        probs = reshape(probs)
-    cdf = probs.cumsum(dim=-1)
-    sampled = torch.searchsorted(cdf, uniforms * cdf[:, -1:], right=True).squeeze(1)
-    sampled = sampled.clamp(max=logits.shape[1] - 1)
-    return torch.where(greedy, logits.argmax(dim=-1), sampled)
+@dataclass(frozen=True)
+class TokenSampler:
+    """How each row of a batch draws its next token: argmax where the temperature is 0,
+    else a draw from softmax(logits / T) — over the row's top_k logits where given, and
+    over the tokens of at least min_p times the likeliest one's probability, then passed
+    through `reshape` (the song shape's nudges) — by inverse CDF at the row's uniform in
+    [0, 1). Built once per batch, so a step pays only for the cuts some row asks for."""
+
+    divisors: torch.Tensor  # (B, 1): each row's temperature, 1 where it is 0
+    greedy: torch.Tensor | None  # (B,): rows at temperature 0; None when there are none
+    top_ks: torch.Tensor | None  # (B,): each row's top_k; None when no row asks for one
+    log_min_ps: torch.Tensor | None  # (B, 1): log min_p; None when no row asks for one
+
+    @classmethod
+    def of(cls, temperatures: list[float], top_ks: list[int | None], min_ps: list[float]) -> TokenSampler:
+        greedy = torch.tensor([t == 0 for t in temperatures])
+        return cls(
+            divisors=torch.tensor([t or 1.0 for t in temperatures])[:, None],
+            greedy=greedy if bool(greedy.any()) else None,
+            top_ks=None if all(k is None for k in top_ks) else torch.tensor([k or 2**31 for k in top_ks]),
+            log_min_ps=torch.tensor(min_ps).log()[:, None] if any(min_ps) else None,
+        )
+
+    def __call__(
+        self,
+        logits: torch.Tensor,
+        uniforms: torch.Tensor,
+        reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """One token per row of `logits` (B, V), overwritten; uniforms: (B, 1)."""
+        logits.index_fill_(1, NEVER_WRITTEN, -torch.inf)
+        if self.top_ks is not None:
+            ranks = self.top_ks.clamp(max=logits.shape[1]) - 1
+            kth = logits.sort(dim=-1, descending=True).values.gather(1, ranks[:, None])
+            logits.masked_fill_(logits < kth, -torch.inf)
+        logits.div_(self.divisors)
+        if self.log_min_ps is not None:  # p < min_p · p_max  ⇔  logit < max logit + log(min_p)
+            floor = logits.max(dim=-1, keepdim=True).values.add_(self.log_min_ps)
+            logits.masked_fill_(logits < floor, -torch.inf)
+        probs = torch.softmax(logits, dim=-1)
+        if reshape is not None:
+            probs = reshape(probs)
+        cdf = probs.cumsum_(dim=-1)
+        sampled = torch.searchsorted(cdf, uniforms * cdf[:, -1:], right=True).squeeze(1)
+        sampled.clamp_(max=logits.shape[1] - 1)
+        return sampled if self.greedy is None else torch.where(self.greedy, logits.argmax(dim=-1), sampled)

@@ -84,6 +84,10 @@ class ArtistLexicon:
     def artists(self) -> int:
         return len(self.offsets) - 1
 
+    def is_word(self, word: str) -> bool:
+        """Whether `word` (lower case, as ml.text.quality.words gives it) is in the word list."""
+        return word in self._known
+
     def score(self, text: str, artist: int) -> float:
         """How much `text` reads like artist `artist` (an index of the model's table)."""
         found = words(text)

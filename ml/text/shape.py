@@ -9,7 +9,9 @@ holds; nothing is copied from outside it, and the model can always go its own wa
   once the line being written matches the start of an earlier line over at least
   MIN_PREFIX characters, that earlier line's next character gets probability mass
   λ = recall · (1 − 2^(−matched / HALF_MATCH)), the model's distribution the rest; a
-  line already written MAX_RECALLED times is left to the model (a chorus, not a loop).
+  line already written MAX_RECALLED times is left to the model (a chorus, not a loop), and
+  so is a line holding a word outside the model's word list (a garbled line is not a chorus
+  worth repeating).
 - **Rhyme** acts where a word may end: when the word just written rhymes with one of the
   last two line ends (another word, same last vowels and after) and the line is long
   enough, a share `rhyme` of the chance that the word ends here goes to ending the line.
@@ -19,6 +21,7 @@ holds; nothing is copied from outside it, and the model can always go its own wa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import torch
 
@@ -35,8 +38,17 @@ _TRAILING_WORD = re.compile(r"[A-Za-z']+$")
 class SongShape:
     """Per request: its finished lines and the line being written (prime included)."""
 
-    def __init__(self, primes: list[str], recall: list[float], rhyme: list[float], chars: list[str]) -> None:
-        """`chars`: each token id's character ("" for the special tokens)."""
+    def __init__(
+        self,
+        primes: list[str],
+        recall: list[float],
+        rhyme: list[float],
+        chars: list[str],
+        is_word: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`chars`: each token id's character ("" for the special tokens); `is_word`: whether
+        a word is in the model's word list (None: every word is)."""
+        self.is_word = is_word
         self.recall_strengths = recall
         self.rhyme_strengths = rhyme
         self.char_ids = {ch: i for i, ch in enumerate(chars) if ch}
@@ -45,6 +57,7 @@ class SongShape:
         ends = [bool(ch) and not (ch.isalpha() or ch == "'") for ch in chars]
         self.word_ends = torch.tensor(ends).nonzero().flatten()
         self.lines: list[list[str]] = []
+        self.recallable: list[list[str]] = []  # the lines of real words, the ones recall follows
         self.current: list[str] = []
         # Read every step by rhyme_breaks, so kept as lines finish: each line's last word
         # ("" if it has none) and the lines' total length.
@@ -53,6 +66,7 @@ class SongShape:
         for prime in primes:
             *done, open_line = prime.split("\n")
             self.lines.append([])
+            self.recallable.append([])
             self.end_words.append([])
             self.line_chars.append(0)
             self.current.append(open_line)
@@ -71,46 +85,52 @@ class SongShape:
         if line.strip():
             self.lines[row].append(line)
             found = words(line)
+            if self.is_word is None or all(map(self.is_word, found)):
+                self.recallable[row].append(line)
             self.end_words[row].append(found[-1] if found else "")
             self.line_chars[row] += len(line)
 
     def reshape(self, probs: torch.Tensor, rows: list[int]) -> torch.Tensor:
         """`probs` (B, V) with recall and rhyme mixed in for the sampling `rows`."""
-        tokens, weights = self.recall(rows)
-        recalled = (tokens >= 0).nonzero().flatten()
-        if len(recalled):
-            probs[recalled] *= 1 - weights[recalled, None]
-            probs[recalled, tokens[recalled]] += weights[recalled]
+        recalled = self.recall(rows)
+        if recalled:  # most steps recall nothing: no tensor work then
+            at = torch.tensor(list(recalled))
+            tokens = torch.tensor([token for token, _ in recalled.values()])
+            weights = torch.tensor([weight for _, weight in recalled.values()])
+            probs[at] *= 1 - weights[:, None]
+            probs[at, tokens] += weights
         shares = self.rhyme_breaks(rows)
-        breaking = (shares > 0).nonzero().flatten()
-        if len(breaking):
+        if shares:
+            breaking, share = torch.tensor(list(shares)), torch.tensor(list(shares.values()))
             at = (breaking.unsqueeze(1), self.word_ends)
             ends = probs[at]
-            probs[at] = ends * (1 - shares[breaking, None])
-            probs[breaking, self.line_end] += shares[breaking] * ends.sum(dim=-1)
+            probs[at] = ends * (1 - share[:, None])
+            probs[breaking, self.line_end] += share * ends.sum(dim=-1)
         return probs
 
-    def recall(self, rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(next token, weight λ) per request: the recalled line's next character; -1 and 0
-        where there is none. A line matching several earlier ones follows the latest."""
-        tokens = torch.full((len(self.current),), -1, dtype=torch.long)
-        weights = torch.zeros(len(self.current))
+    def recall(self, rows: list[int]) -> dict[int, tuple[int, float]]:
+        """Row → (the recalled line's next token, its weight λ), for the rows recalling a
+        line. A line matching several earlier ones follows the latest."""
+        recalled = {}
         for row in rows:
             line, strength = self.current[row], self.recall_strengths[row]
             if strength <= 0 or len(line) < MIN_PREFIX:
                 continue
-            for earlier in reversed(self.lines[row]):
+            for earlier in reversed(self.recallable[row]):
                 if earlier.startswith(line) and self.lines[row].count(earlier) < MAX_RECALLED:
                     following = earlier[len(line)] if len(earlier) > len(line) else "\n"
                     if following in self.char_ids:
-                        tokens[row] = self.char_ids[following]
-                        weights[row] = strength * (1 - 2 ** (-len(line) / HALF_MATCH))
+                        recalled[row] = (
+                            self.char_ids[following],
+                            strength * (1 - 2 ** (-len(line) / HALF_MATCH)),
+                        )
                     break
-        return tokens, weights
+        return recalled
 
-    def rhyme_breaks(self, rows: list[int]) -> torch.Tensor:
-        """Per request, the share of its word-end mass to move to a line end (0: none)."""
-        shares = torch.zeros(len(self.current))
+    def rhyme_breaks(self, rows: list[int]) -> dict[int, float]:
+        """Row → the share of its word-end mass to move to a line end, for the rows where a
+        rhyming word may end the line."""
+        shares = {}
         for row in rows:
             line, lines, strength = self.current[row], self.lines[row], self.rhyme_strengths[row]
             if strength <= 0 or not lines or len(line) < MIN_RHYMING_LINE * self.line_chars[row] / len(lines):

@@ -5,7 +5,7 @@ import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.errors import BalladeerError, CheckpointError, UnknownArtistError
-from ml.text.generate import LINE_SLACK, Guidance, LyricsGenerator, at_line_end, candidate_seed, sample_tokens
+from ml.text.generate import LINE_SLACK, Guidance, LyricsGenerator, TokenSampler, at_line_end, candidate_seed
 from ml.text.request import LyricsRequest
 from ml.text.vocab import BOS, UNK
 from tests.lyrics_fixtures import ALPHA_LINE
@@ -153,23 +153,28 @@ def test_checkpoint_round_trip_and_bad_files(tiny_lyrics_checkpoint, tmp_path):
         LyricsGenerator.from_checkpoint(tmp_path / "missing.pt")
 
 
-def test_sample_tokens_honours_each_rows_temperature_top_k_and_uniform():
+def test_token_sampler_honours_each_rows_temperature_top_k_and_uniform():
     logits = torch.tensor([[9.0, 0.0, 9.0, 3.0, 2.0, 1.0]] * 4)  # BOS and UNK are never written
-    temperatures = torch.tensor([0.0, 1.0, 1.0, 1.0])
-    top_ks = torch.tensor([6, 1, 2, 500])  # more than the vocabulary: no limit
+    temperatures = [0.0, 1.0, 1.0, 1.0]
+    top_ks = [6, 1, 2, 500]  # more than the vocabulary: no limit
     uniforms = torch.tensor([[0.99], [0.99], [0.99], [0.0]])
-    no_cut = torch.zeros(4)
-    drawn = sample_tokens(logits, temperatures, top_ks, no_cut, uniforms).tolist()
+    no_cut = [0.0] * 4
+    drawn = TokenSampler.of(temperatures, top_ks, no_cut)(logits.clone(), uniforms).tolist()
     assert drawn[0] == 3  # temperature 0: argmax
     assert drawn[1] == 3  # top_k 1: the best, whatever the uniform
     assert drawn[2] == 4  # top_k 2: a high uniform takes the second best
     assert drawn[3] == 1  # the inverse CDF's first token with mass
     assert BOS not in drawn and UNK not in drawn
-    unlimited = sample_tokens(logits, temperatures, None, no_cut, uniforms).tolist()
+    unlimited = TokenSampler.of(temperatures, [None] * 4, no_cut)(logits.clone(), uniforms).tolist()
     assert unlimited[0] == 3 and unlimited[1] == 5
     # min-p: at 0.5 only 3 is left (p(4) / p(3) = e^-1 < 0.5); at 0.2, 3 and 4 (e^-2 < 0.2).
-    cut = sample_tokens(logits, torch.ones(4), None, torch.tensor([0.5, 0.2, 0.2, 0.0]), uniforms).tolist()
+    cut = TokenSampler.of([1.0] * 4, [None] * 4, [0.5, 0.2, 0.2, 0.0])(logits.clone(), uniforms).tolist()
     assert cut == [3, 4, 4, 1]
+    at_80 = torch.full((4, 1), 0.8)
+    assert TokenSampler.of([1.0] * 4, [None] * 4, no_cut)(logits.clone(), at_80).tolist() == [4] * 4
+    assert (
+        TokenSampler.of([4.0] * 4, [None] * 4, no_cut)(logits.clone(), at_80).tolist() == [5] * 4
+    )  # flatter
 
 
 def test_guidance_ramps_from_plain_conditional_to_its_strength():
