@@ -155,13 +155,12 @@ class LSTMStepper:
     def step(self, input_gates: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step from layer 0's input term (`project_input`, or rows of a table of it)."""
         h_prev, c_prev = state
-        hs, cs = [], []
+        h, c = torch.empty_like(h_prev), torch.empty_like(c_prev)  # written layer by layer
         gates = torch.add(input_gates, self.layers[0](h_prev[0]))  # fp32 whatever the steps' dtype
         for layer, gates_of in enumerate(self.layers):
             if layer:
-                gates = gates_of(torch.cat([hs[-1], h_prev[layer]], dim=1)).float()
+                gates = gates_of(torch.cat([h[layer - 1], h_prev[layer]], dim=1)).float()
             i, f, o, g = gates.sigmoid_().chunk(4, dim=1)
-            c = torch.addcmul(f * c_prev[layer], i, g, value=2).sub_(i)  # f·c + i·tanh(g)
-            hs.append(torch.tanh(c).mul_(o))
-            cs.append(c)
-        return hs[-1], (torch.stack(hs), torch.stack(cs))
+            torch.addcmul(f * c_prev[layer], i, g, value=2, out=c[layer]).sub_(i)  # f·c + i·tanh(g)
+            torch.tanh(c[layer], out=h[layer]).mul_(o)
+        return h[-1], (h, c)
