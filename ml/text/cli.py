@@ -167,6 +167,12 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         default="val",
         help="the model's validation songs, or every song (an artist it does not know as any artist)",
     )
+    p.add_argument(
+        "--min-songs",
+        type=number(int, 1, 1_000_000),
+        default=1,
+        help="score only the artists with at least this many songs in the files (default %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     style = p.add_argument_group("style report (--style-report)")
     defaults = StyleReportConfig()

@@ -139,7 +139,7 @@ def sample(args: argparse.Namespace) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    report = evaluate_lyrics(args.checkpoint, args.data, args.split, args.device)
+    report = evaluate_lyrics(args.checkpoint, args.data, args.split, args.device, args.min_songs)
     if args.style_report:
         config = StyleReportConfig(
             top_artists=args.top_artists,
@@ -151,7 +151,8 @@ def evaluate(args: argparse.Namespace) -> None:
     if args.json:
         print_json(report)
         return
-    print(f"{report['songs']} songs, {report['chars']:,} characters ({args.split} split)")
+    among = f", artists with {args.min_songs}+ songs" if args.min_songs > 1 else ""
+    print(f"{report['songs']} songs, {report['chars']:,} characters ({args.split} split{among})")
     for name, bits in report["baselines"].items():
         print(f"  {name:<22}{bits:6.3f} bits/char")
     if not report["baselines"]:

@@ -7,7 +7,7 @@ knowing the artist buys.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,11 @@ def song_nats(model: CharLSTM, corpus: LyricsCorpus, any_artist: bool, device: t
 
 
 def evaluate_lyrics(
-    checkpoint_path: str | Path, data: list[Path], split: str = "val", device: str = "cpu"
+    checkpoint_path: str | Path, data: list[Path], split: str = "val", device: str = "cpu", min_songs: int = 1
 ) -> dict[str, Any]:
-    """Bits per character on the files' songs (their artists' validation songs, or all)."""
+    """Bits per character on the files' songs (their artists' validation songs, or all), of
+    the artists with at least `min_songs` songs in the files: the 51 artists with 20 or
+    more in songdata.csv, say, whose validation songs the first lyrics model was measured on."""
     if split not in ("val", "all"):
         raise BalladeerError(f"--split must be val or all, not {split!r}.")
     checkpoint = load_checkpoint(checkpoint_path, "lyrics", map_location=device)
@@ -56,6 +58,7 @@ def evaluate_lyrics(
 
     trained_on = meta.data.song_counts  # the artists trained under their own name
     songs = spelled_as(read_song_files(data), ArtistTable(trained_on))
+    in_files = Counter(s.artist for s in songs)
     if split == "val":  # the model's own validation songs: its artists', split by its rule
         songs = [s for s in songs if s.artist in trained_on]
         if not songs:
@@ -66,6 +69,9 @@ def evaluate_lyrics(
         train_songs, scored = split_songs(songs, meta.data.validation_fraction)
     else:  # every song; an artist the model does not know is scored as "any artist"
         train_songs, scored = [], songs
+    scored = [s for s in scored if in_files[s.artist] >= min_songs]
+    if not scored:
+        raise BalladeerError(f"No artist in {', '.join(map(str, data))} has {min_songs} songs to score.")
     corpus = LyricsCorpus(vocab, artists, scored)
     baselines = {}  # count models fitted on training songs of the same file: --split val only
     if train_songs:
@@ -105,6 +111,7 @@ def evaluate_lyrics(
         "checkpoint": str(checkpoint_path),
         "data": [str(path) for path in data],
         "split": split,
+        "min_songs": min_songs,
         "songs": len(scored),
         "chars": chars,
         "bits_per_char": sum(nats) / chars * to_bits,

@@ -158,6 +158,14 @@ def test_eval_all_scores_a_file_of_unknown_artists_as_any_artist(tmp_path, capsy
     assert rows["Nobody"]["known_artist"] is False and rows["Alpha"]["known_artist"] is True
     assert math.isclose(rows["Nobody"]["bits_per_char"], rows["Nobody"]["bits_per_char_any_artist"])
     assert report["baselines"] == {}
+    # --min-songs keeps the artists with that many songs in the files: Nobody's 19, not Alpha's 1.
+    capsys.readouterr()
+    argv = ["eval", "lyrics", "--checkpoint", checkpoint, "--data", str(strangers), "--split", "all"]
+    assert main([*argv, "--min-songs", "10", "--json"]) == 0
+    few = json.loads(capsys.readouterr().out)
+    assert set(few["per_artist"]) == {"Nobody"} and few["songs"] == 19
+    assert main([*argv, "--min-songs", "50"]) != 0
+    assert "No artist in" in capsys.readouterr().err
     unknown = write_lyrics_csv(tmp_path / "unknown.csv", [("Nobody", "x", BETA_LINE * 3)] * 1)
     assert main(["eval", "lyrics", "--checkpoint", checkpoint, "--data", str(unknown)]) == 2
     assert "--split all scores every song" in capsys.readouterr().err
