@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from bench_lyrics import CHARS, generator_2x512, model_config
+from bench_lyrics import CHARS, model_config, random_generator
 from torch import nn
 
 from ml.batch import Batch
@@ -173,7 +173,7 @@ def bench_memory(device: torch.device, sizes: Sizes) -> None:
 
 
 def bench_sampling(device: torch.device, sizes: Sizes) -> None:
-    generator = generator_2x512(device)
+    generator = random_generator(device=device)
     generator.generate([LyricsRequest(length=20, seed=0)])
     print(f"sampling, lyrics 2x512, {sizes.sample_chars} characters:")
     for label, style in (("plain", 1.0), ("guided, style 2", 2.0)):

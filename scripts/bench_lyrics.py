@@ -43,6 +43,7 @@ from ml.training import TrainConfig, Trainer, sequence_loss, training_precisions
 CHARS = [chr(c) for c in range(32, 127)] + ["\n"]
 ARTISTS = [ANY_ARTIST, "A", "B"]
 CANDIDATES = (1, 2, 4, 8)  # what best of N costs a reply
+LARGER_SHAPES = ((768, 2), (512, 3))  # (hidden, layers) the size ablation tried
 
 
 def synthetic_task(chars: int) -> LyricsTask:
@@ -74,10 +75,13 @@ def bench_training(hidden: int, layers: int, precision: str, steps: int) -> floa
     return trainer.measure_throughput(steps)
 
 
-def generator_2x512(device: str | torch.device = "cpu") -> LyricsGenerator:
-    """A 2x512 model whose end-of-song logit is switched off, so every sample runs full length."""
+def random_generator(
+    hidden: int = 512, layers: int = 2, device: str | torch.device = "cpu"
+) -> LyricsGenerator:
+    """A model of random weights whose end-of-song logit is switched off, so every sample
+    runs full length (2 x 512 is the shipped shape)."""
     torch.manual_seed(0)
-    config = model_config(512, 2)
+    config = model_config(hidden, layers)
     model = CharLSTM(config)
     with torch.no_grad():
         model.head.bias[EOS] = -1e4
@@ -89,7 +93,7 @@ def bench_sampling(rounds: int, style: float) -> dict[str, float]:
     """One 500-character request and 32 in one batch, at `style` (1: plain conditional
     sampling; otherwise guided, two rows per request). Each round times two single requests
     and then a batch, so a noisy neighbour slows both figures alike; medians over the rounds."""
-    generator = generator_2x512()
+    generator = random_generator()
     generator.generate([LyricsRequest(length=50, seed=0)])
     requests = [LyricsRequest(artist="AB"[i % 2], length=500, seed=i, style=style) for i in range(32)]
     one, batch = [], []
@@ -329,6 +333,11 @@ def main() -> None:
         )
         costs = ", ".join(f"{n}: {t:.3f} s" for n, t in r["one_reply_s_by_candidates"].items())
         print(f"  one request by candidates written: {costs}", flush=True)
+        shipped = matrix_products_per_step(random_generator(), rows=16)
+        for hidden, layers in LARGER_SHAPES:  # only the LSTM's products grow with the shape
+            larger = matrix_products_per_step(random_generator(hidden, layers), rows=16)
+            estimate = r["one_reply_s"] + r["one_reply_chars"] * (larger - shipped)
+            print(f"  the same reply from a {layers} x {hidden} model: about {estimate:.2f} s", flush=True)
     if args.only in (None, "sample"):
         for precision, (label, style) in itertools.product(
             fast_precisions(), (("plain, style 1", 1.0), ("guided, style 2", 2.0))
