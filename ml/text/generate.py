@@ -202,6 +202,8 @@ class LyricsGenerator:
         samples = []
         for r, (name, _), w, stop, e in zip(requests, resolved, written, ended, encoded, strict=True):
             whole, mid_line = at_line_end(self.vocab.decode(w), stop)
+            if not r.prime:  # a song opening on blank lines (a dropped section label) shows none
+                whole = whole.lstrip()
             text, cut = without_slurs(r.prime + whole)
             samples.append(
                 LyricsSample(

@@ -116,6 +116,13 @@ def test_length_is_a_target_that_ends_at_a_line_end_and_the_artist_name_is_canon
     assert generator.artists == ["Alpha", "Beta"]
 
 
+def test_a_reply_without_a_prime_never_opens_on_blank_space(generator):
+    hot = generator.generate([LyricsRequest(temperature=3.0, length=30, seed=s) for s in range(40)])
+    assert all(s.text == s.text.lstrip() for s in hot)
+    primed = generator.generate([LyricsRequest(prime="\n", temperature=3.0, length=30, seed=1)])[0]
+    assert primed.text.startswith("\n")  # what the user wrote stays as written
+
+
 def test_a_line_longer_than_the_slack_ends_at_the_last_line_end():
     assert at_line_end("one line\ntwo li", ended=False) == ("one line", False)
     assert at_line_end("one line\n", ended=False) == ("one line", False)
