@@ -124,6 +124,13 @@ def add_sample_parser(sub: argparse._SubParsersAction) -> None:
         f"(default {LyricsRequest.min_p:g})",
     )
     p.add_argument(
+        "--plausibility",
+        type=number(float, 0, 0.99),
+        default=LyricsRequest.plausibility,
+        help="with --style, never write a character the artist's own model gives under this share "
+        f"of its likeliest one's probability (default {LyricsRequest.plausibility:g})",
+    )
+    p.add_argument(
         "--recall",
         type=number(float, 0, 1),
         default=LyricsRequest.recall,
@@ -198,7 +205,8 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         "--settings",
         type=_settings,
         default=defaults.settings,
-        help='sampling settings separated by ";", e.g. "style=2;style=4,ramp=60,min_p=0.1,recall=1,rhyme=1" '
+        help='sampling settings separated by ";", e.g. '
+        '"style=2;style=4,ramp=60,min_p=0.1,plausibility=0.1,recall=1,rhyme=1" '
         "(default: an ablation ladder of strengths and nudges)",
     )
     style.add_argument(

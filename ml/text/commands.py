@@ -117,6 +117,7 @@ def sample(args: argparse.Namespace) -> None:
             style=args.style,
             style_ramp=args.style_ramp,
             min_p=args.min_p,
+            plausibility=args.plausibility,
             recall=args.recall,
             rhyme=args.rhyme,
             candidates=args.candidates,

@@ -11,7 +11,11 @@ next-character logits are u + s·(c − u), c given the artist and u given any a
 is plain conditional sampling, s = 0 ignores the artist, s > 1 exaggerates the style.
 Strong guidance garbles a song's first words ("GIrf Hery"), where the artist and "any
 artist" disagree most, so it ramps in: s rises from 1 to its value over the first
-`style_ramp` characters. A min-p cut then drops what the mix leaves in the tail (characters
+`style_ramp` characters. Guidance reweighs what the artist's model finds plausible and
+invents nothing: a character the conditional model gives under `plausibility` times its
+likeliest one's probability is never written, however far s would raise it (the adaptive
+plausibility constraint of contrastive decoding; without it strong guidance spells
+"misullepievelign"). A min-p cut then drops what the mix leaves in the tail (characters
 under `min_p` times the likeliest one's probability).
 
 `length` is a target, not a cut: past it the request writes on to the end of its line (at
@@ -229,13 +233,14 @@ def check_request(r: LyricsRequest) -> None:
         or r.style < 0
         or r.style_ramp < 0
         or not 0 <= r.min_p < 1
+        or not 0 <= r.plausibility < 1
         or not 0 <= r.recall <= 1
         or not 0 <= r.rhyme <= 1
         or not 1 <= r.candidates <= MAX_CANDIDATES
     ):
         raise BalladeerError(
             "temperature must be ≥ 0, length ≥ 1, top_k ≥ 1, style ≥ 0, style_ramp ≥ 0, "
-            f"min_p in [0, 1), recall and rhyme in [0, 1], candidates 1 to {MAX_CANDIDATES}."
+            f"min_p and plausibility in [0, 1), recall and rhyme in [0, 1], candidates 1 to {MAX_CANDIDATES}."
         )
 
 
@@ -257,6 +262,7 @@ class Guidance:
     requests: torch.Tensor  # the guided requests' rows
     styles: torch.Tensor  # (guided, 1): their strengths s
     ramps: torch.Tensor  # (guided, 1): characters over which each rises from 1 to s
+    floors: torch.Tensor | None  # (guided, 1): log plausibility (None: no request cuts)
     same_letter: torch.Tensor  # (V, V): 1 where two tokens are cases of one letter (or the same token)
     longest_ramp: float  # past it every request guides at its full strength
 
@@ -268,8 +274,10 @@ class Guidance:
         styles = torch.tensor([float(requests[i].style) for i in guided])[:, None]
         ramps = torch.tensor([float(requests[i].style_ramp) for i in guided])[:, None]
         longest = float(ramps.max()) if guided else 0.0
+        plausibility = [requests[i].plausibility for i in guided]
+        floors = torch.tensor(plausibility).log()[:, None] if any(plausibility) else None
         same_letter = (case_groups[:, None] == case_groups[None, :]).float()
-        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps, same_letter, longest)
+        return cls(torch.tensor(guided, dtype=torch.long), styles, ramps, floors, same_letter, longest)
 
     @property
     def twin_artists(self) -> list[int]:
@@ -289,6 +297,9 @@ class Guidance:
             guided = torch.lerp(unconditional, conditional, self.strengths(position))
             letters = self._per_letter(torch.cat([guided, conditional]))
             cased = letters[: len(guided)].sub_(letters[len(guided) :]).add_(conditional)
+            if self.floors is not None:  # what the artist's model itself finds implausible
+                floor = conditional.max(dim=-1, keepdim=True).values.add_(self.floors)
+                cased.masked_fill_(conditional < floor, -torch.inf)
             logits.index_copy_(0, self.requests, cased)
         return logits[:requests]
 

@@ -28,6 +28,7 @@ class LyricsRequest:
     style: float = 8.0  # guidance: 0 any artist, 1 conditional, > 1 stronger style
     style_ramp: int = 60  # characters from the song start over which s rises from 1
     min_p: float = 0.05  # drop characters under this share of the likeliest one's probability
+    plausibility: float = 0.0  # guidance writes no character the artist's model puts under this share
     recall: float = 1.0  # how strongly a line goes on like an earlier one (ml.text.shape)
     rhyme: float = 1.0  # share of a rhyming word's end moved to a line end (ml.text.shape)
     candidates: int = 8  # replies written side by side; the one the lexicon rates best is returned

@@ -202,6 +202,7 @@ def _sample(
             style=setting.style,
             style_ramp=setting.ramp,
             min_p=setting.min_p,
+            plausibility=setting.plausibility,
             recall=setting.recall,
             rhyme=setting.rhyme,
             candidates=setting.candidates,

@@ -16,6 +16,7 @@ class SamplingSetting:
     style: float
     ramp: int = 0  # characters over which guidance rises from 1 to `style`
     min_p: float = 0.0
+    plausibility: float = 0.0  # guidance writes nothing the artist's own model finds implausible
     recall: float = 0.0
     rhyme: float = 0.0
     candidates: int = 1  # replies written per request, the most artist-like returned
@@ -48,8 +49,8 @@ class SamplingSetting:
         return cls(**values)
 
     def check(self) -> None:
-        if self.style < 0 or self.ramp < 0 or not 0 <= self.min_p < 1:
-            raise BalladeerError(f"{self.key}: style and ramp must be ≥ 0 and min_p in [0, 1).")
+        if self.style < 0 or self.ramp < 0 or not (0 <= self.min_p < 1 and 0 <= self.plausibility < 1):
+            raise BalladeerError(f"{self.key}: style and ramp must be ≥ 0, min_p and plausibility in [0, 1).")
         if not (0 <= self.recall <= 1 and 0 <= self.rhyme <= 1):
             raise BalladeerError(f"{self.key}: recall and rhyme must be in [0, 1].")
         if not 1 <= self.candidates <= MAX_CANDIDATES:
@@ -59,8 +60,8 @@ class SamplingSetting:
 def _ablation_ladder() -> list[SamplingSetting]:
     """Plain guidance at each strength, then at s = 4 each nudge added in turn, then all of
     them at the other strengths, then with lighter cuts at the strong ones, then the best of
-    4 or 8 candidates (and the bot's strongest style, 10): what each buys, and which
-    strength and cut suit them."""
+    4 or 8 candidates (and the bot's strongest style, 10), then with the plausibility cut:
+    what each buys, and which strength and cut suit them."""
     plain = [SamplingSetting(s) for s in (0.0, 1.0, 2.0, 3.0, 4.0)]
     light_cut = SamplingSetting(4.0, min_p=0.1)
     cut = SamplingSetting(4.0, min_p=0.2)
@@ -71,7 +72,24 @@ def _ablation_ladder() -> list[SamplingSetting]:
     lighter = [replace(shaped, style=s, min_p=p) for p in (0.1, 0.05) for s in (5.0, 6.0, 7.0, 8.0)]
     best_of = [replace(shaped, style=s, min_p=0.05, candidates=n) for n in (4, 8) for s in (6.0, 7.0, 8.0)]
     best_of.append(replace(shaped, style=STRONGEST_STYLE, min_p=0.05, candidates=8))  # the bot's top
-    return [*plain, light_cut, cut, ramped, recalled, shaped, *others, *lighter, *best_of]
+    plausible = replace(shaped, style=8.0, min_p=0.05, plausibility=0.1)
+    plausible_best_of = [
+        *(replace(plausible, plausibility=p, candidates=8) for p in (0.05, 0.1, 0.2)),
+        *(replace(plausible, style=s, candidates=8) for s in (6.0, STRONGEST_STYLE)),
+    ]
+    return [
+        *plain,
+        light_cut,
+        cut,
+        ramped,
+        recalled,
+        shaped,
+        *others,
+        *lighter,
+        *best_of,
+        plausible,
+        *plausible_best_of,
+    ]
 
 
 @dataclass

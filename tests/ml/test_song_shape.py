@@ -106,6 +106,8 @@ def test_sampling_settings_parse_and_name_what_differs():
     best_of = SamplingSetting.parse("style=5,candidates=4")
     assert best_of.candidates == 4 and isinstance(best_of.candidates, int)
     assert best_of.key == "style 5, candidates 4"
+    cut = SamplingSetting.parse("style=8,plausibility=0.1")
+    assert cut.plausibility == 0.1 and cut.key == "style 8, plausibility 0.1"
     with pytest.raises(ValueError, match="needs style"):
         SamplingSetting.parse("ramp=3")
     with pytest.raises(ValueError, match="not one of"):

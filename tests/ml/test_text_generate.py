@@ -135,6 +135,8 @@ def test_unknown_artist_lists_close_matches(generator):
         generator.generate([LyricsRequest(artist="Alpah")])
     with pytest.raises(BalladeerError, match="temperature"):
         generator.generate([LyricsRequest(temperature=-1)])
+    with pytest.raises(BalladeerError, match="plausibility in"):
+        generator.generate([LyricsRequest(plausibility=1.0)])
 
 
 def test_checkpoint_round_trip_and_bad_files(tiny_lyrics_checkpoint, tmp_path):
@@ -212,6 +214,22 @@ def test_guidance_picks_the_letter_and_the_artist_model_its_case():
     assert probs[0] + probs[1] == pytest.approx(letter[0] + letter[1])  # which letter: guided
     assert probs[1] / (probs[0] + probs[1]) == pytest.approx(0.5)  # its case: the artist's own
     assert letter[1] / (letter[0] + letter[1]) > 0.99  # plain guidance would all but always shout
+
+
+def test_guidance_never_writes_what_the_artists_own_model_finds_implausible():
+    # Tokens a, b, c: the artist's model gives c 2% (a 40th of a), "any artist" 0.01%; s = 8
+    # raises c two-hundredfold per step of s, far past a.
+    conditional = torch.tensor([[0.8, 0.18, 0.02]]).log()
+    unconditional = torch.tensor([[0.9, 0.0999, 0.0001]]).log()
+    free, cut = (
+        Guidance.of(
+            [LyricsRequest(artist="A", style=8.0, style_ramp=0, plausibility=p)], [1], torch.tensor([0, 1, 2])
+        )
+        for p in (0.0, 0.1)
+    )
+    assert free.mix(torch.cat([conditional, unconditional]), 0).softmax(-1)[0, 2] > 0.99
+    probs = cut.mix(torch.cat([conditional, unconditional]), 0).softmax(-1)[0]
+    assert probs[2] == 0 and probs[1] > probs[0]  # c is out; b, plausible, is still raised
 
 
 def test_candidates_return_the_one_the_lexicon_finds_most_like_the_artist(generator):
