@@ -179,6 +179,8 @@ def style_section(report: dict, out_dir: Path) -> list[str]:
         "request's candidates is rebuilt from the other half, so best of N is never judged by the "
         "songs the classifier learnt from. `ramp`: characters over which guidance "
         "rises to its strength; `min_p`: characters under that share of the likeliest one are cut; "
+        "`plausibility`: guidance writes no character the artist's own model gives under that share "
+        "of its likeliest one; "
         "`recall` and `rhyme`: the song-shape nudges of `ml/text/shape.py`; `candidates`: replies "
         "written per request, the one the lexicon rates best returned.",
         "",

@@ -47,13 +47,15 @@ hits_stage lyrics-hits runs/lyrics-songdata.pt 1e-3 1234 125 800 fp32
 hits_stage lyrics-hits2 runs/lyrics-hits/best.pt 5e-4 4321 100 800 "$PRECISION"
 # A third stage from there, a whole epoch at the same rate (58 minutes on one core of a 2-core
 # Intel Xeon VM with AMX, bf16: 6,186 steps, validation on both files 1.679 -> 1.644), and a
-# fourth at lr 4e-4 decayed over 38 minutes (4,068 steps, 1.644 -> 1.631). Training writes the
+# fourth at lr 4e-4 decayed over 38 minutes (4,068 steps, 1.644 -> 1.631), and a fifth at lr
+# 3e-4 decayed over 45 minutes (FIGURES_TBD). Training writes the
 # word lexicon that judges candidate replies (a checkpoint from before lexicons gets one with
 # scripts/attach_lexicon.py). The sampling defaults were chosen by the quality report on these
 # weights.
 hits_stage lyrics-hits3 runs/lyrics-hits2/best.pt 5e-4 5678 85 800 "$PRECISION"
 hits_stage lyrics-hits4 runs/lyrics-hits3/best.pt 4e-4 9012 38 1000 "$PRECISION"
-cp runs/lyrics-hits4/best.pt checkpoints/lyrics.pt
+hits_stage lyrics-hits5 runs/lyrics-hits4/best.pt 3e-4 2468 45 1000 "$PRECISION"
+cp runs/lyrics-hits5/best.pt checkpoints/lyrics.pt
 
 # The chorale style: JSB's training split alone, selected on valid, with the budget schedule
 # (the default). 36 min on one AVX2 EPYC core in fp32. 400 epochs planned: valid 5.52 at 100,
