@@ -76,6 +76,11 @@ def _ablation_ladder() -> list[SamplingSetting]:
     plausible_best_of = [
         *(replace(plausible, plausibility=p, candidates=8) for p in (0.05, 0.1, 0.2)),
         *(replace(plausible, style=s, candidates=8) for s in (6.0, STRONGEST_STYLE)),
+        # lighter cuts, which copy less
+        *(
+            replace(plausible, style=s, plausibility=p, candidates=8)
+            for s, p in ((8.0, 0.02), (7.0, 0.05), (7.0, 0.02), (6.0, 0.05))
+        ),
     ]
     return [
         *plain,
