@@ -58,6 +58,7 @@ PUBLISHED = {  # test NLL/frame in nats, as reported
 SAMPLE_ARTISTS = 4
 TEMPERATURES = (0.5, 1.0)
 PRIME_TEMPERATURES = (0.2, 0.5, 1.0)
+X_MAX = 2.0  # the quality plot's widest share of the real songs' figure
 
 
 def lyrics_section(checkpoint: Path, data: list[Path], style: Path | None, out_dir: Path) -> list[str]:
@@ -154,7 +155,7 @@ def style_section(report: dict, out_dir: Path) -> list[str]:
     """The quality report (from `python -m ml eval lyrics --style-report --json`), as a table and a plot."""
     style = report["style_report"]
     sweep, reference, config = style["sweep"], style["reference"], style["config"]
-    plot_quality(sweep, reference, out_dir / "lyrics-style.png")
+    plot_quality(sweep, reference, style["recommended"], out_dir / "lyrics-style.png")
 
     def cells(row: dict) -> str:
         def cell(field: str) -> str:
@@ -232,8 +233,9 @@ def per_artist_quality(style: dict) -> list[str]:
     return [*out, ""]
 
 
-def plot_quality(sweep: dict, reference: dict, path: Path) -> None:
-    """Each setting's figures as a share of the real songs' (1 = as real songs)."""
+def plot_quality(sweep: dict, reference: dict, chosen: str | None, path: Path) -> None:
+    """Each setting's figures as a share of the real songs' (1 = as real songs), one row a
+    setting in the table's order, the chosen one in bold; a share past X_MAX sits at the edge."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -241,14 +243,21 @@ def plot_quality(sweep: dict, reference: dict, path: Path) -> None:
 
     shown = ("accuracy", "real_words", "first_line_real_words", "repeated_lines", "rhymes")
     keys = list(sweep)
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
-    for field in shown:
+    rows = range(len(keys))
+    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.26 * len(keys)), dpi=110)
+    for field, marker in zip(shown, "osD^v", strict=True):
         ratios = [(sweep[k][field] or 0) / reference[field] if reference[field] else 0 for k in keys]
-        ax.plot(range(len(keys)), ratios, "o-", label=dict(QUALITY_COLUMNS)[field])
-    ax.axhline(1.0, color="green", linestyle="--", label="real unseen songs")
-    ax.set_xticks(range(len(keys)), [k.replace(", ", "\n") for k in keys], fontsize=6)
-    ax.set_ylabel("replies / real songs")
-    ax.legend(loc="lower right", fontsize=7)
+        clipped = [min(r, X_MAX) for r in ratios]
+        ax.plot(clipped, rows, marker, label=dict(QUALITY_COLUMNS)[field], alpha=0.8)
+    ax.axvline(1.0, color="green", linestyle="--", label="real unseen songs")
+    ax.set_yticks(list(rows), keys, fontsize=7)
+    for label in ax.get_yticklabels():
+        if label.get_text() == chosen:
+            label.set_fontweight("bold")
+    ax.invert_yaxis()  # the table's order, top to bottom
+    ax.set_xlim(0, X_MAX * 1.02)
+    ax.set_xlabel(f"replies / real unseen songs (past {X_MAX:g} shown at {X_MAX:g})")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
