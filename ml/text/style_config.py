@@ -81,6 +81,7 @@ def _ablation_ladder() -> list[SamplingSetting]:
             replace(plausible, style=s, plausibility=p, candidates=8)
             for s, p in ((8.0, 0.02), (7.0, 0.05), (7.0, 0.02), (6.0, 0.05))
         ),
+        replace(plausible, style=STRONGEST_STYLE, plausibility=0.02, candidates=8),  # Stronger style's step
     ]
     return [
         *plain,
