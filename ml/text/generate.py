@@ -173,20 +173,19 @@ class LyricsGenerator:
             rows = guidance.rows(torch.tensor(tokens)).to(self.device)
             out, state = self.stepper.step(self.char_gates.index_select(0, rows).add_(artist_gates), state)
             step += 1
-            sampling = {row for row in writing if len(feeds[row]) <= step}  # past their prime
+            sampling = [row for row in writing if len(feeds[row]) <= step]  # past their prime, in order
             if sampling:
                 raw = torch.addmm(output_bias, out, self.head_weight).cpu()
-                draws = [
-                    [uniforms[row][len(written[row])] if row in sampling else 0.0]
-                    for row in range(len(feeds))
-                ]
+                draws = [[0.0] for _ in feeds]  # a row not writing draws nothing this step
+                for row in sampling:
+                    draws[row][0] = uniforms[row][len(written[row])]
                 drawn = sampler(
                     guidance.mix(raw, step - 1),
                     torch.tensor(draws),
-                    None if shape is None else partial(shape.reshape, rows=sorted(sampling)),
+                    None if shape is None else partial(shape.reshape, rows=sampling),
                 ).tolist()
             for row in writing:
-                if row not in sampling:
+                if len(feeds[row]) > step:  # still reading its prime
                     tokens[row] = feeds[row][step]
                 elif drawn[row] == EOS:
                     ended[row] = True
