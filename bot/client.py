@@ -60,6 +60,7 @@ class BalladeerBot(commands.Bot):
         self.service: SongService | None = None
         self.metrics_server: MetricsServer | None = None
         self.live_messages: set[int] = set()  # messages whose buttons a live view answers
+        self.disconnected_shards: set[int] = set()  # gateway connections down right now
         self.tree.on_error = report_error
 
     async def setup_hook(self) -> None:
@@ -73,8 +74,9 @@ class BalladeerBot(commands.Bot):
         ):
             await self.add_cog(cog)
         self.add_dynamic_items(ExpiredButton)
-        if self.settings.monitoring.metrics_port is not None:
-            await self.serve_metrics(self.settings.monitoring.metrics_port)
+        monitoring = self.settings.monitoring
+        if monitoring.metrics_port is not None:
+            await self.serve_metrics(monitoring.metrics_host, monitoring.metrics_port)
         if self.settings.discord.dev_guild_id:
             guild = discord.Object(self.settings.discord.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -84,24 +86,37 @@ class BalladeerBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("synced %d global commands (they may take a while to appear)", len(synced))
 
-    async def serve_metrics(self, port: int) -> None:
-        """/metrics (the service's and the gateway's figures) and /healthz on `port`."""
+    async def serve_metrics(self, host: str, port: int) -> None:
+        """/metrics (the service's and the gateway's figures) and /healthz on `host`:`port`."""
         metrics = self.service.metrics
         metrics.gauge("balladeer_gateway_latency_seconds", "Heartbeat round trip", lambda: self.latency)
         metrics.gauge(
             "balladeer_shards", "Gateway connections of this process", lambda: self.shard_count or 1
         )
-        self.metrics_server = MetricsServer(metrics, self.healthy, port)
+        self.metrics_server = MetricsServer(metrics, self.healthy, port, host)
         await self.metrics_server.start()
 
     def healthy(self) -> bool:
-        """Connected to the gateway, and the generation worker alive."""
+        """Connected to the gateway (every shard), and the service healthy (worker moving,
+        database answering, lease held)."""
         return (
             self.is_ready()
             and not self.is_closed()
+            and not self.disconnected_shards
             and self.service is not None
-            and self.service.worker_alive
+            and self.service.healthy
         )
+
+    # discord.py keeps its ready flag through a lost connection: track the gateway here
+    # (one connection, shard 0; the sharded bot tracks each shard instead).
+    async def on_disconnect(self) -> None:
+        self.disconnected_shards.add(0)
+
+    async def on_connect(self) -> None:
+        self.disconnected_shards.discard(0)
+
+    async def on_resumed(self) -> None:
+        self.disconnected_shards.discard(0)
 
     async def on_ready(self) -> None:
         log.info(
@@ -126,6 +141,24 @@ class ShardedBalladeerBot(BalladeerBot, commands.AutoShardedBot):
     one PostgreSQL history, or each keeps its own SQLite file (a guild lives on exactly one
     shard, so its history stays in one process until SHARD_COUNT changes).
     """
+
+    async def on_disconnect(self) -> None:
+        """Each shard's own event below says which one."""
+
+    async def on_connect(self) -> None:
+        """Each shard's own event below says which one."""
+
+    async def on_resumed(self) -> None:
+        """Each shard's own event below says which one."""
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.disconnected_shards.add(shard_id)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self.disconnected_shards.discard(shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.disconnected_shards.discard(shard_id)
 
 
 def shard_claim(settings: Settings) -> ShardClaim:

@@ -127,6 +127,7 @@ class LyricsSettings(Group):
     style_max: float = Field(STRONGEST_STYLE, validation_alias=env("LYRICS_STYLE_MAX"))
     style_step: float = Field(1.0, gt=0, validation_alias=env("STYLE_STEP"))  # the Stronger style button
     artist_max_chars: int = Field(100, ge=1, validation_alias=env("ARTIST_MAX_CHARS"))
+    artist_pages_max: ClassVar[int] = 10_000  # the largest /artists page number accepted
 
 
 class MusicSettings(Group):
@@ -200,6 +201,10 @@ class StorageSettings(Group):
     hold_timeout_seconds: float = Field(
         1.5, gt=0, le=2.5, validation_alias=env("DATABASE_HOLD_TIMEOUT_SECONDS")
     )
+    # A command already acknowledged (/history, /settings) waits this long for the database.
+    answer_timeout_seconds: float = Field(
+        8.0, gt=0, le=600, validation_alias=env("DATABASE_ANSWER_TIMEOUT_SECONDS")
+    )
     history_limit_default: Annotated[
         int, Within("storage.history_limit_min", "storage.history_limit_max")
     ] = Field(10, validation_alias=env("HISTORY_LIMIT_DEFAULT"))
@@ -221,6 +226,11 @@ class ConsoleSettings(Group):
 class MonitoringSettings(Group):
     # Prometheus metrics and /healthz on this port (unset: off).
     metrics_port: int | None = Field(None, ge=0, le=65535, validation_alias=env("METRICS_PORT"))
+    # The address they listen on: loopback only by default. /metrics and /healthz have no
+    # login: set 0.0.0.0 only behind a firewall or on a private network.
+    metrics_host: str = Field("127.0.0.1", min_length=1, validation_alias=env("METRICS_HOST"))
+    # /healthz turns 503 when work waits and the worker has not finished a step for this long.
+    worker_stall_seconds: float = Field(120.0, gt=0, validation_alias=env("WORKER_STALL_SECONDS"))
     # Unset: WARNING in the console, INFO for the Discord bot.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
         None, validation_alias=env("LOG_LEVEL")

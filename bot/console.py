@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.formatting import about_text, artist_page, history_lines, lyrics_header, prime_reading
+from bot.formatting import about_text, history_lines, lyrics_header, prime_reading
 from bot.requests import (
     Busy,
     ContinueOptions,
@@ -29,7 +29,7 @@ from bot.requests import (
     Options,
     Requester,
 )
-from bot.service import SongService
+from bot.service import Exchange, SongService
 from ml.errors import BalladeerError
 
 PROMPT = "> "
@@ -163,13 +163,7 @@ class Console:
                 raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
             await self.run(ContinueOptions(filename=path.name, size=size, **values), path)
         elif name == "artists":
-            search = str(values.get("search", ""))
-            page = artist_page(
-                self.service.suggest_artists(search),
-                self.service.artist_song_counts(),
-                search,
-                values.get("page", 1),
-            )
+            page = self.service.artist_page(values.get("search", ""), values.get("page", 1))
             self.say(page.replace("`", ""))
         elif name == "history":
             records = await self.service.history(self.requester, limit=values.get("limit"))
@@ -187,23 +181,18 @@ class Console:
     async def run(self, options: Options, file: Path | None = None) -> None:
         """Submit, then show the reply. The console's one local user is not held to the
         cooldown (it guards a shared bot against floods); a full queue is waited out."""
+        fetch = None if file is None else lambda: asyncio.to_thread(_read_file, file)
+        exchange = Exchange(_nothing_to_acknowledge, self.show, fetch, self.in_line)
         while True:
             try:
-                reservation = await self.service.reserve(self.requester, options, cooldown=False)
-                break
-            except Busy as exc:
+                await self.service.handle(self.requester, options, exchange, cooldown=False)
+                return
+            except Busy as exc:  # refused before anything ran: wait, then ask again
                 self.say(f"({exc} Waiting…)")
                 await asyncio.sleep(exc.retry_after)
-        try:
-            if file is not None:
-                await self.service.load_prime(reservation, lambda: asyncio.to_thread(_read_file, file))
-        except BaseException:
-            await self.service.release(reservation)
-            raise
-        ticket = await self.service.enter(reservation)
-        if ticket.position:
-            self.say(f"(#{ticket.position} in line)")
-        await self.service.deliver(ticket, self.show)
+
+    async def in_line(self, position: int) -> None:
+        self.say(f"(#{position} in line)")
 
     async def show(self, reply: LyricsReply | MidiReply) -> None:
         if isinstance(reply, LyricsReply):
@@ -233,6 +222,10 @@ class Console:
             self.say(f"  {prime_reading(o)}")
         for attachment in reply.attachments:
             self.say(f"  saved {folder / attachment.filename} ({len(attachment.data):,} bytes)")
+
+
+async def _nothing_to_acknowledge() -> None:
+    """A terminal needs no "working on it": the reply follows in the same place."""
 
 
 def _read_file(path: Path) -> bytes:

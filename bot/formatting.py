@@ -110,20 +110,24 @@ def history_lines(records: list[RequestRecord], markdown: bool = True) -> list[s
 ARTISTS_PER_PAGE = 40  # names of up to 100 characters: a page stays one message
 
 
-def artist_page(ranked: list[str], counts: dict[str, int], search: str, page: int) -> str:
+def artist_page(ranked: list[str], counts: dict[str, int], search: str, page: int, echo_chars: int) -> str:
     """One page of the artists a lyrics model knows, best known first (or, with `search`,
-    the names matching it, closest first), with how to reach the other pages."""
+    the names matching it, closest first), with how to reach the other pages. The search
+    is quoted back at most `echo_chars` long."""
     search = without_format_chars(search).strip()
+    echo = shorten(search, echo_chars)
     if search and not ranked:
-        return f"No artist I know matches {shorten(search)!r}; try part of the name."
+        return f"No artist I know matches {echo!r}; try part of the name."
     pages = max(1, -(-len(ranked) // ARTISTS_PER_PAGE))
     page = min(max(page, 1), pages)
     shown = ranked[(page - 1) * ARTISTS_PER_PAGE : page * ARTISTS_PER_PAGE]
-    matching = f" matching {shorten(search)!r}" if search else ""
+    matching = f" matching {echo!r}" if search else ""
     lines = [f"I know {len(counts):,} artists; {len(ranked):,}{matching}, page {page} of {pages}:"]
     lines += [f"{safe(name)} ({counts.get(name, 0)} songs)" for name in shown]
     hints = []
-    if page < pages:
+    if page < pages and echo != search:  # too long to repeat: the same search, next page
+        hints.append(f"next: the same search with `page:{page + 1}`")
+    elif page < pages:
         shown_search = search.replace("`", "")
         query = f' search:"{shown_search}"' if " " in search else f" search:{shown_search}" if search else ""
         hints.append(f"next: `/artists{query} page:{page + 1}`")

@@ -16,7 +16,7 @@ from discord import app_commands
 
 from bot.formatting import chunk_message, fit
 from bot.requests import Options, Reply, Requester, ServiceError
-from bot.service import SongService
+from bot.service import Exchange, SongService
 from ml.errors import BalladeerError, shorten
 from ml.text.clean import without_format_chars
 
@@ -30,10 +30,22 @@ class MalformedOptions(app_commands.AppCommandError):
     """A payload whose option values do not parse as their declared types."""
 
 
-def requester_of(interaction: discord.Interaction, profanity_allowed: bool = False) -> Requester:
+def requester_of(interaction: discord.Interaction) -> Requester:
+    """Who asked, and where: profanity is shown as written in an age-restricted channel
+    (the server's own choice is the service's to read)."""
     user = interaction.user
     name = without_format_chars(user.display_name)  # shown in /history: no bidi tricks
-    return Requester(user.id, name, interaction.guild_id, interaction.channel_id, profanity_allowed)
+    return Requester(
+        user.id, name, interaction.guild_id, interaction.channel_id, age_restricted(interaction.channel)
+    )
+
+
+def age_restricted(channel: object) -> bool:
+    """A channel marked age-restricted, or a thread in one (threads carry no flag of their
+    own: their parent's holds). DMs have no such flag."""
+    if isinstance(channel, discord.Thread):
+        channel = channel.parent
+    return bool(getattr(channel, "nsfw", False))
 
 
 def user_message(error: BaseException, echo_chars: int) -> str | None:
@@ -79,11 +91,20 @@ async def send_private_error(interaction: discord.Interaction, message: str) -> 
 
 
 async def send_private(interaction: discord.Interaction, text: str) -> None:
-    """Text only the user sees, in as many messages as it takes."""
+    """Text only the user sees, in as many messages as it takes (after a private
+    deferral, the first replaces its "thinking…")."""
     chunks = chunk_message(text) or ["(nothing to show)"]
-    await interaction.response.send_message(chunks[0], ephemeral=True, allowed_mentions=NO_PINGS)
-    for chunk in chunks[1:]:
+    if not interaction.response.is_done():
+        await interaction.response.send_message(chunks[0], ephemeral=True, allowed_mentions=NO_PINGS)
+        chunks = chunks[1:]
+    for chunk in chunks:
         await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+async def defer_private(interaction: discord.Interaction) -> None:
+    """Acknowledge at once, privately, before anything that may wait on the database."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 Send = Callable[[discord.Interaction, Reply], Awaitable[None]]
@@ -96,35 +117,26 @@ async def run_request(
     send: Send,
     fetch: Callable[[], Awaitable[bytes]] | None = None,
 ) -> None:
-    """Check, acknowledge, (for /continue) fetch and read the file, queue, wait, deliver
-    with `send(interaction, reply)`.
-
-    The caps and every option are checked before anything is downloaded or acknowledged,
-    so a refusal costs nothing and is a private reply; a refusal after the acknowledgement
-    replaces the "thinking…" message. Bugs propagate to the caller's error handler.
+    """One request through `SongService.handle`, with this interaction's ways to answer:
+    a refusal before the acknowledgement is a private reply that cost nothing; one after
+    it replaces the "thinking…" message. Bugs propagate to the caller's error handler.
     """
-    age_restricted = bool(getattr(interaction.channel, "nsfw", False))  # DMs have no such flag
-    allowed = await service.allows_profanity(interaction.guild_id, age_restricted)
-    reservation = await service.reserve(requester_of(interaction, allowed), options)
-    async with service.answering():
+
+    async def acknowledge() -> None:
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
+
+    async def queued(position: int) -> None:
         try:
-            try:
-                if not interaction.response.is_done():
-                    await interaction.response.defer(thinking=True)
-                if fetch is not None:
-                    await service.load_prime(reservation, fetch)
-            except BaseException:
-                await service.release(reservation)
-                raise
-            ticket = await service.enter(reservation)
-            if ticket.position > 0:
-                try:
-                    await interaction.edit_original_response(content=f"⏳ You're #{ticket.position} in line…")
-                except discord.HTTPException as exc:  # only a progress note; the answer still comes
-                    log.info("could not show the place in line: %s", exc)
-            await service.deliver(ticket, lambda reply: send(interaction, reply))
-        except ServiceError as exc:
-            await report_error(interaction, exc)
+            await interaction.edit_original_response(content=f"⏳ You're #{position} in line…")
+        except discord.HTTPException as exc:  # only a progress note; the answer still comes
+            log.info("could not show the place in line: %s", exc)
+
+    exchange = Exchange(acknowledge, lambda reply: send(interaction, reply), fetch, queued)
+    try:
+        await service.handle(requester_of(interaction), options, exchange)
+    except ServiceError as exc:
+        await report_error(interaction, exc)
 
 
 def as_file(filename: str, data: bytes) -> discord.File:

@@ -2,8 +2,9 @@
 endpoint, served on METRICS_PORT (off by default).
 
 Every metric lives in the service's own registry (no process-global state), named
-`balladeer_*`; README lists them. `/healthz` is 200 while the gateway is connected and the
-generation worker is alive, 503 otherwise, so a supervisor can restart a wedged process.
+`balladeer_*`; README lists them. `/healthz` is 200 while the gateway is connected, the
+generation worker moves, the database answers and the lease is held; 503 otherwise, so a
+supervisor can restart a wedged process. Both listen on METRICS_HOST (loopback by default).
 """
 
 from __future__ import annotations
@@ -76,11 +77,9 @@ class Metrics:
 
 
 class MetricsServer:
-    """`/metrics` and `/healthz` on 0.0.0.0:`port` (0: any free port, see `.port`)."""
+    """`/metrics` and `/healthz` on `host`:`port` (0: any free port, see `.port`)."""
 
-    def __init__(
-        self, metrics: Metrics, healthy: Callable[[], bool], port: int, host: str = "0.0.0.0"
-    ) -> None:
+    def __init__(self, metrics: Metrics, healthy: Callable[[], bool], port: int, host: str) -> None:
         self.metrics, self.healthy, self.host, self.port = metrics, healthy, host, port
         self._runner: web.AppRunner | None = None
 

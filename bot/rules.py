@@ -107,6 +107,14 @@ def check_range(name: str, value: object, low: float, high: float) -> None:
         raise InvalidOption(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
 
 
+def on_off(name: str, value: object) -> bool:
+    """A switch given exactly as "on" or "off" (a client may send anything)."""
+    if value not in ("on", "off"):
+        shown = shorten(str(value), 40)
+        raise InvalidOption(f"{name} must be on or off (got {shown!r}); nothing was changed.")
+    return value == "on"
+
+
 def check_text(name: str, text: object, max_chars: int) -> str:
     """User text without invisible format characters (bidi overrides, zero-width spaces),
     so nothing the bot echoes or stores can display other than it reads."""

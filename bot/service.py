@@ -21,12 +21,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import rules
 from bot.batches import Batch, LyricsBatch, PianoBatch
 from bot.config import Settings
 from bot.fair_queue import FairQueue
+from bot.formatting import artist_page
 from bot.metrics import Metrics
 from bot.midi_reader import read_prime_isolated
 from bot.requests import (
@@ -55,6 +56,9 @@ from ml.text.generate import LyricsGenerator
 from ml.text.safety import masked
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DATABASE_UNREACHABLE = "I can't reach my database right now; please try again in a minute."
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,16 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """How an adapter talks to the user behind one request (`SongService.handle`)."""
+
+    acknowledge: Callable[[], Awaitable[None]]  # "working on it", once the request is admitted
+    send: Callable[[Reply], Awaitable[None]]  # deliver the reply
+    fetch: Callable[[], Awaitable[bytes]] | None = None  # a /continue's file, once admitted
+    queued: Callable[[int], Awaitable[None]] | None = None  # told the place in line when > 0
+
+
+@dataclass(frozen=True)
 class Ticket:
     """An accepted request: its id, its place in line (0 = runs now), and its reply."""
 
@@ -181,6 +195,12 @@ class SongService:
         self._served = Counter()
         self._batches = 0
         self._seconds_per_job = 2.0  # running estimate for "try again in N s"
+        now = time.monotonic()
+        self._renewed_at = now  # the last renewal that reached the database
+        self._lease_until = now + settings.storage.lease_seconds  # by this process's clock
+        self._sweep_after = now  # no sweeping before this (after an outage of our own)
+        self._database_reachable = True
+        self._worker_beat = now  # the worker's last finished step
         self.metrics = Metrics()
         self.metrics.queue_depth.set_function(lambda: len(self._queue))
         self.metrics.in_flight.set_function(lambda: len(self._running))
@@ -208,12 +228,14 @@ class SongService:
                 asyncio.to_thread(LyricsGenerator.from_checkpoint, settings.lyrics.checkpoint),
                 *(asyncio.to_thread(PianoGenerator.from_checkpoint, path) for path in styles.values()),
             )
-            interrupted = await storage.renew_lease()
+            renewal = await storage.renew_lease()
         except BaseException:
             await storage.close()
             raise
-        if interrupted:
-            log.warning("marked %d requests left open by stopped processes as interrupted", interrupted)
+        if renewal.interrupted:
+            log.warning(
+                "marked %d requests left open by stopped processes as interrupted", renewal.interrupted
+            )
         served = shards.describe() if shards else "the console"
         log.info("instance %s on %s, serving %s", instance.id, storage.url_shown, served)
         service = cls(settings, storage, lyrics, dict(zip(styles, music, strict=True)))
@@ -226,26 +248,86 @@ class SongService:
         self._worker = asyncio.create_task(self._work(), name="generation-worker")
 
     async def _keep_lease(self) -> None:
-        """Renew this process's lease while it runs, and close dead processes' open rows."""
+        """Renew this process's lease while it runs, and close dead processes' open rows.
+
+        Nothing ends this loop but shutdown: every failure is logged and the next renewal
+        comes on time. Each try is bounded by the renewal interval, so whether to sweep is
+        decided afresh each time. A process that was itself out of reach for longer than a
+        lease sweeps nobody until it has been back for a lease: the others were most likely
+        cut off by the same outage, and are alive."""
+        lease = self.settings.storage.lease_seconds
         while True:
-            await asyncio.sleep(self.settings.storage.lease_seconds / 3)
+            await asyncio.sleep(lease / 3)
+            started = time.monotonic()
+            sweep = started >= self._sweep_after
             try:
-                interrupted = await self.storage.renew_lease()
-            except StorageError as exc:
-                log.error("could not renew the lease: %s", exc)
+                async with asyncio.timeout(lease / 3):
+                    renewal = await self.storage.renew_lease(sweep=sweep)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._database_reachable = False
+                left = self._lease_until - time.monotonic()
+                if left > 0:
+                    log.error("could not renew the lease (%s); %.0f s of it left", exc or "timed out", left)
+                else:
+                    log.error(
+                        "could not renew the lease (%s); it has run out, so this process takes no new "
+                        "requests until the database is back",
+                        exc or "timed out",
+                    )
                 continue
-            if interrupted:
-                log.warning("marked %d requests of stopped processes as interrupted", interrupted)
+            if started - self._renewed_at > lease or renewal.lapsed:
+                self._sweep_after = time.monotonic() + lease
+                log.warning(
+                    "database back after %.0f s; sweeping no other process for %g s",
+                    started - self._renewed_at,
+                    lease,
+                )
+            self._renewed_at, self._lease_until = started, started + lease
+            self._database_reachable = True
+            if renewal.lapsed:
+                await self._hold_in_flight_again()
+            if renewal.interrupted:
+                log.warning("marked %d requests of stopped processes as interrupted", renewal.interrupted)
+
+    async def _hold_in_flight_again(self) -> None:
+        """Requests still in flight here keep their users' places, whatever another
+        process gave back while this one's lease had run out."""
+        jobs = [*self._queue.order(), *self._running.values(), *(j for j, _ in self._delivering.values())]
+        try:
+            await self.storage.restore_holds([(j.user_id, j.request_id) for j in jobs])
+        except StorageError as exc:
+            log.error("could not hold the places of requests in flight again: %s", exc)
+
+    @property
+    def lease_held(self) -> bool:
+        """Whether this process's lease is surely still valid (by its own clock)."""
+        return time.monotonic() < self._lease_until
 
     @property
     def worker_alive(self) -> bool:
         return self._worker is not None and not self._worker.done()
+
+    @property
+    def worker_stalled(self) -> bool:
+        """Work is waiting, and the worker has not finished a slice for too long."""
+        busy = bool(len(self._queue) or self._running)
+        idle_for = time.monotonic() - self._worker_beat
+        return busy and idle_for > self.settings.monitoring.worker_stall_seconds
+
+    @property
+    def healthy(self) -> bool:
+        """The worker alive and moving, the database reachable, the lease held."""
+        return self.worker_alive and not self.worker_stalled and self._database_reachable and self.lease_held
 
     # -- admission ------------------------------------------------------------------
     def check(self, requester: Requester, options: Options, cooldown: bool = True) -> Options:
         """Everything that can refuse a request, without side effects: options as they will run."""
         if self._closing:
             raise ShuttingDown("The bot is shutting down; try again in a minute.")
+        if not self.lease_held:
+            raise Unavailable(DATABASE_UNREACHABLE)
         resolved = COMMANDS[options.command].resolve(self, options)
         self._check_capacity(requester.user_id, cooldown)
         return resolved
@@ -292,7 +374,7 @@ class SongService:
                 )
         except (TimeoutError, StorageError) as exc:
             log.warning("could not take a place in line in the database: %s", exc or "timed out")
-            raise Unavailable("I can't reach my database right now; please try again in a minute.") from None
+            raise Unavailable(DATABASE_UNREACHABLE) from None
         if isinstance(hold, HoldRefused):
             if hold.reason == "cooldown":
                 raise _cooldown_busy(hold.cooldown_left)
@@ -373,11 +455,17 @@ class SongService:
                 model_version=self.versions[kind],
                 hold_id=reservation.hold_id,
             )
+        except StorageError as exc:
+            log.warning("could not store a request: %s", exc)
+            await self.release(reservation)
+            raise Unavailable(DATABASE_UNREACHABLE) from None
         except BaseException:
             await self.release(reservation)
             raise
         await self.release(reservation, taken=True)
         now = time.monotonic()
+        if not self._running and not self._batches_in_progress:
+            self._worker_beat = now  # an idle worker's clock starts with its first job
         job = Job(request_id, requester, kind, options, asyncio.get_running_loop().create_future(), now)
         self._queue.push(job)
         position = 0 if not self._running and len(self._queue) == 1 else self._queue.position(job)
@@ -387,6 +475,31 @@ class SongService:
     async def submit(self, requester: Requester, options: Options) -> Ticket:
         """Reserve and enter in one step, for callers with nothing to do in between."""
         return await self.enter(await self.reserve(requester, options))
+
+    async def handle(
+        self, requester: Requester, options: Options, exchange: Exchange, *, cooldown: bool = True
+    ) -> Reply:
+        """One request from admission to delivery, in the one order every adapter needs:
+        reserve (every refusal happens here, before anything is acknowledged or
+        downloaded) → acknowledge → fetch and read a /continue's file → the server's
+        profanity choice → store and queue → wait → send. The place is given back on any
+        failure before the queue; a ServiceError says what to tell the user."""
+        reservation = await self.reserve(requester, options, cooldown)
+        async with self.answering():
+            try:
+                await exchange.acknowledge()
+                if exchange.fetch is not None:
+                    await self.load_prime(reservation, exchange.fetch)
+                if not requester.profanity_allowed and requester.guild_id is not None:
+                    allowed = await self.server_allows_profanity(requester.guild_id)
+                    reservation.requester = replace(requester, profanity_allowed=allowed)
+            except BaseException:
+                await self.release(reservation)
+                raise
+            ticket = await self.enter(reservation)
+            if ticket.position > 0 and exchange.queued is not None:
+                await exchange.queued(ticket.position)
+            return await self.deliver(ticket, exchange.send)
 
     @contextlib.asynccontextmanager
     async def answering(self) -> AsyncIterator[None]:
@@ -437,6 +550,7 @@ class SongService:
         in_progress = self._batches_in_progress
         started_one = False
         while True:
+            self._worker_beat = time.monotonic()
             if len(self._queue) and not (started_one and in_progress):
                 jobs = self._queue.take(self.settings.queue.batch_max)
                 self._running.update((j.request_id, j) for j in jobs)
@@ -542,17 +656,49 @@ class SongService:
         )
 
     # -- what the commands show -----------------------------------------------------
-    async def allows_profanity(self, guild_id: int | None, age_restricted: bool) -> bool:
-        """Unmasked in an age-restricted channel, or anywhere in a server that said so."""
-        if age_restricted:
-            return True
-        return guild_id is not None and await self.storage.profanity_allowed(guild_id)
+    async def server_allows_profanity(self, guild_id: int) -> bool:
+        """Whether the server chose to show profanity unmasked. Read once the user has been
+        answered; a database that does not answer in time masks (the safe side)."""
+        try:
+            async with asyncio.timeout(self.settings.storage.hold_timeout_seconds):
+                return await self.storage.profanity_allowed(guild_id)
+        except (TimeoutError, StorageError) as exc:
+            log.warning("could not read server %d's settings (%s); masking profanity", guild_id, exc)
+            return False
 
-    async def set_profanity(self, guild_id: int, allowed: bool, admin_id: int) -> None:
-        await self.storage.set_profanity_allowed(guild_id, allowed, admin_id)
+    async def profanity_setting(self, guild_id: int) -> bool:
+        """The server's choice, for /settings: an unreachable database is an error here."""
+        return await self._read("reading this server's settings", self.storage.profanity_allowed(guild_id))
+
+    async def set_profanity(self, guild_id: int, choice: object, admin_id: int) -> bool:
+        """Store an admin's /settings choice, exactly "on" or "off" whatever the client sent."""
+        allowed = rules.on_off("profanity", choice)
+        await self._read(
+            "storing this server's settings", self.storage.set_profanity_allowed(guild_id, allowed, admin_id)
+        )
+        return allowed
+
+    async def _read(self, what: str, call: Awaitable[T]) -> T:
+        """A database call for a command that has already been acknowledged, bounded by the
+        time a user waits for an answer; Unavailable when the database does not answer."""
+        try:
+            async with asyncio.timeout(self.settings.storage.answer_timeout_seconds):
+                return await call
+        except (TimeoutError, StorageError) as exc:
+            log.warning("%s failed: %s", what, exc or "timed out")
+            raise Unavailable(DATABASE_UNREACHABLE) from None
 
     def artist_song_counts(self) -> dict[str, int]:
         return self.lyrics.song_counts
+
+    def artist_page(self, search: object, page: object) -> str:
+        """/artists: one page of the artists the lyrics model knows, matching `search`."""
+        s = self.settings
+        search = rules.check_text("search", "" if search is None else search, s.lyrics.artist_max_chars)
+        page = 1 if page is None else page
+        rules.check_range("page", page, 1, s.lyrics.artist_pages_max)
+        counts = self.artist_song_counts()
+        return artist_page(self.suggest_artists(search), counts, search, page, s.discord.echo_chars)
 
     def suggest_artists(self, typed: str) -> list[str]:
         """Artists ranked for autocomplete (the Discord edge keeps as many as it may show)."""
@@ -616,11 +762,11 @@ class SongService:
         s = self.settings
         limit = s.storage.history_limit_default if limit is None else limit
         rules.check_range("limit", limit, 1, s.storage.history_limit_max)
-        return await self.storage.history(
-            guild_id=requester.guild_id,
-            channel_id=requester.channel_id,
-            user_id=user_id,
-            limit=limit,
+        return await self._read(
+            "reading the history",
+            self.storage.history(
+                guild_id=requester.guild_id, channel_id=requester.channel_id, user_id=user_id, limit=limit
+            ),
         )
 
     # -- shutdown -------------------------------------------------------------------

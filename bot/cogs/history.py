@@ -6,7 +6,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.formatting import history_lines
-from bot.interactions import declare_range, requester_of, send_private
+from bot.interactions import declare_range, defer_private, requester_of, send_private
 from bot.service import SongService
 
 
@@ -22,6 +22,7 @@ class History(commands.Cog):
     async def history(
         self, interaction: discord.Interaction, user: discord.User | None = None, limit: int | None = None
     ) -> None:
+        await defer_private(interaction)  # the answer may wait on the database
         records = await self.service.history(requester_of(interaction), user.id if user else None, limit)
         if not records:
             await send_private(interaction, "No requests here yet. Try /lyrics or /midi!")

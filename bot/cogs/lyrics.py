@@ -5,7 +5,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.formatting import artist_page, lyrics_messages
+from bot.formatting import lyrics_messages
 from bot.interactions import NO_PINGS, declare_range, run_request, send_private
 from bot.requests import LyricsOptions, LyricsReply
 from bot.service import SongService
@@ -26,7 +26,7 @@ class Lyrics(commands.Cog):
         declare_range(self.lyrics, "seed", 0, s.sampling.seed_max)
         declare_range(self.lyrics, "style", s.lyrics.style_min, s.lyrics.style_max)
         declare_range(self.artists, "search", 1, s.lyrics.artist_max_chars)
-        declare_range(self.artists, "page", 1, 10_000)
+        declare_range(self.artists, "page", 1, s.lyrics.artist_pages_max)
 
     @app_commands.command(description="Write song lyrics, optionally in the style of an artist")
     @app_commands.describe(
@@ -65,13 +65,10 @@ class Lyrics(commands.Cog):
     async def artists(
         self, interaction: discord.Interaction, search: str | None = None, page: int = 1
     ) -> None:
-        counts = self.service.artist_song_counts()
-        if not counts:
+        if not self.service.artist_song_counts():
             await send_private(interaction, "This lyrics model was trained without artists.")
             return
-        search = str(search or "")  # a client can send any JSON type; it is matched as text
-        ranked = self.service.suggest_artists(search)
-        await send_private(interaction, artist_page(ranked, counts, search, page))
+        await send_private(interaction, self.service.artist_page(search, page))
 
     async def run(self, interaction: discord.Interaction, options: LyricsOptions) -> None:
         await run_request(interaction, self.service, options, self.send)

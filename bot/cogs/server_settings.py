@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.interactions import send_private
+from bot.interactions import defer_private, send_private
 from bot.service import SongService
 
 MASKED = "Profanity in lyrics is masked (f***) here, except in age-restricted channels."
@@ -31,7 +31,9 @@ class ServerSettings(commands.Cog):
         if not interaction.permissions.manage_guild:
             await send_private(interaction, "Only members who can manage this server can use /settings.")
             return
-        if profanity is not None:
-            await self.service.set_profanity(interaction.guild_id, profanity == "on", interaction.user.id)
-        allowed = await self.service.allows_profanity(interaction.guild_id, age_restricted=False)
+        await defer_private(interaction)  # the answer waits on the database
+        if profanity is None:
+            allowed = await self.service.profanity_setting(interaction.guild_id)
+        else:
+            allowed = await self.service.set_profanity(interaction.guild_id, profanity, interaction.user.id)
         await send_private(interaction, SHOWN if allowed else MASKED)

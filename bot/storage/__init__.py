@@ -9,6 +9,7 @@ from bot.storage.base import (
     GuildSetting,
     HoldRefused,
     Instance,
+    LeaseRenewal,
     RequestRecord,
     ShardClaim,
     Storage,
@@ -22,6 +23,7 @@ __all__ = [
     "GuildSetting",
     "HoldRefused",
     "Instance",
+    "LeaseRenewal",
     "RequestRecord",
     "ShardClaim",
     "Storage",
@@ -39,11 +41,11 @@ async def open_storage(
     that holds no history yet is an error, not made."""
     parsed = DatabaseUrl.parse(url)
     if parsed.backend == "postgresql":
-        from bot.storage.postgres import PostgresStorage  # asyncpg only where it is used
+        from bot.storage.postgres import open_postgres  # asyncpg only where it is used
 
-        opener = PostgresStorage.open
+        opener = open_postgres
     else:
-        from bot.storage.sqlite import SqliteStorage
+        from bot.storage.sqlite import open_sqlite
 
-        opener = SqliteStorage.open
+        opener = open_sqlite
     return await opener(parsed.target, parsed.shown, instance, migrate=migrate, create=create)

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, Protocol
@@ -102,6 +103,15 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class LeaseRenewal:
+    """What renewing a lease found: whether it had run out (this process was registered
+    again), and how many open rows of dead instances it marked interrupted."""
+
+    lapsed: bool
+    interrupted: int
+
+
+@dataclass(frozen=True)
 class HoldRefused:
     """Why the database would not give a user another place in line."""
 
@@ -150,8 +160,9 @@ class Storage(Protocol):
         error: str | None = None,
         duration_ms: int | None = None,
     ) -> None:
-        """Close a queued or running request (finished rows are never rewritten) and give
-        its hold back."""
+        """Close a queued or running request and give its hold back. Finished rows are
+        never rewritten, except one of this instance's that another marked interrupted
+        while this one was out of reach (it did finish)."""
         ...
 
     async def take_hold(self, user_id: int, *, max_open: int, cooldown_seconds: float) -> int | HoldRefused:
@@ -163,9 +174,13 @@ class Storage(Protocol):
         """Give back a hold that never became a request (the cooldown it started undone)."""
         ...
 
-    async def renew_lease(self) -> int:
-        """Extend this instance's lease, and close the open rows of every dead instance:
-        returns how many rows were marked interrupted."""
+    async def renew_lease(self, *, sweep: bool = True) -> LeaseRenewal:
+        """Extend this instance's lease (registering it again if it had run out) and, with
+        `sweep`, close the open rows of every dead instance."""
+        ...
+
+    async def restore_holds(self, held: Sequence[tuple[int, int]]) -> None:
+        """Hold again the places of (user, request) still in flight here."""
         ...
 
     async def history(

@@ -640,6 +640,16 @@ class FakeDiscord:
             lambda c: c.path == f"/interactions/{interaction.id}/{interaction.token}/callback", timeout
         )
 
+    async def private_answer(self, interaction: Interaction) -> str:
+        """The text only the user saw: the first answer, or the first followup after a
+        deferral (asserted private either way)."""
+        answer = await self.callback(interaction)
+        if answer.json["type"] != 4:
+            (answer,) = await self.followups(interaction)
+        data = answer.json.get("data", answer.json)
+        assert data["flags"] & EPHEMERAL, "the answer was public"
+        return data["content"]
+
 
 def _option(name: str, value: Any) -> dict:
     kind = (

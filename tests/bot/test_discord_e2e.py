@@ -122,9 +122,7 @@ async def test_concurrent_users_are_all_answered_in_fair_order_and_listed_in_his
     assert waiting and "in line" in waiting[0].json["content"]
 
     history = await fake.slash("history", user_id="2", user_name="bob")
-    answer = await fake.callback(history)
-    assert answer.json["data"]["flags"] & EPHEMERAL
-    text = answer.json["data"]["content"]
+    text = await fake.private_answer(history)
     assert text.count("/lyrics") == 4 and text.count("· done") == 4
     assert text.index("**bob**") < text.index("**alice**")  # newest first
 
@@ -185,7 +183,7 @@ async def test_works_in_direct_messages(discord_env):
     (followup,) = await fake.followups(interaction)
     assert followup.json["content"].startswith("🎤 Lyrics by any artist")
     history = await fake.slash("history", dm=True)
-    assert "/lyrics" in (await fake.callback(history)).json["data"]["content"]
+    assert "/lyrics" in await fake.private_answer(history)
 
 
 async def test_clean_shutdown_stores_everything_and_leaves_no_tasks(discord_env, bot_settings):
@@ -245,7 +243,7 @@ async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_set
     history = await fake.slash("history")
     assert (
         "/continue seconds:4 temperature:1.0 seed:3 style:folk file:my tune.mid · done"
-        in (await fake.callback(history)).json["data"]["content"]
+        in await fake.private_answer(history)
     )
 
 
@@ -291,4 +289,4 @@ async def test_artists_can_be_searched_and_paged(discord_env):
     assert reply["data"]["flags"] == EPHEMERAL
     assert reply["data"]["content"].startswith("I know 2 artists; 1 matching 'alp', page 1 of 1:\nAlpha (")
     interaction = await fake.slash("artists", page=5)
-    assert "page 1 of 1" in (await fake.callback(interaction)).json["data"]["content"]
+    assert "page 1 of 1" in await fake.private_answer(interaction)

@@ -40,11 +40,7 @@ async def _eventually(condition, timeout: float = 10.0) -> bool:
 
 async def _private_error(fake, interaction) -> str:
     """The private text the user got, as the first answer or as a followup."""
-    answer = await fake.callback(interaction)
-    if answer.json["type"] == 4:
-        return _private_text(answer)
-    (followup,) = await fake.followups(interaction)
-    return _private_text(followup)
+    return await fake.private_answer(interaction)
 
 
 async def test_a_burst_from_many_users_never_overruns_a_cap(discord_env):

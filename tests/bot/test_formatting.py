@@ -47,17 +47,17 @@ def test_fit_makes_any_text_one_message():
 def test_artist_pages_hold_many_names_and_say_how_to_reach_the_rest():
     counts = {f"Artist {i:03d}": 300 - i for i in range(100)}
     ranked = sorted(counts, key=lambda a: -counts[a])
-    first = artist_page(ranked, counts, "", 1)
+    first = artist_page(ranked, counts, "", 1, 60)
     assert first.startswith("I know 100 artists; 100, page 1 of 3:")
     assert "Artist 000 (300 songs)" in first and "Artist 040" not in first
     assert "next: `/artists page:2`" in first and "`/artists search:NAME`" in first
-    last = artist_page(ranked, counts, "", 99)  # past the end: the last page
+    last = artist_page(ranked, counts, "", 99, 60)  # past the end: the last page
     assert "page 3 of 3" in last and "Artist 099 (201 songs)" in last and "next:" not in last
-    found = artist_page(["Artist 007"], counts, "art 7", 1)
+    found = artist_page(["Artist 007"], counts, "art 7", 1, 60)
     assert "1 matching 'art 7', page 1 of 1" in found and "search:NAME" not in found
-    assert artist_page([], counts, "zzz", 1) == "No artist I know matches 'zzz'; try part of the name."
+    assert artist_page([], counts, "zzz", 1, 60) == "No artist I know matches 'zzz'; try part of the name."
     assert all(
-        len(artist_page(ranked, {**counts, n: 1}, "", p)) <= 2000 for n in ("x" * 100,) for p in (1, 2)
+        len(artist_page(ranked, {**counts, n: 1}, "", p, 60)) <= 2000 for n in ("x" * 100,) for p in (1, 2)
     )
 
 

@@ -157,7 +157,7 @@ async def test_bidi_overrides_are_never_echoed_or_stored(fake_and_bot, settings)
     (reply,) = await fake.followups(interaction)
     assert "\u202e" not in reply.json["content"] and "\nabba" in reply.json["content"]
     history = await fake.slash("history")
-    shown = (await fake.callback(history)).json["data"]["content"]
+    shown = await fake.private_answer(history)
     assert "\u202e" not in shown and "start:abba" in shown
     stored = (
         sqlite3.connect(settings.storage.url).execute("SELECT user_name, options FROM requests").fetchone()

@@ -6,7 +6,7 @@ import pytest
 from bot.requests import LyricsOptions, Requester
 from bot.service import SongService
 from ml.text.safety import SLUR
-from tests.bot.fake_discord import EPHEMERAL, GUILD_ID, MEMBER_PERMISSIONS, FakeDiscord
+from tests.bot.fake_discord import GUILD_ID, MEMBER_PERMISSIONS, FakeDiscord
 from tests.lyrics_fixtures import rude_rows, train_tiny_lyrics, write_lyrics_csv
 
 PROMPT = {"start": "we sing along", "length": 300, "temperature": 0.1, "seed": 1}
@@ -61,15 +61,14 @@ async def test_settings_and_age_restricted_channels_through_discord(bot_settings
         assert await _lyrics(fake, dm=True) == "masked"
 
         refused = await fake.slash("settings", profanity="on", permissions=MEMBER_PERMISSIONS)
-        answer = (await fake.callback(refused)).json["data"]["content"]
+        answer = await fake.private_answer(refused)
         assert "Only members who can manage this server" in answer
         assert await _lyrics(fake) == "masked"
 
         changed = await fake.slash("settings", profanity="on")
-        answer = (await fake.callback(changed)).json["data"]
-        assert answer["flags"] == EPHEMERAL and "shown as written" in answer["content"]
+        assert "shown as written" in await fake.private_answer(changed)
         assert await _lyrics(fake) == "shown"
-        await fake.callback(await fake.slash("settings", profanity="off"))
+        await fake.private_answer(await fake.slash("settings", profanity="off"))
         assert await _lyrics(fake) == "masked"
 
 

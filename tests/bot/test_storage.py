@@ -30,15 +30,7 @@ async def _insert(storage, user_id=1, guild_id=5, channel_id=7, command="lyrics"
 
 async def _crash(storage):
     """Stop using a storage the way a killed process does: no deregistering."""
-    if hasattr(storage, "_pool"):
-        from bot.storage.postgres import _close_quietly
-
-        await _close_quietly(storage._pool, storage._locks)
-    else:
-        from bot.storage.sqlite import _unlock
-
-        await storage._db.close()
-        _unlock(storage._lock)
+    await storage.connector.close()
 
 
 def _dialect(url):
@@ -96,11 +88,11 @@ async def test_a_restart_closes_what_the_crashed_process_left_open(database_url)
     queued = await _insert(first)
     await _crash(first)
     second = await open_storage(database_url, instance())  # the same shards: the first is dead
-    assert await second.renew_lease() == 2
+    assert (await second.renew_lease()).interrupted == 2
     assert (await second.get(running)).status == "interrupted"
     assert (await second.get(queued)).error == "the bot stopped before it finished"
     assert (await second.get(finished)).status == "done"
-    assert await second.renew_lease() == 0
+    assert (await second.renew_lease()).interrupted == 0
     await second.close()
 
 
@@ -194,7 +186,7 @@ async def test_a_sqlite_file_from_version_1_keeps_every_row(tmp_path):
     assert await storage.schema_version() == migrations("sqlite")[-1][0] >= 3
     old = await storage.get(1)
     assert (old.user_name, old.status, old.result, old.instance_id) == ("old", "done", "song.mid", None)
-    assert await storage.renew_lease() == 1  # the old version's open row: nobody owns it
+    assert (await storage.renew_lease()).interrupted == 1  # the old version's open row: nobody owns it
     new = await _insert(storage)
     assert new == 3  # ids keep counting from the old rows
     await storage.finish(new, "undelivered", error="404 10062")
@@ -204,8 +196,7 @@ async def test_a_sqlite_file_from_version_1_keeps_every_row(tmp_path):
 
 async def test_sqlite_uses_wal(tmp_path):
     storage = await open_storage(tmp_path / "h.db", instance())
-    async with storage._db.execute("PRAGMA journal_mode") as cursor:
-        assert (await cursor.fetchone())[0] == "wal"
+    assert await storage.connector.journal_mode() == "wal"
     await storage.close()
 
 
@@ -259,10 +250,10 @@ async def test_only_a_dead_processes_rows_are_interrupted(postgres_database):
     held = await dying.take_hold(5, max_open=1, cooldown_seconds=0)
     assert isinstance(held, int)
     await _crash(dying)
-    assert await live.renew_lease() == 0  # its lease has not run out yet
+    assert (await live.renew_lease()).interrupted == 0  # its lease has not run out yet
     assert (await live.get(theirs)).status == "queued"
     await asyncio.sleep(1.2)
-    assert await live.renew_lease() == 1
+    assert (await live.renew_lease()).interrupted == 1
     assert (await live.get(theirs)).status == "interrupted"
     assert (await live.get(mine)).status == "running"  # a live process's rows are never touched
     assert isinstance(await live.take_hold(5, max_open=1, cooldown_seconds=0), int)  # its holds died too
@@ -280,8 +271,8 @@ async def test_a_lost_connection_is_retried_and_nothing_in_flight_is_lost(
     with caplog.at_level("WARNING"):
         await storage.finish(request_id, "done", result="made it")
         assert (await storage.get(request_id)).status == "done"
-        assert await storage.renew_lease() == 0  # the shard locks are taken again
-    assert "database connection lost" in caplog.text
+        assert (await storage.renew_lease()).interrupted == 0  # the shard locks are taken again
+    assert "retrying" in caplog.text and "database back" in caplog.text
     with pytest.raises(StorageError, match="already serves"):
         await open_storage(url, instance())
     await storage.close()
