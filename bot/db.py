@@ -4,8 +4,10 @@ shard files into one) and check one, without a bot running on the target."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.storage import DatabaseUrl, StorageError, migrations, open_storage
 
@@ -24,13 +26,15 @@ class CopyCount:
 async def copy_history(
     source_url: str, target_url: str, progress: Callable[[int], None] | None = None
 ) -> CopyCount:
-    """Every row of the source into the target, in batches, each row once: a row copied
-    before (by an earlier or an interrupted run) is recognised by its origin and skipped.
-    Ids are the target's own, so several sources merge without colliding."""
-    if DatabaseUrl.parse(source_url).target == DatabaseUrl.parse(target_url).target:
-        raise StorageError("SOURCE_URL and TARGET_URL are the same database")
+    """Every row of the source into the target, in batches, each batch one transaction,
+    each row once: a row copied before (by an earlier or an interrupted run) is recognised
+    by its origin and skipped. Ids are the target's own, so several sources merge without
+    colliding. The source is checked whole before the target is opened: a damaged source
+    is one StorageError and the target is not touched."""
+    _refuse_one_file(DatabaseUrl.parse(source_url), DatabaseUrl.parse(target_url))
     source = await open_storage(source_url, None, create=False)
     try:
+        await source.verify()
         target = await open_storage(target_url, None)
     except BaseException:
         await source.close()
@@ -51,6 +55,20 @@ async def copy_history(
     finally:
         await target.close()
         await source.close()
+
+
+def _refuse_one_file(source: DatabaseUrl, target: DatabaseUrl) -> None:
+    """SOURCE and TARGET naming one SQLite file, however spelled (relative, absolute, through
+    a symlink, sqlite:///): copying a file into itself is refused before either is opened."""
+    if source.backend != "sqlite" or target.backend != "sqlite":
+        return
+    a, b = Path(source.target), Path(target.target)
+    same = a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    if same:
+        raise StorageError(
+            f"SOURCE_URL ({source.shown}) and TARGET_URL ({target.shown}) are the same file; "
+            "copy into another file or a postgresql:// database."
+        )
 
 
 async def check_history(url: str) -> list[str]:

@@ -30,6 +30,16 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         self.server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
 
+    def stop(self) -> None:
+        """An outage: the server shuts down, dropping every connection, refusing new ones."""
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+
+    def start(self) -> None:
+        """The server back after `stop`, on the same socket."""
+        self.server.ensure_postgres_running()
+
     def terminate_connections(self, database: str) -> None:
         """What a server restart or a network cut does to a client's connections."""
         self.server.psql(

@@ -128,6 +128,10 @@ class Storage(Protocol):
 
     async def close(self) -> None: ...
 
+    async def verify(self) -> None:
+        """Read the whole database and check it is undamaged; StorageError says what is not."""
+        ...
+
     async def schema_version(self) -> int: ...
 
     async def database_id(self) -> str:

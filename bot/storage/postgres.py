@@ -88,6 +88,13 @@ class PostgresConnector:
                 return 0
             return await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
 
+    async def damage(self) -> str | None:
+        """The server checksums and recovers its own pages; reading every row is the check
+        left to a client."""
+        async with self._pool.acquire() as conn:
+            await conn.fetchval("SELECT count(*) FROM (SELECT * FROM requests) AS every_row")
+        return None
+
     async def close(self) -> None:
         await _close_quietly(self._pool, self._locks)
 

@@ -83,6 +83,10 @@ class Connector(Protocol):
 
     async def schema_version(self) -> int: ...
 
+    async def damage(self) -> str | None:
+        """What is damaged in the stored data, read whole; None when it is sound."""
+        ...
+
     async def close(self) -> None:
         """Close the connections; deregistering is the caller's."""
         ...
@@ -256,6 +260,19 @@ class SqlStorage:
     # -- requests -------------------------------------------------------------------
     async def schema_version(self) -> int:
         return await self.connector.schema_version()
+
+    async def verify(self) -> None:
+        try:
+            problem = await self.connector.damage()
+        except Exception as exc:
+            if self.connector.classify(exc) is None:
+                raise
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            raise StorageError(
+                f"DATABASE_URL={self.url_shown} is damaged ({problem}); nothing was copied. "
+                "Restore it from a backup, or try sqlite3's .recover into a new file."
+            )
 
     async def database_id(self) -> str:
         return await self._value(

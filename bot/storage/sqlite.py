@@ -84,6 +84,14 @@ class SqliteConnector:
                 )
                 log.info("database migrated to version %d", version)
 
+    async def damage(self) -> str | None:
+        async with self._db.execute("PRAGMA integrity_check(3)") as cursor:
+            problems = [row[0] for row in await cursor.fetchall()]
+        if problems == ["ok"]:
+            return None
+        lines = [line.strip(" *") for problem in problems for line in problem.splitlines()]
+        return "; ".join(line for line in lines if line)
+
     async def journal_mode(self) -> str:
         async with self._db.execute("PRAGMA journal_mode") as cursor:
             return (await cursor.fetchone())[0]

@@ -112,7 +112,10 @@ class Failure:
 
 
 class FakeDiscord:
-    def __init__(self) -> None:
+    def __init__(self, ack_deadline: float | None = None) -> None:
+        # Discord's 3 s to acknowledge an interaction; None: not enforced, so tests on a
+        # busy machine do not rest on timing unless the deadline is what they test.
+        self.ack_deadline = ack_deadline
         self.calls: list[Call] = []
         self.heartbeats: list[float] = []
         self.messages: dict[str, dict] = {}
@@ -133,6 +136,7 @@ class FakeDiscord:
         self._interactions: dict[str, Interaction] = {}  # by token
         self._acknowledged: set[str] = set()
         self._expired: set[str] = set()
+        self._gateway_refused = False
 
     # -- server lifecycle --------------------------------------------------------------
     async def start(self) -> None:
@@ -192,8 +196,19 @@ class FakeDiscord:
             await self.stop()
 
     # -- gateway ----------------------------------------------------------------------
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def gateway_down(self) -> None:
+        """A gateway outage: every connection closed, new ones refused until `gateway_up`."""
+        self._gateway_refused = True
+        for ws in list(self._shards.values()):
+            await ws.close(code=1001)
+
+    def gateway_up(self) -> None:
+        self._gateway_refused = False
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
         """One gateway connection: a whole bot, or one shard [i, n] of a sharded one."""
+        if self._gateway_refused:
+            return web.Response(status=503)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         shard_id = 0
@@ -294,10 +309,12 @@ class FakeDiscord:
         guild_id: str = GUILD_ID,
         nsfw: bool = False,
         permissions: int = ALL_PERMISSIONS,
+        thread: bool = False,
         **options: Any,
     ) -> Interaction:
         """A slash command; `raw_options` sends option objects as given (e.g. mistyped); a
-        FakeFile value is an attachment option, resolved as Discord does."""
+        FakeFile value is an attachment option, resolved as Discord does. `thread`: sent in
+        a thread of the (age-restricted, with `nsfw`) channel, which carries no nsfw flag."""
         data: dict[str, Any] = {"id": snowflake(), "name": name, "type": 1}
         resolved: dict[str, dict] = {}
         built = []
@@ -330,6 +347,7 @@ class FakeDiscord:
             guild_id=guild_id,
             nsfw=nsfw,
             permissions=permissions,
+            thread=thread,
         )
 
     def fail_next(self, failure: Failure) -> None:
@@ -369,6 +387,7 @@ class FakeDiscord:
         guild_id: str = GUILD_ID,
         nsfw: bool = False,
         permissions: int = ALL_PERMISSIONS,
+        thread: bool = False,
     ) -> Interaction:
         interaction = Interaction(snowflake(), f"token-{snowflake()}", time.monotonic(), upload_limit)
         self._interactions[interaction.token] = interaction
@@ -394,17 +413,35 @@ class FakeDiscord:
             }
         else:
             channel_id = AGE_RESTRICTED_CHANNEL_ID if nsfw else CHANNELS[guild_id]
+            channel = {
+                "id": channel_id,
+                "type": 0,
+                "name": "songs",
+                "position": 0,
+                "guild_id": guild_id,
+                "nsfw": nsfw,  # age-restricted
+            }
+            if thread:  # Discord sends a thread without nsfw: its parent's flag holds
+                channel = {
+                    "id": snowflake(),
+                    "type": 11,
+                    "name": "a thread",
+                    "guild_id": guild_id,
+                    "parent_id": channel_id,
+                    "owner_id": user_id,
+                    "member_count": 1,
+                    "message_count": 1,
+                    "thread_metadata": {
+                        "archived": False,
+                        "auto_archive_duration": 1440,
+                        "archive_timestamp": "2024-01-01T00:00:00+00:00",
+                        "locked": False,
+                    },
+                }
             payload |= {
                 "guild_id": guild_id,
-                "channel_id": channel_id,
-                "channel": {
-                    "id": channel_id,
-                    "type": 0,
-                    "name": "songs",
-                    "position": 0,
-                    "guild_id": guild_id,
-                    "nsfw": nsfw,  # age-restricted
-                },
+                "channel_id": channel["id"],
+                "channel": channel,
                 "member": {
                     "user": user(user_id, user_name),
                     "roles": [],
@@ -473,7 +510,14 @@ class FakeDiscord:
         token = _token_in(call.path)
         if token is None:
             return None
-        if token in self._expired:
+        interaction = self._interactions.get(token)
+        late = (
+            self.ack_deadline is not None
+            and interaction is not None
+            and call.path.endswith("/callback")
+            and call.at - interaction.sent_at > self.ack_deadline
+        )
+        if token in self._expired or late:  # late: "The application did not respond"
             return self._error(call, 404, 10062, {"message": "Unknown interaction", "code": 10062})
         body = call.json or {}
         content = (
@@ -492,7 +536,6 @@ class FakeDiscord:
             return self._error(
                 call, 400, 50035, {"message": "Invalid Form Body", "code": 50035, "errors": errors}
             )
-        interaction = self._interactions.get(token)
         limit = interaction.upload_limit if interaction else DEFAULT_UPLOAD_LIMIT
         if sum(len(blob) for blob in call.files.values()) > limit:
             return self._error(call, 413, 40005, {"message": "Request entity too large", "code": 40005})

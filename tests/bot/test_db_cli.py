@@ -43,10 +43,34 @@ def test_db_mistakes_are_one_error_line(tmp_path):
     for args, problem in (
         (("check", "missing.db"), "there is no such file"),
         (("copy", "missing.db", "new.db"), "there is no such file"),
-        (("copy", "a.db", "sqlite:///a.db"), "the same database"),
+        (("copy", "a.db", "sqlite:///a.db"), "the same file"),
         (("check", "postgresql://me:pw@127.0.0.1:1/x"), "cannot reach the PostgreSQL server"),
     ):
         result = db(*args, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
         assert result.stderr.startswith("error: ") and problem in result.stderr
     assert not list(tmp_path.iterdir())  # a mistake creates no file
+
+
+def test_a_damaged_source_is_one_error_line_and_the_target_is_untouched(tmp_path):
+    asyncio.run(_history_file(tmp_path / "old.db", 1500))
+    size = (tmp_path / "old.db").stat().st_size
+    with open(tmp_path / "old.db", "r+b") as damaged:  # the header intact, later pages overwritten
+        damaged.seek(size // 2)
+        damaged.write(b"\xde\xad\xbe\xef" * 4096)
+    result = db("copy", "old.db", "new.db", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert (
+        result.stderr.startswith("error: DATABASE_URL=old.db is damaged")
+        and "nothing was copied" in result.stderr
+    )
+    assert "Traceback" not in result.stderr and not (tmp_path / "new.db").exists()
+
+
+def test_one_file_named_two_ways_is_refused_as_the_same_file(tmp_path):
+    asyncio.run(_history_file(tmp_path / "a.db", 3))
+    (tmp_path / "link.db").symlink_to(tmp_path / "a.db")
+    for target in ("./a.db", str(tmp_path / "a.db"), "sqlite:///a.db", "link.db"):
+        result = db("copy", "a.db", target, cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert "are the same file" in result.stderr and "another Balladeer process" not in result.stderr

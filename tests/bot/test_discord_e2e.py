@@ -290,3 +290,15 @@ async def test_artists_can_be_searched_and_paged(discord_env):
     assert reply["data"]["content"].startswith("I know 2 artists; 1 matching 'alp', page 1 of 1:\nAlpha (")
     interaction = await fake.slash("artists", page=5)
     assert "page 1 of 1" in await fake.private_answer(interaction)
+
+
+async def test_artists_refuses_crafted_pages_and_overlong_searches(discord_env):
+    fake, _, _ = discord_env
+    for kind, page in ((3, "2"), (10, 1.5), (5, True)):
+        raw = [{"name": "page", "type": kind, "value": page}]
+        answer = await fake.private_answer(await fake.slash("artists", raw_options=raw))
+        assert "page must be a whole number" in answer or "could not be read" in answer, answer
+    answer = await fake.private_answer(await fake.slash("artists", search="a" * 10_000))
+    assert answer == "search can be at most 100 characters long (got 10,000)."
+    answer = await fake.private_answer(await fake.slash("artists", search="Alpha" + " " * 90 + "x"))
+    assert len(answer) < 300  # the search quoted back at most ECHO_CHARS long

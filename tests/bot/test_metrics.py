@@ -60,6 +60,30 @@ async def test_metrics_count_what_happened(bot_with_metrics):
     assert 'balladeer_model_info{model="music-chorale",version="best.pt@' in text
 
 
+async def test_metrics_listen_on_loopback_unless_told_otherwise(bot_with_metrics):
+    _, bot, _, _ = bot_with_metrics
+    assert bot.settings.monitoring.metrics_host == "127.0.0.1"
+    assert bot.metrics_server.host == "127.0.0.1"
+
+
+async def test_health_is_503_while_the_gateway_is_down(bot_with_metrics):
+    fake, _, http, base = bot_with_metrics
+
+    async def health_becomes(status: int) -> None:
+        for _ in range(300):
+            async with http.get(f"{base}/healthz") as response:
+                if response.status == status:
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"/healthz never answered {status}")
+
+    await health_becomes(200)
+    await fake.gateway_down()
+    await health_becomes(503)
+    fake.gateway_up()
+    await health_becomes(200)  # reconnected (resumed) on its own
+
+
 async def test_health_is_503_once_the_worker_is_gone(bot_with_metrics):
     _, bot, http, base = bot_with_metrics
     async with http.get(f"{base}/healthz") as response:

@@ -58,6 +58,8 @@ async def test_settings_and_age_restricted_channels_through_discord(bot_settings
         assert int(command["default_member_permissions"]) == 0x20  # Manage Server
         assert await _lyrics(fake) == "masked"
         assert await _lyrics(fake, nsfw=True) == "shown"  # age-restricted channel
+        assert await _lyrics(fake, nsfw=True, thread=True) == "shown"  # a thread follows its parent
+        assert await _lyrics(fake, thread=True) == "masked"
         assert await _lyrics(fake, dm=True) == "masked"
 
         refused = await fake.slash("settings", profanity="on", permissions=MEMBER_PERMISSIONS)
@@ -70,6 +72,17 @@ async def test_settings_and_age_restricted_channels_through_discord(bot_settings
         assert await _lyrics(fake) == "shown"
         await fake.private_answer(await fake.slash("settings", profanity="off"))
         assert await _lyrics(fake) == "masked"
+        for crafted in ("ON", "yes", "maybe"):  # a client can send any value: none is stored
+            answer = await fake.private_answer(await fake.slash("settings", profanity=crafted))
+            assert "profanity must be on or off" in answer and "nothing was changed" in answer
+        for kind, crafted in ((4, 1), (5, True)):
+            raw = [{"name": "profanity", "type": kind, "value": crafted}]
+            answer = await fake.private_answer(await fake.slash("settings", raw_options=raw))
+            assert "on or off" in answer or "could not be read" in answer
+        await fake.private_answer(await fake.slash("settings", profanity="on"))
+        assert await _lyrics(fake) == "shown"
+        assert "must be on or off" in await fake.private_answer(await fake.slash("settings", profanity="1"))
+        assert await _lyrics(fake) == "shown"  # a refused value left the choice as it was
 
 
 async def _lyrics(fake, **where) -> str:
