@@ -28,14 +28,19 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     """Model-size and trainer flags, identical for both model families."""
     model = parser.add_argument_group("model")
     model.add_argument(
-        "--hidden", type=number(int, 1, 16384), default=512, help="LSTM units per layer (default 512)"
+        "--hidden", type=number(int, 1, 16384), default=512, help="LSTM units per layer (default %(default)s)"
     )
-    model.add_argument("--layers", type=number(int, 1, 16), default=2, help="LSTM layers (default 2)")
+    model.add_argument(
+        "--layers",
+        type=number(int, 1, 16),
+        default=2,
+        help="LSTM layers (default %(default)s)",
+    )
     model.add_argument(
         "--dropout",
         type=number(float, 0, 0.95),
         default=0.2,
-        help="dropout between layers and before the output (default 0.2)",
+        help="dropout between layers and before the output (default %(default)s)",
     )
     train = parser.add_argument_group("training")
     train.add_argument(
@@ -45,20 +50,20 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         help=(
             "full: exact BPTT over whole sequences; tbptt: chunks of --seq-len, state "
             "carried and detached; checkpoint: exact, activations recomputed per segment "
-            "(default tbptt)"
+            "(default %(default)s)"
         ),
     )
     train.add_argument(
         "--seq-len",
         type=number(int, 1, 100_000),
         default=128,
-        help="tbptt chunk length in steps (default 128)",
+        help="tbptt chunk length in steps (default %(default)s)",
     )
     train.add_argument(
         "--checkpoint-segment",
         type=number(int, 1, 100_000),
         default=64,
-        help="steps per recomputed segment with --bptt checkpoint (default 64)",
+        help="steps per recomputed segment with --bptt checkpoint (default %(default)s)",
     )
     train.add_argument(
         "--batch-size",
@@ -69,25 +74,31 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--epochs",
         type=number(int, 1, 100_000),
         default=20,
-        help="passes over the training data (default 20)",
+        help="passes over the training data (default %(default)s)",
     )
     train.add_argument(
         "--lr",
         type=number(float, 0, 10, above_low=True),
         default=2e-3,
-        help="peak AdamW learning rate (default 2e-3)",
+        help="peak AdamW learning rate (default %(default)s)",
     )
     train.add_argument(
-        "--weight-decay", type=number(float, 0, 10), default=0.01, help="AdamW weight decay (default 0.01)"
+        "--weight-decay",
+        type=number(float, 0, 10),
+        default=0.01,
+        help="AdamW weight decay (default %(default)s)",
     )
     train.add_argument(
-        "--eval-every", type=number(int, 1, 10**9), default=250, help="validate every N steps (default 250)"
+        "--eval-every",
+        type=number(int, 1, 10**9),
+        default=250,
+        help="validate every N steps (default %(default)s)",
     )
     train.add_argument(
         "--patience",
         type=number(int, 1, 10**6),
         default=6,
-        help="stop after N validations without improvement (default 6)",
+        help="stop after N validations without improvement (default %(default)s)",
     )
     train.add_argument(
         "--max-minutes",
@@ -113,7 +124,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--warmup",
         type=number(float, 0, 10**6),
         default=0.02,
-        help="linear warm-up: a fraction of the planned steps below 1, else steps (default 0.02)",
+        help="linear warm-up: a fraction of the planned steps below 1, else steps (default %(default)s)",
     )
     train.add_argument(
         "--device",
@@ -134,7 +145,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--seed",
         type=number(int, 0, 2**31 - 1),
         default=1234,
-        help="seed for initialisation and data order (default 1234)",
+        help="seed for initialisation and data order (default %(default)s)",
     )
     train.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     train.add_argument(

@@ -4,6 +4,7 @@ Prints figures only; nothing here asserts a target. Run on an otherwise idle mac
 
     python scripts/bench_lyrics.py            # everything (a few minutes on 2 cores)
     python scripts/bench_lyrics.py --only reply     # the shipped model's default reply
+    python scripts/bench_lyrics.py --only reply --smoke --checkpoint tiny.pt  # its code path, seconds
     python scripts/bench_lyrics.py --only memory
     python scripts/bench_lyrics.py --only precision # what int8/fp16/bf16 steps cost in bits/char
 """
@@ -121,13 +122,13 @@ def bench_sampling(rounds: int, style: float) -> dict[str, float]:
     }
 
 
-def bench_shipped_reply(rounds: int) -> dict[str, float]:
+def bench_shipped_reply(rounds: int, checkpoint: Path = DEFAULT_LYRICS_CHECKPOINT) -> dict[str, float]:
     """The reply a /lyrics user gets by default: the shipped model, its best-known artist,
     500 characters, every sampling default (style, ramp, min-p, recall, rhyme, line-end
     stop). One request at a time, and 16 at once in one batch (the bot batches concurrent
     requests); medians over the rounds, and the characters actually written. Then one
     request with each number of candidates, the rest at the defaults."""
-    generator = LyricsGenerator.from_checkpoint(DEFAULT_LYRICS_CHECKPOINT)
+    generator = LyricsGenerator.from_checkpoint(checkpoint)
     counts = generator.song_counts
     artists = sorted(counts, key=lambda a: -counts[a])[:16]
     generator.generate([LyricsRequest(length=50, seed=0)])
@@ -307,6 +308,14 @@ def main() -> None:
     parser.add_argument("--memory-batch", type=int, default=8, help="batch size of the memory probe")
     parser.add_argument("--lengths", default="512,2048,8192", help="sequence lengths of the memory probe")
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--checkpoint", type=Path, default=DEFAULT_LYRICS_CHECKPOINT, help="the model of --only reply"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="--only reply in one round, without the larger-shape estimates: the code path, not figures",
+    )
     args = parser.parse_args()
     if args.probe:
         memory_probe(args.probe[0], int(args.probe[1]), int(args.probe[2]))
@@ -322,8 +331,8 @@ def main() -> None:
                 rate = bench_training(hidden, layers, precision, args.steps)
                 print(f"  {layers}x{hidden} {precision}: {rate:10,.0f} chars/s", flush=True)
     if args.only in (None, "reply"):
-        r = bench_shipped_reply(rounds=5)
-        print(f"the default reply ({DEFAULT_LYRICS_CHECKPOINT.name}, every sampling default):")
+        r = bench_shipped_reply(rounds=1 if args.smoke else 5, checkpoint=args.checkpoint)
+        print(f"the default reply ({args.checkpoint.name}, every sampling default):")
         print(f"  one request: {r['one_reply_s']:.3f} s (median {r['one_reply_chars']:.0f} characters)")
         print(
             f"  16 requests in one batch: {r['batch16_s']:.2f} s "
@@ -333,8 +342,9 @@ def main() -> None:
         )
         costs = ", ".join(f"{n}: {t:.3f} s" for n, t in r["one_reply_s_by_candidates"].items())
         print(f"  one request by candidates written: {costs}", flush=True)
-        shipped = matrix_products_per_step(random_generator(), rows=16)
-        for hidden, layers in LARGER_SHAPES:  # only the LSTM's products grow with the shape
+        shipped = 0.0 if args.smoke else matrix_products_per_step(random_generator(), rows=16)
+        # Only the LSTM's products grow with the shape.
+        for hidden, layers in () if args.smoke else LARGER_SHAPES:
             larger = matrix_products_per_step(random_generator(hidden, layers), rows=16)
             estimate = r["one_reply_s"] + r["one_reply_chars"] * (larger - shipped)
             print(f"  the same reply from a {layers} x {hidden} model: about {estimate:.2f} s", flush=True)

@@ -27,9 +27,18 @@ def test_gpu_benchmark_runs_on_cpu_in_quick_mode():
     assert "guided, style 2" in out
 
 
-def test_the_default_reply_benchmark_runs_on_the_shipped_model():
+def test_the_default_reply_benchmark_runs_in_smoke_mode(tiny_lyrics_checkpoint):
+    """Its code path on a tiny model; the figures come from the full run, a script."""
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "bench_lyrics.py"), "--only", "reply"],
+        [
+            sys.executable,
+            str(SCRIPTS / "bench_lyrics.py"),
+            "--only",
+            "reply",
+            "--smoke",
+            "--checkpoint",
+            str(tiny_lyrics_checkpoint),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

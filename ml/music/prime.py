@@ -85,11 +85,6 @@ class PrimePiece:
         return 60_000_000 / at_start[-1] if at_start else DEFAULT_TEMPO_BPM
 
     @property
-    def final_tempo_us(self) -> int:
-        """Microseconds per quarter at the window's end: the continuation's tempo."""
-        return self.window.tempos[-1][1] if self.window.tempos else round(60_000_000 / DEFAULT_TEMPO_BPM)
-
-    @property
     def key_name(self) -> str:
         names = MINOR_KEY_NAMES if self.minor else MAJOR_KEY_NAMES
         return f"{names[self.tonic]} {'minor' if self.minor else 'major'}"

@@ -218,3 +218,33 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_tables(tmp_path, two
     assert "was trained with --val-fraction 0.2; give the same" in err  # --min-songs may grow the table
     assert train("other", "--init-from", str(tmp_path / "nowhere.pt")) == 2
     assert "Checkpoint not found" in capsys.readouterr().err
+
+
+def _subparsers(parser):
+    """Every leaf parser under `parser` (train lyrics, sample piano, ...)."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _subparsers(child)
+            return
+    yield parser
+
+
+def test_every_help_text_names_the_default_the_parser_really_uses():
+    import re
+
+    from ml.__main__ import build_parser
+
+    checked = 0
+    for parser in _subparsers(build_parser()):
+        for action in parser._actions:
+            text = (action.help or "").replace("%(default)s", str(action.default))
+            said = re.search(r"\(default ([^):,]+)", text)
+            if not said or action.default is None:
+                continue
+            shown, real = said.group(1).strip(), action.default
+            assert shown == str(real) or float(shown.split()[0]) == float(real), (parser.prog, action.dest)
+            checked += 1
+    assert checked > 20
