@@ -269,12 +269,12 @@ class SongService:
                 self._database_reachable = False
                 left = self._lease_until - time.monotonic()
                 if left > 0:
-                    log.error("could not renew the lease (%s); %.0f s of it left", exc or "timed out", left)
+                    log.error("could not renew the lease (%s); %.0f s of it left", str(exc) or "timed out", left)
                 else:
                     log.error(
                         "could not renew the lease (%s); it has run out, so this process takes no new "
                         "requests until the database is back",
-                        exc or "timed out",
+                        str(exc) or "timed out",
                     )
                 continue
             if started - self._renewed_at > lease or renewal.lapsed:
@@ -373,7 +373,7 @@ class SongService:
                     cooldown_seconds=s.queue.cooldown_seconds if cooldown else 0.0,
                 )
         except (TimeoutError, StorageError) as exc:
-            log.warning("could not take a place in line in the database: %s", exc or "timed out")
+            log.warning("could not take a place in line in the database: %s", str(exc) or "timed out")
             raise Unavailable(DATABASE_UNREACHABLE) from None
         if isinstance(hold, HoldRefused):
             if hold.reason == "cooldown":
@@ -685,7 +685,7 @@ class SongService:
             async with asyncio.timeout(self.settings.storage.answer_timeout_seconds):
                 return await call
         except (TimeoutError, StorageError) as exc:
-            log.warning("%s failed: %s", what, exc or "timed out")
+            log.warning("%s failed: %s", what, str(exc) or "timed out")
             raise Unavailable(DATABASE_UNREACHABLE) from None
 
     def artist_song_counts(self) -> dict[str, int]:

@@ -22,6 +22,14 @@ from the databases every few milliseconds) against QUEUE_MAX_PER_USER.
 
     python scripts/bench_bot.py --processes 2 --database postgresql --burst 120 --users 20 --cooldown 0
     python scripts/bench_bot.py --processes 2 --database sqlite --burst 120 --users 20 --cooldown 0
+
+Outage: --outage S stops the PostgreSQL server for S seconds while the burst arrives (half
+before, half spread over the outage), then starts it again. Discord's 3 s deadline is
+enforced by the fake. Prints acks (p99), how many were refused with the database message,
+rows by status once every lease has been renewed (none may be interrupted), and the cap.
+
+    python scripts/bench_bot.py --processes 2 --database postgresql --outage 10 \
+        --burst 80 --users 20 --cooldown 0
 """
 
 from __future__ import annotations
@@ -202,11 +210,16 @@ class OpenPerUser:
                 ]
 
         while True:
-            with contextlib.suppress(Exception):  # a table not made yet
+            try:
                 per_user = Counter()
                 for user_id, n in await count():
                     per_user[user_id] += n
                 self.peak = max(self.peak, max(per_user.values(), default=0))
+            except Exception:  # a table not made yet, or the server is down: look again
+                if self.databases[0].startswith("postgresql"):
+                    with contextlib.suppress(Exception):
+                        connection = await asyncpg.connect(self.databases[0], timeout=1)
+                await asyncio.sleep(0.1)
             await asyncio.sleep(0.005)
 
 
@@ -226,8 +239,14 @@ async def rows_by_status(databases: list[str]) -> Counter:
     return rows
 
 
+def stop_server(server) -> None:
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
 async def multi_process_burst(
-    n: int, users: int, length: int, cooldown: float, backend: str, folder: Path
+    n: int, users: int, length: int, cooldown: float, backend: str, folder: Path, outage: float | None
 ) -> None:
     if backend == "postgresql":
         import pgserver
@@ -237,7 +256,7 @@ async def multi_process_burst(
         databases = [f"postgresql://postgres@/bench?host={folder / 'pg'}"] * 2
     else:
         server, databases = None, [str(folder / f"shard{i}.db") for i in range(2)]
-    fake = FakeDiscord()
+    fake = FakeDiscord(ack_deadline=3.0 if outage else None)
     await fake.start()
     children = [
         subprocess.Popen(
@@ -266,22 +285,31 @@ async def multi_process_burst(
         watcher = OpenPerUser(databases)
         watching = asyncio.create_task(watcher.watch())
         started = time.monotonic()
-        sent = await asyncio.gather(
-            *(
-                fake.slash(
-                    "lyrics",
-                    user_id=str(1000 + i % users),
-                    user_name=f"user{i % users}",
-                    guild_id=SHARD_GUILDS[(i // users) % 2],  # each user's requests alternate shards
-                    length=length,
-                )
-                for i in range(n)
+
+        def request(i: int):
+            return fake.slash(
+                "lyrics",
+                user_id=str(1000 + i % users),
+                user_name=f"user{i % users}",
+                guild_id=SHARD_GUILDS[(i // users) % 2],  # each user's requests alternate shards
+                length=length,
             )
-        )
+
+        if outage:
+            sent = list(await asyncio.gather(*(request(i) for i in range(n // 2))))
+            stop_server(server)
+            down_at, waves = time.monotonic(), 5
+            for wave in range(waves):  # the rest spread over the outage
+                sent += await asyncio.gather(*(request(i) for i in range(n // 2 + wave, n, waves)))
+                await asyncio.sleep(outage / waves)
+            await asyncio.sleep(max(0.0, outage - (time.monotonic() - down_at)))
+            server.ensure_postgres_running()
+        else:
+            sent = await asyncio.gather(*(request(i) for i in range(n)))
         spread = max(i.sent_at for i in sent) - min(i.sent_at for i in sent)
         acks, silent, accepted, answers = await answers_to(fake, sent)
         elapsed = time.monotonic() - started
-        await asyncio.sleep(1.0)  # the last rows closed
+        await asyncio.sleep(2 * Settings(_env_file=None).storage.lease_seconds if outage else 1.0)
         watching.cancel()
         rows = await rows_by_status(databases)
     finally:
@@ -301,6 +329,15 @@ async def multi_process_burst(
         f"2 bot processes (shards 0 and 1 of 2) on {where}; {n} /lyrics (length {length}) from {users} users"
     )
     print(f"  over both shards, sent within {spread * 1000:.0f} ms, cooldown {cooldown:g} s")
+    if outage:
+        late = sum(code == 10062 for _, _, code in fake.errors_sent)
+        unreachable = sum(
+            "can't reach my database" in (a.json.get("data") or {}).get("content", "") for _, a in acks
+        )
+        wrong = sum(not a.json["content"].startswith("🎤") for _, a in answers)
+        print(f"  the database down for {outage:g} s while the second half arrived")
+        print(f"  acknowledged after Discord's 3 s: {late}; refused with the database message: {unreachable}")
+        print(f"  accepted but answered with an error: {wrong}; rows interrupted: {rows['interrupted']}")
     print(f"  acks      p50 {ack_ms[0]:6.0f} ms   p99 {ack_ms[1]:6.0f} ms")
     print(f"  answers   p50 {answer_s[0]:6.2f} s    p99 {answer_s[1]:6.2f} s   (all in {elapsed:.1f} s)")
     print(f"  accepted {len(accepted)}, refused {len(acks) - len(accepted)}, silent {silent}")
@@ -324,6 +361,7 @@ async def main() -> None:
     parser.add_argument("--cooldown", type=float, help="COOLDOWN_SECONDS for the burst (0 stresses the caps)")
     parser.add_argument("--processes", type=int, choices=(1, 2), default=1, help="bot processes (shards)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--outage", type=float, help="seconds the PostgreSQL server is down mid-burst")
     parser.add_argument("--serve-shard", type=int, help=argparse.SUPPRESS)  # a child process
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-database", help=argparse.SUPPRESS)
@@ -333,8 +371,16 @@ async def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         if args.processes == 2:
+            if args.outage and args.database != "postgresql":
+                parser.error("--outage stops a PostgreSQL server: use it with --database postgresql")
             await multi_process_burst(
-                args.burst or 120, args.users, args.length, args.cooldown or 0.0, args.database, Path(tmp)
+                args.burst or 120,
+                args.users,
+                args.length,
+                args.cooldown or 0.0,
+                args.database,
+                Path(tmp),
+                args.outage,
             )
             return
         if args.burst:

@@ -123,9 +123,11 @@ class SqlStorage:
                     raise StorageError(
                         f"lost DATABASE_URL={self.url_shown} for {waited:.0f} s while {what} ({reason})"
                     ) from exc
-                log.warning(
-                    "database: %s while %s; retrying in %.1f s (requests in flight are kept)",
-                    reason, what, delay,
+                # The first failure of an operation is a warning; its further tries are detail.
+                log.log(
+                    logging.WARNING if delay == FIRST_RETRY_S else logging.DEBUG,
+                    "database: %s while %s; retrying for up to %.0f s",
+                    reason, what, RETRY_FOR_S,
                 )  # fmt: skip
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, LONGEST_RETRY_S)

@@ -95,4 +95,4 @@ async def test_a_request_in_flight_survives_the_database_dropping_every_connecti
     with caplog.at_level("WARNING"):
         await first.deliver(ticket, _accept)
     assert (await first.storage.get(ticket.request_id)).status == "done"
-    assert "retrying" in caplog.text and "requests in flight are kept" in caplog.text
+    assert "retrying" in caplog.text and "database back" in caplog.text
