@@ -267,14 +267,14 @@ class SongService:
                 raise
             except Exception as exc:
                 self._database_reachable = False
-                left = self._lease_until - time.monotonic()
+                left, reason = self._lease_until - time.monotonic(), str(exc) or "timed out"
                 if left > 0:
-                    log.error("could not renew the lease (%s); %.0f s of it left", str(exc) or "timed out", left)
+                    log.error("could not renew the lease (%s); %.0f s of it left", reason, left)
                 else:
                     log.error(
                         "could not renew the lease (%s); it has run out, so this process takes no new "
                         "requests until the database is back",
-                        str(exc) or "timed out",
+                        reason,
                     )
                 continue
             if started - self._renewed_at > lease or renewal.lapsed:
