@@ -39,6 +39,7 @@ TRANSIENT = (
     asyncpg.exceptions.TransactionRollbackError,  # deadlock detected, serialization failure
     asyncpg.exceptions.LockNotAvailableError,
     asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InternalClientError,  # a pooled connection found broken as it is reset
 )
 
 
