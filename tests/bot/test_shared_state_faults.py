@@ -77,6 +77,23 @@ async def test_a_deadlock_during_a_lease_renewal_is_retried_and_the_sweep_comple
         await live.close()
 
 
+async def test_two_processes_renewing_after_an_outage_never_deadlock(postgres_database, caplog):
+    """What deadlocked before: after an outage both processes' leases have run out, and each
+    renewal, having renewed its own row, deletes the other's as dead."""
+    _, url = postgres_database
+    a = await open_storage(url, Instance.new(ShardClaim(frozenset({0})), 0.1))
+    b = await open_storage(url, Instance.new(ShardClaim(frozenset({1})), 0.1))
+    try:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(10):
+                await asyncio.sleep(0.15)  # both leases out, as after an outage
+                await asyncio.gather(a.renew_lease(), b.renew_lease())
+        assert "Deadlock" not in caplog.text
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_the_lease_loop_survives_any_error_and_stops_taking_work_once_its_lease_is_gone(
     bot_settings, caplog
 ):
