@@ -21,6 +21,14 @@ class InvalidOption(ServiceError):
     pass
 
 
+class ArtistChoice(InvalidOption):
+    """A name that fits several artists: the user picks one of `candidates`."""
+
+    def __init__(self, message: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
 class Busy(ServiceError):
     """Queue full or cooling down; `retry_after` says when to try again, `reason` which
     limit it was (cooldown, user_cap, queue_full)."""
@@ -64,6 +72,7 @@ class LyricsOptions:
     length: int | None = None
     seed: int | None = None
     style: float | None = None  # guidance strength; only matters with an artist
+    typed_artist: str | None = None  # what the user typed, when it named `artist` in part or misspelled
 
     command = "lyrics"
 

@@ -7,27 +7,31 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.config import Settings
-from bot.requests import AUTO_STYLE, ContinueOptions, InvalidOption, LyricsOptions, MidiOptions
+from bot.requests import AUTO_STYLE, ArtistChoice, ContinueOptions, InvalidOption, LyricsOptions, MidiOptions
 from ml.errors import UnknownArtistError, shorten
 from ml.sampling import new_seed
-from ml.text.artists import ArtistTable
-from ml.text.clean import without_format_chars
+from ml.text.artists import AmbiguousArtistError
+from ml.text.clean import start_letters, without_format_chars
+from ml.text.generate import LyricsGenerator
 
 
-def resolve_lyrics(settings: Settings, artists: ArtistTable, options: LyricsOptions) -> LyricsOptions:
+def resolve_lyrics(settings: Settings, model: LyricsGenerator, options: LyricsOptions) -> LyricsOptions:
     """Options with defaults filled in, checked against the bounds; raises InvalidOption."""
-    s = settings
+    s, artists = settings, model.artist_table
     temperature = s.lyrics.temperature_default if options.temperature is None else options.temperature
     length = s.lyrics.length_default if options.length is None else options.length
     check_range("temperature", temperature, s.sampling.temperature_min, s.sampling.temperature_max)
     check_range("length", length, s.lyrics.length_min, s.lyrics.length_max)
-    start = check_text("start", options.start or "", s.lyrics.start_max_chars)
+    start = lyrics_start(check_text("start", options.start or "", s.lyrics.start_max_chars), model)
     typed_artist = check_text("artist", options.artist or "", s.lyrics.artist_max_chars) or None
     try:
-        artist, _ = artists.resolve(typed_artist)
+        found = artists.match(typed_artist)
+    except AmbiguousArtistError as exc:
+        raise ArtistChoice(str(exc), exc.suggestions) from None
     except UnknownArtistError as exc:
         hint = "" if exc.suggestions else " /artists lists every artist I know."
         raise InvalidOption(f"{exc}{hint}") from None
+    artist = found.name
     style = s.lyrics.style_default if options.style is None else options.style
     check_range("style", style, s.lyrics.style_min, s.lyrics.style_max)
     if artist is None:
@@ -39,7 +43,22 @@ def resolve_lyrics(settings: Settings, artists: ArtistTable, options: LyricsOpti
         length=length,
         seed=seed(settings, options.seed),
         style=style,
+        typed_artist=typed_artist if found.inexact else None,
     )
+
+
+def lyrics_start(start: str, model: LyricsGenerator) -> str:
+    """The start as the model will read it: none when it holds no letter (blank, emoji,
+    punctuation); refused when most of its letters are in a script the model never read."""
+    letters, unknown = start_letters(start, model.known_chars)
+    if not letters:
+        return ""
+    if unknown * 2 > letters:
+        raise InvalidOption(
+            "I can only write on from words in the alphabets of my training songs (mostly English); "
+            "most of that start's letters are not among them. Try a start in English, or leave it out."
+        )
+    return start
 
 
 def resolve_midi(settings: Settings, options: MidiOptions) -> MidiOptions:

@@ -49,9 +49,10 @@ from bot.requests import (
     Unavailable,
 )
 from bot.storage import HoldRefused, Instance, RequestRecord, ShardClaim, Storage, StorageError, open_storage
-from ml.errors import DataError, shorten
+from ml.errors import DataError, UnknownArtistError, shorten
 from ml.music.generate import PianoGenerator
 from ml.music.styles import read_style
+from ml.text.artists import AmbiguousArtistError
 from ml.text.generate import LyricsGenerator
 from ml.text.safety import masked
 
@@ -95,7 +96,7 @@ def _music_kind(options: MidiOptions | ContinueOptions) -> Kind:
 COMMANDS: dict[Command, CommandSpec] = {
     "lyrics": CommandSpec(
         lambda o: "lyrics",
-        lambda s, o: rules.resolve_lyrics(s.settings, s.lyrics.artist_table, o),
+        lambda s, o: rules.resolve_lyrics(s.settings, s.lyrics, o),
         _lyrics_batch,
         "lyrics",
     ),
@@ -690,6 +691,16 @@ class SongService:
 
     def artist_song_counts(self) -> dict[str, int]:
         return self.lyrics.song_counts
+
+    def artist_choices(self, typed: str | None) -> list[str]:
+        """The artists a name could mean when it fits several equally (else empty)."""
+        try:
+            self.lyrics.artist_table.match(typed if isinstance(typed, str) else None)
+        except AmbiguousArtistError as exc:
+            return exc.suggestions
+        except UnknownArtistError:
+            pass
+        return []
 
     def artist_page(self, search: object, page: object) -> str:
         """/artists: one page of the artists the lyrics model knows, matching `search`."""

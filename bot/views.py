@@ -96,6 +96,33 @@ class RerollView(discord.ui.View):
         await self.rerun(interaction, replace(self.options, style=style, seed=None))
 
 
+class ArtistChoiceView(discord.ui.View):
+    """One button per artist an ambiguous name could mean: a click writes the same request
+    in that artist's style."""
+
+    def __init__(
+        self, options: LyricsOptions, candidates: list[str], rerun: Rerun, settings: Settings
+    ) -> None:
+        super().__init__(timeout=settings.discord.button_timeout_seconds)
+        self.options = options
+        self.rerun = rerun
+        for candidate in candidates:
+            button = discord.ui.Button(label=candidate[:80], style=discord.ButtonStyle.primary)
+            button.callback = self._choose(candidate)
+            self.add_item(button)
+
+    def _choose(self, artist: str) -> Callable[[discord.Interaction], Awaitable[None]]:
+        async def choose(interaction: discord.Interaction) -> None:
+            await self.rerun(interaction, replace(self.options, artist=artist))
+
+        return choose
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
+    ) -> None:
+        await report_error(interaction, error)
+
+
 class ExpiredButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=rf"{CUSTOM_ID_PREFIX}:(?P<command>lyrics|midi|continue):(?P<action>again|hotter|cooler|stronger)",

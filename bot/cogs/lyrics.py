@@ -5,11 +5,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.formatting import lyrics_messages
+from bot.formatting import lyrics_messages, safe
 from bot.interactions import NO_PINGS, declare_range, run_request, send_private
 from bot.requests import LyricsOptions, LyricsReply
 from bot.service import SongService
-from bot.views import RerollView
+from bot.views import ArtistChoiceView, RerollView
+from ml.errors import shorten
 
 
 class Lyrics(commands.Cog):
@@ -50,6 +51,15 @@ class Lyrics(commands.Cog):
         options = LyricsOptions(
             artist=artist, start=start or "", temperature=temperature, length=length, seed=seed, style=style
         )
+        candidates = self.service.artist_choices(artist)
+        if candidates:  # a question, not a dead end: one button per artist it could mean
+            view = ArtistChoiceView(options, candidates, self.run, self.settings)
+            shown = safe(shorten(artist, self.settings.discord.echo_chars))
+            text = f"“{shown}” could be several artists; pick one:"
+            await interaction.response.send_message(
+                text, view=view, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
         await self.run(interaction, options)
 
     @lyrics.autocomplete("artist")

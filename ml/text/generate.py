@@ -46,8 +46,9 @@ from ml.text.artists import ArtistTable
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.request import MAX_CANDIDATES, LyricsRequest
-from ml.text.safety import without_slurs
+from ml.text.safety import swears, without_profanity, without_slurs
 from ml.text.shape import SongShape
+from ml.text.surface import tidied
 from ml.text.vocab import BOS, EOS, UNK, Vocab
 
 LINE_SLACK = 120  # characters a request may write past its length to finish the line
@@ -64,6 +65,7 @@ class LyricsSample:
     style: float = 1.0  # the guidance strength it was written with (1 without an artist)
     unknown_chars: list[str] = field(default_factory=list)  # prime characters read as <unk>
     lines_cut: int = 0  # lines left out because they held a slur (ml.text.safety)
+    lines_tidied: int = 0  # babble, one word over and over, or swearing unlike the artist
     cut_mid_line: bool = False  # no line end within the length's slack: stopped mid-line
 
 
@@ -85,8 +87,10 @@ class LyricsGenerator:
             self.artist_gates = bias if artists is None else artists + bias
             self.head_weight = self.model.head.weight.T.contiguous()  # (H, V): MKL's faster layout
         self.lexicon = self.meta.lexicon
+        self._swearing: dict[int, bool] = {}
         self.token_chars = [self.vocab.decode([i]) if i != UNK else "" for i in range(len(self.vocab))]
         ids = {ch: i for i, ch in enumerate(self.token_chars) if ch}
+        self.known_chars = set(ids)  # the characters the model reads and writes
         self.case_groups = torch.tensor([ids.get(ch.lower(), i) for i, ch in enumerate(self.token_chars)])
 
     @classmethod
@@ -105,6 +109,15 @@ class LyricsGenerator:
     def song_counts(self) -> dict[str, int]:
         """Training songs per artist the model can write like."""
         return self.artist_table.song_counts
+
+    def swears(self, artist: int) -> bool:
+        """Whether the artist swears in the training songs (a profane word used at least
+        twice, per the lexicon); unknown without a lexicon, and "any artist" may."""
+        if self.lexicon is None or artist == 0:
+            return True
+        if artist not in self._swearing:
+            self._swearing[artist] = swears(self.lexicon.words_of(artist))
+        return self._swearing[artist]
 
     def resolve_artist(self, name: str | None) -> tuple[str | None, int]:
         """(canonical name, artist id); None or blank means any artist."""
@@ -203,11 +216,16 @@ class LyricsGenerator:
             ]
 
         samples = []
-        for r, (name, _), w, stop, e in zip(requests, resolved, written, ended, encoded, strict=True):
+        for r, (name, index), w, stop, e in zip(requests, resolved, written, ended, encoded, strict=True):
             whole, mid_line = at_line_end(self.vocab.decode(w), stop)
             if not r.prime:  # a song opening on blank lines (a dropped section label) shows none
                 whole = whole.lstrip()
             text, cut = without_slurs(r.prime + whole)
+            own_lines = r.prime.count("\n") + 1 if r.prime else 0  # the user's start, as given
+            text, tidied_away = tidied(text, own_lines)
+            if not self.swears(index):
+                text, rude = without_profanity(text, own_lines)
+                tidied_away += rude
             samples.append(
                 LyricsSample(
                     text=text,
@@ -218,6 +236,7 @@ class LyricsGenerator:
                     style=r.style if name else 1.0,
                     unknown_chars=e.unknown,
                     lines_cut=cut,
+                    lines_tidied=tidied_away,
                     cut_mid_line=mid_line,
                 )
             )

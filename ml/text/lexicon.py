@@ -88,6 +88,10 @@ class ArtistLexicon:
         """Whether `word` (lower case, as ml.text.quality.words gives it) is in the word list."""
         return word in self._known
 
+    def words_of(self, artist: int) -> set[str]:
+        """The words artist `artist` used at least MIN_ARTIST_COUNT times in training."""
+        return set(self._table(artist))
+
     def score(self, text: str, artist: int) -> float:
         """How much `text` reads like artist `artist` (an index of the model's table)."""
         found = words(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterable
 
 # Slurs (racial, ethnic, homophobic, transphobic, ableist), ROT13-encoded so that reading
 # the source does not display them; decoded once here. tests/ml/test_safety.py checks each.
@@ -41,6 +42,9 @@ PROFANE_WORDS = (
     r"bastards?",
     r"whores?",
     r"sluts?",
+    r"hoes?",
+    r"thots?",
+    r"piss(?:es|ed|ing)?",
 )
 SLUR = re.compile(
     r"\b(?:" + "|".join(codecs.decode(p, "rot13") for p in _SLURS_ROT13) + r")\b", re.IGNORECASE
@@ -53,6 +57,19 @@ def without_slurs(text: str) -> tuple[str, int]:
     lines = text.split("\n")
     kept = [line for line in lines if not SLUR.search(line)]
     return "\n".join(kept), len(lines) - len(kept)
+
+
+def without_profanity(text: str, keep_lines: int = 0) -> tuple[str, int]:
+    """The text without the lines that swear (past the first `keep_lines`, the user's own
+    start): for an artist who never does, a masked word would still be one too many."""
+    lines = text.split("\n")
+    kept = lines[:keep_lines] + [line for line in lines[keep_lines:] if not PROFANITY.search(line)]
+    return "\n".join(kept), len(lines) - len(kept)
+
+
+def swears(words: Iterable[str]) -> bool:
+    """Whether any of `words` (an artist's vocabulary) is profane."""
+    return any(PROFANITY.fullmatch(word) for word in words)
 
 
 def masked(text: str) -> tuple[str, int]:

@@ -9,6 +9,7 @@ import pytest
 import soundfile
 
 from ml.music.audio import RELEASE_S
+from ml.text.artists import ANY_ARTIST, ArtistTable
 from ml.text.request import LyricsRequest
 from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
 from tests.music_fixtures import chord_midi
@@ -92,10 +93,10 @@ async def test_artist_autocomplete(discord_env):
 
 async def test_unknown_artist_is_a_private_error_with_suggestions(discord_env):
     fake, _, _ = discord_env
-    interaction = await fake.slash("lyrics", artist="Alpah")
+    interaction = await fake.slash("lyrics", artist="Alfa")
     answer = await fake.callback(interaction)
     assert answer.json["type"] == 4 and answer.json["data"]["flags"] & EPHEMERAL
-    assert answer.json["data"]["content"] == "Unknown artist 'Alpah'. Did you mean: Alpha?"
+    assert answer.json["data"]["content"] == "Unknown artist 'Alfa'. Did you mean: Alpha?"
 
 
 async def test_concurrent_users_are_all_answered_in_fair_order_and_listed_in_history(discord_env):
@@ -302,3 +303,34 @@ async def test_artists_refuses_crafted_pages_and_overlong_searches(discord_env):
     assert answer == "search can be at most 100 characters long (got 10,000)."
     answer = await fake.private_answer(await fake.slash("artists", search="Alpha" + " " * 90 + "x"))
     assert len(answer) < 300  # the search quoted back at most ECHO_CHARS long
+
+
+async def test_a_name_that_fits_several_artists_offers_a_button_for_each(discord_env):
+    fake, bot, _ = discord_env
+    lyrics = bot.service.lyrics  # its two artists renamed so that "Alpha" fits both
+    lyrics.artist_table = ArtistTable(
+        [ANY_ARTIST, "Alpha One", "Alpha Two"], {"Alpha One": 2, "Alpha Two": 5}
+    )
+    asked = await fake.slash("lyrics", artist="alpha", length=100, seed=4)
+    question = await fake.callback(asked)
+    data = question.json["data"]
+    assert question.json["type"] == 4 and data["flags"] & EPHEMERAL
+    assert data["content"] == "“alpha” could be several artists; pick one:"
+    labels = [c["label"] for row in data["components"] for c in row["components"]]
+    assert labels == ["Alpha Two", "Alpha One"]  # the better known first
+    message = next(m for m in fake.messages.values() if m["content"] == data["content"])
+    (reply,) = await fake.followups(await fake.click(message, "Alpha One"))
+    assert reply.json["content"].startswith("🎤 Lyrics in the style of **Alpha One** · ")
+    typo = await fake.slash("lyrics", artist="Alpha Onr", length=100, seed=4)  # one slip: used, and said
+    (reply,) = await fake.followups(typo)
+    assert reply.json["content"].startswith("🎤 Lyrics in the style of **Alpha One** (for “Alpha Onr”) · ")
+
+
+async def test_a_start_without_letters_is_no_start_and_another_script_is_refused(discord_env):
+    fake, _, _ = discord_env
+    for start in ("💕💕", "   ", "…!?"):
+        (reply,) = await fake.followups(await fake.slash("lyrics", start=start, length=100, seed=5))
+        assert reply.json["content"].startswith("🎤 Lyrics by any artist")
+        assert "💕" not in reply.json["content"] and "doesn't know" not in reply.json["content"]
+    refused = await fake.private_answer(await fake.slash("lyrics", start="Привет, как дела", length=100))
+    assert "alphabets of my training songs" in refused

@@ -90,3 +90,16 @@ async def _lyrics(fake, **where) -> str:
     text = "\n".join(c.json["content"] for c in await fake.followups(interaction))
     assert not SLUR.search(text) and "we sing along" in text
     return "shown" if "fuck it all" in text else "masked" if "f\\*\\*\\* it all" in text else text
+
+
+async def test_an_artist_who_never_swears_gets_no_swearing(rude_service):
+    generator = rude_service.lyrics
+    requester = Requester(1, "ann", 100, 1, profanity_allowed=True)  # even where it may be shown
+    options = LyricsOptions(artist="Gamma", **PROMPT)
+    swearing = await rude_service.deliver(await rude_service.submit(requester, options), _accept)
+    assert generator.swears(1) and "fuck it all" in swearing.text  # Gamma's songs swear
+    generator.lexicon.words_of = lambda artist: {"we", "sing", "along", "in", "the", "night"}
+    generator._swearing.clear()  # as if Gamma's songs never had
+    clean = await rude_service.deliver(await rude_service.submit(requester, options), _accept)
+    assert not generator.swears(1) and "fuck" not in clean.text.lower()
+    assert clean.text.startswith("we sing along")

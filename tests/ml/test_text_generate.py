@@ -132,7 +132,9 @@ def test_a_line_longer_than_the_slack_ends_at_the_last_line_end():
 
 def test_unknown_artist_lists_close_matches(generator):
     with pytest.raises(UnknownArtistError, match="Did you mean: Alpha"):
-        generator.generate([LyricsRequest(artist="Alpah")])
+        generator.generate([LyricsRequest(artist="Alp")])
+    (typo,) = generator.generate([LyricsRequest(artist="Alpah", length=20)])  # one clear slip
+    assert typo.artist == "Alpha"
     with pytest.raises(BalladeerError, match="temperature"):
         generator.generate([LyricsRequest(temperature=-1)])
     with pytest.raises(BalladeerError, match="plausibility in"):
