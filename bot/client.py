@@ -54,6 +54,12 @@ class BalladeerBot(commands.Bot):
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_PINGS,
             tree_cls=CheckedTree,
+            # Installable by servers and by users, usable in servers, DMs and group DMs;
+            # commands that only make sense in a server say so themselves (/settings).
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=True, private_channel=True
+            ),
             **client_options,
         )
         self.settings = settings
@@ -65,14 +71,17 @@ class BalladeerBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.service = await SongService.start(self.settings, shard_claim(self.settings))
+        music = Music(self.service, self.settings)
         for cog in (
             Lyrics(self.service, self.settings),
-            Music(self.service, self.settings),
+            music,
             History(self.service, self.settings),
             Info(self.service),
             ServerSettings(self.service),
         ):
             await self.add_cog(cog)
+        for menu in music.context_menus:
+            self.tree.add_command(menu)
         self.add_dynamic_items(ExpiredButton)
         monitoring = self.settings.monitoring
         if monitoring.metrics_port is not None:

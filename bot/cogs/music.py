@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.download import download
 from bot.formatting import midi_message
-from bot.interactions import NO_PINGS, as_file, declare_range, run_request
+from bot.interactions import NO_PINGS, as_file, declare_range, run_request, send_private
 from bot.requests import AUTO_STYLE, Attachment, ContinueOptions, MidiOptions, MidiReply
 from bot.rules import display_name
 from bot.service import SongService
@@ -22,6 +22,7 @@ from ml.names import MUSIC_STYLES
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIX = ".ogg"
+MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 Style = Literal[MUSIC_STYLES]  # the choices Discord offers; the service checks what is loaded
 ContinueStyle = Literal[(AUTO_STYLE, *MUSIC_STYLES)]
 PAYLOAD_TOO_LARGE = 413  # Discord: 40005, request entity too large
@@ -39,6 +40,10 @@ class Music(commands.Cog):
             declare_range(command, "temperature", s.sampling.temperature_min, s.sampling.temperature_max)
             declare_range(command, "seed", 0, s.sampling.seed_max)
         self.session: aiohttp.ClientSession | None = None
+        # discord.py takes context menus from the tree, not from cogs: the client adds these.
+        self.context_menus = [
+            app_commands.ContextMenu(name="Continue this MIDI", callback=self.continue_message),
+        ]
 
     async def cog_load(self) -> None:
         self.session = aiohttp.ClientSession()  # attachments only: bounded, off the bot's own session
@@ -90,8 +95,25 @@ class Music(commands.Cog):
             seed=seed,
             style=style,
         )
+        await self._continue(interaction, file, options)
 
-        async def fetch() -> bytes:  # only once the request is admitted
+    async def continue_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The message menu's "Continue this MIDI": /continue on its first MIDI attachment,
+        every option at its default."""
+        file = next((a for a in message.attachments if a.filename.lower().endswith(MIDI_SUFFIXES)), None)
+        if file is None:
+            await send_private(
+                interaction, "That message has no MIDI file (.mid or .midi) to continue; pick one that does."
+            )
+            return
+        await self._continue(interaction, file, ContinueOptions(filename=file.filename, size=file.size))
+
+    async def _continue(
+        self, interaction: discord.Interaction, file: discord.Attachment, options: ContinueOptions
+    ) -> None:
+        """One /continue request: the file is downloaded (bounded) only once it is admitted."""
+
+        async def fetch() -> bytes:
             s = self.settings
             timeout = s.music.continue_download_timeout_seconds
             return await download(

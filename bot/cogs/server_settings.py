@@ -21,7 +21,8 @@ class ServerSettings(commands.Cog):
 
     @app_commands.command(name="settings", description="This server's choices (Manage Server only)")
     @app_commands.describe(profanity="on: lyrics show profanity as written; off: masked (f***)")
-    @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=False)  # a server's own choice
     @app_commands.default_permissions(manage_guild=True)
     async def settings(
         self, interaction: discord.Interaction, profanity: Literal["on", "off"] | None = None

@@ -12,6 +12,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ml.text.safety import PROFANITY
+from ml.text.surface import MAX_WORD_REPEATS, is_balanced, is_vocable_line, most_repeats
+
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 CASED_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
 _LAST_VOWELS = re.compile(r"[aeiouy]+[^aeiouy]*$")
@@ -105,6 +108,10 @@ class Figures:
     repeated_lines: float | None
     rhymes: float | None
     title_case: float | None
+    vocable_lines: float | None = None  # share of all lines that are only oh/yeah/hey/la…
+    word_runs: float | None = None  # share of texts with a line saying one word > 8 times
+    balanced: float | None = None  # share of texts with every bracket and quote paired
+    profanity_per_1000_words: float | None = None
 
 
 def figures(texts: list[str], word_list: WordList) -> Figures:
@@ -112,6 +119,8 @@ def figures(texts: list[str], word_list: WordList) -> Figures:
         kept = [v for v in values if v is not None]
         return sum(kept) / len(kept) if kept else None
 
+    all_lines = [line for t in texts for line in lines(t)]
+    word_count = sum(len(words(t)) for t in texts)
     return Figures(
         texts=len(texts),
         real_words=mean(word_list.share(t) for t in texts),
@@ -119,4 +128,10 @@ def figures(texts: list[str], word_list: WordList) -> Figures:
         repeated_lines=mean(repeat_rate(t) for t in texts),
         rhymes=mean(rhyme_rate(t) for t in texts),
         title_case=mean(title_case_share(t) for t in texts),
+        vocable_lines=sum(map(is_vocable_line, all_lines)) / len(all_lines) if all_lines else None,
+        word_runs=mean(any(most_repeats(line) > MAX_WORD_REPEATS for line in lines(t)) for t in texts),
+        balanced=mean(is_balanced(t) for t in texts),
+        profanity_per_1000_words=(
+            1000 * sum(len(PROFANITY.findall(t)) for t in texts) / word_count if word_count else None
+        ),
     )

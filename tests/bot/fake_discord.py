@@ -42,6 +42,8 @@ CHANNELS = {GUILD_ID: CHANNEL_ID, SECOND_GUILD_ID: SECOND_CHANNEL_ID}
 AGE_RESTRICTED_CHANNEL_ID = "444444444444444446"  # in GUILD_ID, marked nsfw
 SHARDS_RECOMMENDED = 2  # what GET /gateway/bot answers
 DM_CHANNEL_ID = "555555555555555555"
+OTHER_GUILD_ID = "777777777777777777"  # a server that has not added the bot (user installs)
+OTHER_CHANNEL_ID = "777777777777777778"
 EPHEMERAL = 64
 HEARTBEAT_INTERVAL_MS = 250  # short, so a blocked event loop shows up at once
 CONTENT_LIMIT = 2000
@@ -350,6 +352,35 @@ class FakeDiscord:
             thread=thread,
         )
 
+    def user_message(self, files: list[FakeFile], content: str = "", user_id: str = "2") -> dict:
+        """A message a user posted in the test channel with `files` attached (served by the CDN)."""
+        attachments = []
+        for file in files:
+            key = snowflake()
+            self.uploads[key] = file
+            url = f"http://127.0.0.1:{self.port}/cdn/{key}"
+            attachments.append(
+                {"id": key, "filename": file.filename, "size": len(file.data), "url": url, "proxy_url": url}
+            )
+        message = self._message({"content": content}, {}, ephemeral=False)
+        message |= {"author": user(user_id, f"user{user_id}"), "attachments": attachments}
+        return message
+
+    async def message_command(
+        self, name: str, message: dict, user_id: str = "1", user_installed: bool = False
+    ) -> Interaction:
+        """A message context-menu command on `message`, as Discord sends it (type 3 command,
+        the message in `resolved`)."""
+        data = {
+            "id": snowflake(),
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        guild_id = OTHER_GUILD_ID if user_installed else GUILD_ID
+        return await self._interact(2, data, user_id, "alice", False, guild_id=guild_id)
+
     def fail_next(self, failure: Failure) -> None:
         self.failures.append(failure)
 
@@ -412,7 +443,8 @@ class FakeDiscord:
                 "context": 1,
             }
         else:
-            channel_id = AGE_RESTRICTED_CHANNEL_ID if nsfw else CHANNELS[guild_id]
+            # A guild the bot is not in: the command comes from a user's own install of the app.
+            channel_id = AGE_RESTRICTED_CHANNEL_ID if nsfw else CHANNELS.get(guild_id, OTHER_CHANNEL_ID)
             channel = {
                 "id": channel_id,
                 "type": 0,
@@ -451,12 +483,15 @@ class FakeDiscord:
                     "deaf": False,
                     "mute": False,
                 },
-                "authorizing_integration_owners": {"0": guild_id},
+                "authorizing_integration_owners": (
+                    {"0": guild_id} if guild_id in CHANNELS else {"1": user_id}
+                ),
                 "context": 0,
             }
         if message is not None:
             payload["message"] = message
-        await self._dispatch("INTERACTION_CREATE", payload, self.shard_of(None if dm else guild_id))
+        shard = self.shard_of(None if dm or guild_id not in CHANNELS else guild_id)
+        await self._dispatch("INTERACTION_CREATE", payload, shard)
         return interaction
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
@@ -580,7 +615,9 @@ class FakeDiscord:
             )
         if path.endswith("/commands") and method == "PUT":
             self.synced_commands = [
-                {**c, "id": snowflake(), "application_id": APPLICATION_ID, "version": "1"} for c in call.json
+                # Discord gives context menus an empty description
+                {"description": "", **c, "id": snowflake(), "application_id": APPLICATION_ID, "version": "1"}
+                for c in call.json
             ]
             return _json(self.synced_commands)
         if path.startswith("/interactions/") and path.endswith("/callback"):
