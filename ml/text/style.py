@@ -30,6 +30,7 @@ import torch
 from ml.errors import BalladeerError
 from ml.sequences import padded_batch
 from ml.splits import is_validation
+from ml.text.coherence import TopicSpace
 from ml.text.data import Song, read_song_files, spelled_as, split_songs
 from ml.text.generate import LINE_SLACK, LyricsGenerator, LyricsSample, at_line_end
 from ml.text.lexicon import ArtistLexicon
@@ -48,6 +49,9 @@ MIN_FIRST_LINE_REAL_WORDS = 0.93
 MIN_REPEATS_VS_REAL = 0.5
 MIN_RHYMES_VS_REAL = 0.8
 MAX_COPY_RATE = 0.01
+MAX_VOCABLES_VS_REAL = 1.5
+MIN_BALANCED = 0.98
+MIN_COHERENCE_VS_REAL = 0.9
 MIN_COPY_WORDS = 3  # different words a copied span must hold to be lyrics
 
 
@@ -226,6 +230,7 @@ def style_report(
     classifier = fit_classifier(classifier_songs, top, config)
     word_list = WordList(s.text for s in train)
     copies = CopyDetector([s.text for s in train], config.copy_span)
+    topics = TopicSpace.fit(s.text for s in classifier_songs)
     references = real_replies(val, top, config.sample_length)
 
     def describe(texts: list[str], labels: list[str] | None) -> dict[str, Any]:
@@ -236,6 +241,7 @@ def style_report(
             "copy_rate": sum(n >= config.copy_span for n in longest) / len(texts),
             "longest_copy": max(longest),
             "verbatim_rate": sum(bool(copies.matches(t)) for t in texts) / len(texts),
+            "coherence": topics.mean_coherence(texts),
             **asdict(figures(texts, word_list)),
         }
         guesses = classifier.predict(texts)
@@ -247,6 +253,7 @@ def style_report(
                 if own:
                     row["per_artist"][artist] = {
                         "accuracy": sum(g == artist for _, g in own) / len(own),
+                        "coherence": topics.mean_coherence(t for t, _ in own),
                         **asdict(figures([t for t, _ in own], word_list)),
                     }
         else:
@@ -290,7 +297,10 @@ def targets_missed(row: dict[str, Any], reference: dict[str, Any]) -> list[str]:
     """The targets a setting's replies miss, by name (empty: it meets them all)."""
 
     def value(figures: dict[str, Any], name: str) -> float:
-        return figures[name] or 0.0
+        return figures.get(name) or 0.0
+
+    def measured(name: str) -> bool:  # reports from before a figure existed lack it
+        return row.get(name) is not None and reference.get(name) is not None
 
     met = {
         "attribution ≥ real songs": row["accuracy"] >= reference["accuracy"],
@@ -303,6 +313,12 @@ def targets_missed(row: dict[str, Any], reference: dict[str, Any]) -> list[str]:
         f"rhymes ≥ {MIN_RHYMES_VS_REAL}× real": value(row, "rhymes")
         >= MIN_RHYMES_VS_REAL * value(reference, "rhymes"),
         "never stops mid-line": row.get("cut_mid_line", 0) == 0,
+        f"vocable-only lines ≤ {MAX_VOCABLES_VS_REAL}× real": not measured("vocable_lines")
+        or value(row, "vocable_lines") <= MAX_VOCABLES_VS_REAL * value(reference, "vocable_lines"),
+        f"balanced marks in ≥ {MIN_BALANCED:.0%}": row.get("balanced") is None
+        or value(row, "balanced") >= MIN_BALANCED,
+        f"coherence ≥ {MIN_COHERENCE_VS_REAL}× real": not measured("coherence")
+        or value(row, "coherence") >= MIN_COHERENCE_VS_REAL * value(reference, "coherence"),
     }
     return [name for name, ok in met.items() if not ok]
 

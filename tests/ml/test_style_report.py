@@ -36,7 +36,14 @@ def test_the_judge_and_the_classifier_learn_from_different_halves_of_the_songs()
 
 def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_ones():
     config = StyleReportConfig()
-    reference = {"accuracy": 0.45, "real_words": 0.97, "repeated_lines": 0.1, "rhymes": 0.2}
+    reference = {
+        "accuracy": 0.45,
+        "real_words": 0.97,
+        "repeated_lines": 0.1,
+        "rhymes": 0.2,
+        "vocable_lines": 0.02,
+        "coherence": 0.3,
+    }
     good = {
         "accuracy": 0.5,
         "copy_rate": 0.0,
@@ -46,6 +53,9 @@ def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_one
         "repeated_lines": 0.06,
         "rhymes": 0.17,
         "cut_mid_line": 0.0,
+        "vocable_lines": 0.025,
+        "balanced": 1.0,
+        "coherence": 0.28,
     }
     sweep = {
         "style 1": {**good, "accuracy": 0.3},  # misses attribution
@@ -53,6 +63,7 @@ def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_one
         "style 3": good,
         "style 4": {**good, "accuracy": 0.9, "bits_per_char_any_artist": 2.0},  # no longer fluent
         "style 5": {**good, "accuracy": 0.6, "rhymes": 0.1},
+        "style 6": {**good, "accuracy": 0.7, "vocable_lines": 0.065, "coherence": 0.2},  # babble, adrift
         "style 10": {**good, "accuracy": 0.8},  # the top of the range leaves no stronger style
     }
     for key, row in sweep.items():
@@ -61,6 +72,10 @@ def test_recommend_picks_the_setting_missing_fewest_targets_among_the_fluent_one
     assert recommend({"style 1": sweep["style 1"], "style 5": sweep["style 5"]}, reference, config) == (
         "style 5",
         ["rhymes ≥ 0.8× real"],
+    )
+    assert recommend({"style 6": sweep["style 6"]}, reference, config) == (
+        "style 6",
+        ["vocable-only lines ≤ 1.5× real", "coherence ≥ 0.9× real"],
     )
 
 
