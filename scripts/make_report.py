@@ -139,6 +139,10 @@ QUALITY_COLUMNS = (  # report field, column heading
     ("repeated_lines", "repeated lines"),
     ("rhymes", "end rhymes"),
     ("title_case", "Title Case"),
+    ("coherence", "coherence"),
+    ("vocable_lines", "vocable-only lines"),
+    ("balanced", "balanced marks"),
+    ("profanity_per_1000_words", "profanity / 1,000 words"),
     ("copy_rate", "copied lyrics, 40+ chars"),
     ("verbatim_rate", "any 40+ char span"),
     ("cut_mid_line", "stopped mid-line"),
@@ -178,7 +182,10 @@ def style_section(report: dict, out_dir: Path) -> list[str]:
         "an artist classifier (character 2–5-grams, lower-cased, logistic regression) trained on half "
         f"of the training songs; chance is {style['chance']:.2f}. The word lexicon that judges a "
         "request's candidates is rebuilt from the other half, so best of N is never judged by the "
-        "songs the classifier learnt from. `ramp`: characters over which guidance "
+        "songs the classifier learnt from. Coherence: the mean cosine between each line and the rest "
+        "of the text in an LSA topic space fitted on the classifier's half (`ml/text/coherence.py`). "
+        "Vocable-only lines: lines of nothing but oh/yeah/hey/la/na…, a share of all lines; balanced "
+        "marks: replies whose every bracket and quote is paired. `ramp`: characters over which guidance "
         "rises to its strength; `min_p`: characters under that share of the likeliest one are cut; "
         "`plausibility`: guidance writes no character the artist's own model gives under that share "
         "of its likeliest one; "
@@ -213,7 +220,8 @@ def per_artist_quality(style: dict) -> list[str]:
     """The chosen setting's figures per artist, beside those of the artist's real songs."""
     chosen = style["sweep"][style["recommended"]]["per_artist"]
     real = style["reference"]["per_artist"]
-    fields = ("accuracy", "real_words", "repeated_lines", "rhymes", "title_case")
+    fields = ("accuracy", "real_words", "repeated_lines", "rhymes", "coherence", "vocable_lines")
+    fields += ("profanity_per_1000_words",)
 
     def pair(artist: str, field: str) -> str:
         def shown(row: dict) -> str:
@@ -226,8 +234,9 @@ def per_artist_quality(style: dict) -> list[str]:
         f"Per artist at the chosen setting (replies / real unseen songs; {replies} replies each, "
         "so an artist's figures move by about ±0.15):",
         "",
-        "| artist | attributed | real words | repeated lines | end rhymes | Title Case |",
-        "|---|---|---|---|---|---|",
+        "| artist | attributed | real words | repeated lines | end rhymes | coherence | vocable-only lines "
+        "| profanity / 1,000 words |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     out += [f"| {artist} | " + " | ".join(pair(artist, f) for f in fields) + " |" for artist in chosen]
     return [*out, ""]
