@@ -4,6 +4,7 @@ yields to other requests between slices; `advance` returns the replies once it i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from bot.requests import (
@@ -67,8 +68,10 @@ class PianoBatch:
         jobs: list[tuple[int, MidiOptions | ContinueOptions]],
         slice_seconds: float,
         max_notes: int,
+        soundfonts: dict[str, Path],
     ) -> None:
         self.request_ids = [request_id for request_id, _ in jobs]
+        self.soundfonts = soundfonts  # by name: what each request's server chose
         self.options = [options for _, options in jobs]
         self.pieces: list[PianoSample] | None = None
         self.replies: list[Reply] = []
@@ -82,7 +85,9 @@ class PianoBatch:
         if self.pieces is None:
             self.pieces = self.run.samples()
         done = len(self.replies)
-        rendered = render_piece(self.pieces[done], prime=self._prime(self.options[done]))
+        options = self.options[done]
+        soundfont = self.soundfonts.get(options.soundfont) if options.soundfont else None
+        rendered = render_piece(self.pieces[done], prime=self._prime(options), soundfont=soundfont)
         attachments = [
             Attachment("song.mid", rendered.midi),
             Attachment("song.ogg", rendered.audio["ogg"]),

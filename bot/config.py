@@ -12,8 +12,9 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator,
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ml.music.request import PianoRequest
+from ml.music.soundfonts import available_soundfonts
 from ml.names import DEFAULT_MUSIC_STYLE, MUSIC_STYLES
-from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_MUSIC_CHECKPOINTS
+from ml.paths import DEFAULT_LYRICS_CHECKPOINT, DEFAULT_MUSIC_CHECKPOINTS, DEFAULT_SOUNDFONT_DIR
 from ml.text.request import STRONGEST_STYLE, LyricsRequest
 
 
@@ -168,6 +169,8 @@ class MusicSettings(Group):
     continue_read_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=env("CONTINUE_READ_TIMEOUT_SECONDS")
     )
+    # More SoundFonts (.sf2/.sf3) a server may choose with /settings, beside the shipped one.
+    soundfont_dir: Path | None = Field(DEFAULT_SOUNDFONT_DIR, validation_alias=env("SOUNDFONT_DIR"))
 
     @field_validator("folk_model", "chorale_model", "piano_model", mode="before")
     @classmethod
@@ -185,6 +188,10 @@ class MusicSettings(Group):
                 f"MIDI_STYLE_DEFAULT={self.style_default} names a style whose checkpoint is unset"
             )
         return self
+
+    def soundfonts(self) -> dict[str, Path]:
+        """The SoundFonts a server may choose, by name."""
+        return available_soundfonts(self.soundfont_dir)
 
     def checkpoints(self) -> dict[str, Path]:
         """Style → its model's checkpoint, for the styles offered, in order."""

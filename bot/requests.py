@@ -89,6 +89,7 @@ class MidiOptions:
     temperature: float | None = None
     seed: int | None = None
     style: str | None = None
+    soundfont: str | None = None  # the server's choice for the audio preview (None: the default)
 
     command = "midi"
 
@@ -109,6 +110,7 @@ class ContinueOptions:
     style: str | None = None  # a style, or AUTO_STYLE (the default); a style once the file is read
     style_reason: str | None = None  # why auto chose it: "reads as chorale: 4.1 nats/beat vs ..."
     prime: PrimePiece | None = field(default=None, repr=False)  # the file's opening, as read
+    soundfont: str | None = None  # the server's choice for the audio preview (None: the default)
 
     command = "continue"
 
@@ -120,6 +122,7 @@ class ContinueOptions:
             "seed": self.seed,
             "style": self.style,
             "file": self.filename,
+            "soundfont": self.soundfont,
         }
 
 

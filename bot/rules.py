@@ -126,12 +126,27 @@ def check_range(name: str, value: object, low: float, high: float) -> None:
         raise InvalidOption(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
 
 
+def soundfont_choice(settings: Settings, value: object) -> str | None:
+    """A SoundFont by name among those offered, or "default" (None)."""
+    if value == DEFAULT_SOUNDFONT:
+        return None
+    offered = settings.music.soundfonts()
+    if value not in offered:
+        shown = display_name(settings, str(value))
+        names = ", ".join([DEFAULT_SOUNDFONT, *offered])
+        raise InvalidOption(f"soundfont must be one of {names} (got {shown!r}); nothing was changed.")
+    return value
+
+
 def on_off(name: str, value: object) -> bool:
     """A switch given exactly as "on" or "off" (a client may send anything)."""
     if value not in ("on", "off"):
         shown = shorten(str(value), 40)
         raise InvalidOption(f"{name} must be on or off (got {shown!r}); nothing was changed.")
     return value == "on"
+
+
+DEFAULT_SOUNDFONT = "default"
 
 
 def check_text(name: str, text: object, max_chars: int) -> str:

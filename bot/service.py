@@ -48,7 +48,16 @@ from bot.requests import (
     ShuttingDown,
     Unavailable,
 )
-from bot.storage import HoldRefused, Instance, RequestRecord, ShardClaim, Storage, StorageError, open_storage
+from bot.storage import (
+    GuildSetting,
+    HoldRefused,
+    Instance,
+    RequestRecord,
+    ShardClaim,
+    Storage,
+    StorageError,
+    open_storage,
+)
 from ml.errors import DataError, UnknownArtistError, shorten
 from ml.music.generate import PianoGenerator
 from ml.music.styles import read_style
@@ -81,7 +90,9 @@ def _lyrics_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
 def _piano_batch(service: SongService, jobs: list[tuple[int, Any]]) -> Batch:
     s = service.settings
     style = jobs[0][1].style  # a batch is one kind: one style's model
-    return PianoBatch(service.music[style], jobs, s.music.slice_seconds, s.music.max_notes)
+    return PianoBatch(
+        service.music[style], jobs, s.music.slice_seconds, s.music.max_notes, s.music.soundfonts()
+    )
 
 
 def music_kind(style: str) -> Kind:
@@ -252,17 +263,19 @@ class SongService:
         """Renew this process's lease while it runs, and close dead processes' open rows.
 
         Nothing ends this loop but shutdown: every failure is logged and the next renewal
-        comes on time. Each try is bounded by the renewal interval, so whether to sweep is
-        decided afresh each time. A process that was itself out of reach for longer than a
-        lease sweeps nobody until it has been back for a lease: the others were most likely
-        cut off by the same outage, and are alive."""
+        comes on time. Only a renewal that follows a successful one sweeps, and it is
+        bounded by the renewal interval, so an outage that begins while it waits cannot
+        end in a sweep of the others it cut off too; a renewal after a failure may take
+        the whole lease. A process that was itself out of reach for longer than a lease
+        sweeps nobody until it has been back for a lease: the others were most likely cut
+        off by the same outage, and are alive."""
         lease = self.settings.storage.lease_seconds
         while True:
             await asyncio.sleep(lease / 3)
             started = time.monotonic()
-            sweep = started >= self._sweep_after
+            sweep = self._database_reachable and started >= self._sweep_after
             try:
-                async with asyncio.timeout(lease / 3):
+                async with asyncio.timeout(lease / 3 if sweep else lease):
                     renewal = await self.storage.renew_lease(sweep=sweep)
             except asyncio.CancelledError:
                 raise
@@ -483,17 +496,16 @@ class SongService:
         """One request from admission to delivery, in the one order every adapter needs:
         reserve (every refusal happens here, before anything is acknowledged or
         downloaded) → acknowledge → fetch and read a /continue's file → the server's
-        profanity choice → store and queue → wait → send. The place is given back on any
-        failure before the queue; a ServiceError says what to tell the user."""
+        choices (profanity, SoundFont) → store and queue → wait → send. The place is given
+        back on any failure before the queue; a ServiceError says what to tell the user."""
         reservation = await self.reserve(requester, options, cooldown)
         async with self.answering():
             try:
                 await exchange.acknowledge()
                 if exchange.fetch is not None:
                     await self.load_prime(reservation, exchange.fetch)
-                if not requester.profanity_allowed and requester.guild_id is not None:
-                    allowed = await self.server_allows_profanity(requester.guild_id)
-                    reservation.requester = replace(requester, profanity_allowed=allowed)
+                if requester.guild_id is not None:
+                    self._apply_server_choices(reservation, await self.server_choices(requester.guild_id))
             except BaseException:
                 await self.release(reservation)
                 raise
@@ -657,27 +669,45 @@ class SongService:
         )
 
     # -- what the commands show -----------------------------------------------------
-    async def server_allows_profanity(self, guild_id: int) -> bool:
-        """Whether the server chose to show profanity unmasked. Read once the user has been
-        answered; a database that does not answer in time masks (the safe side)."""
+    async def server_choices(self, guild_id: int) -> GuildSetting:
+        """What the server chose with /settings. Read once the user has been answered; a
+        database that does not answer in time gives the defaults (profanity masked)."""
         try:
             async with asyncio.timeout(self.settings.storage.hold_timeout_seconds):
-                return await self.storage.profanity_allowed(guild_id)
+                return await self.storage.guild_setting(guild_id)
         except (TimeoutError, StorageError) as exc:
-            log.warning("could not read server %d's settings (%s); masking profanity", guild_id, exc)
-            return False
+            log.warning("could not read server %d's settings (%s); using the defaults", guild_id, exc)
+            return GuildSetting(guild_id)
 
-    async def profanity_setting(self, guild_id: int) -> bool:
-        """The server's choice, for /settings: an unreachable database is an error here."""
-        return await self._read("reading this server's settings", self.storage.profanity_allowed(guild_id))
+    def _apply_server_choices(self, reservation: Reservation, choices: GuildSetting) -> None:
+        requester, options = reservation.requester, reservation.options
+        if choices.profanity and not requester.profanity_allowed:
+            reservation.requester = replace(requester, profanity_allowed=True)
+        if isinstance(options, MidiOptions | ContinueOptions):
+            known = choices.soundfont in self.settings.music.soundfonts()
+            if choices.soundfont is not None and not known:
+                log.warning(
+                    "server %d's SoundFont %r is gone; using the default", choices.guild_id, choices.soundfont
+                )
+            reservation.options = replace(options, soundfont=choices.soundfont if known else None)
 
-    async def set_profanity(self, guild_id: int, choice: object, admin_id: int) -> bool:
+    async def setting(self, guild_id: int) -> GuildSetting:
+        """The server's choices, for /settings: an unreachable database is an error here."""
+        return await self._read("reading this server's settings", self.storage.guild_setting(guild_id))
+
+    async def set_profanity(self, guild_id: int, choice: object, admin_id: int) -> None:
         """Store an admin's /settings choice, exactly "on" or "off" whatever the client sent."""
         allowed = rules.on_off("profanity", choice)
         await self._read(
             "storing this server's settings", self.storage.set_profanity_allowed(guild_id, allowed, admin_id)
         )
-        return allowed
+
+    async def set_soundfont(self, guild_id: int, choice: object, admin_id: int) -> None:
+        """Store the SoundFont a server's previews use: one of the names offered, or "default"."""
+        name = rules.soundfont_choice(self.settings, choice)
+        await self._read(
+            "storing this server's settings", self.storage.set_soundfont(guild_id, name, admin_id)
+        )
 
     async def _read(self, what: str, call: Awaitable[T]) -> T:
         """A database call for a command that has already been acknowledged, bounded by the

@@ -10,3 +10,5 @@ DEFAULT_MUSIC_CHECKPOINTS = {
     style: CHECKPOINT_DIR / f"music-{style}.pt" for style in ("folk", "chorale", "piano")
 }
 DEFAULT_MUSIC_CHECKPOINT = DEFAULT_MUSIC_CHECKPOINTS["folk"]
+# More SoundFonts for audio previews (.sf2/.sf3), e.g. from `scripts/install.sh --soundfonts`.
+DEFAULT_SOUNDFONT_DIR = REPO_ROOT / "soundfonts"

@@ -55,9 +55,10 @@ class GuildSetting:
     """What a server's admins chose with /settings."""
 
     guild_id: int
-    profanity: bool  # shown unmasked in every channel
-    changed_by: int | None
-    changed_at: str | None  # ISO 8601, UTC
+    profanity: bool = False  # shown unmasked in every channel
+    changed_by: int | None = None
+    changed_at: str | None = None  # ISO 8601, UTC
+    soundfont: str | None = None  # the audio previews' SoundFont, by name (None: the default)
 
 
 @dataclass(frozen=True)
@@ -213,11 +214,13 @@ class Storage(Protocol):
         """Rows per status, and the live instances (`db check`)."""
         ...
 
-    async def profanity_allowed(self, guild_id: int) -> bool:
-        """Whether the server shows profanity unmasked everywhere (default: masked)."""
+    async def guild_setting(self, guild_id: int) -> GuildSetting:
+        """What the server chose (the defaults if it chose nothing)."""
         ...
 
     async def set_profanity_allowed(self, guild_id: int, allowed: bool, user_id: int) -> None: ...
+
+    async def set_soundfont(self, guild_id: int, soundfont: str | None, user_id: int) -> None: ...
 
     async def guild_settings(self) -> list[GuildSetting]:
         """Every server's settings (`db copy`)."""

@@ -50,6 +50,7 @@ _COLUMNS = (
 )
 _SELECT = f"SELECT id, {_COLUMNS} FROM requests"
 _OPEN = "('queued', 'running')"
+_SETTINGS = "SELECT guild_id, profanity, changed_by, changed_at, soundfont FROM guild_settings"
 
 
 class Transaction(Protocol):
@@ -473,38 +474,45 @@ class SqlStorage:
         return await self._run("copying requests in", insert)
 
     # -- servers' settings ----------------------------------------------------------
-    async def profanity_allowed(self, guild_id: int) -> bool:
-        return bool(
-            await self._value(
-                "reading a server's settings",
-                "SELECT profanity FROM guild_settings WHERE guild_id = ?",
-                guild_id,
-            )
-        )
+    async def guild_setting(self, guild_id: int) -> GuildSetting:
+        rows = await self._rows("reading a server's settings", f"{_SETTINGS} WHERE guild_id = ?", guild_id)
+        return self._setting(rows[0]) if rows else GuildSetting(guild_id)
 
     async def set_profanity_allowed(self, guild_id: int, allowed: bool, user_id: int) -> None:
+        await self._set_guild(guild_id, "profanity", allowed, user_id)
+
+    async def set_soundfont(self, guild_id: int, soundfont: str | None, user_id: int) -> None:
+        await self._set_guild(guild_id, "soundfont", soundfont, user_id)
+
+    async def _set_guild(self, guild_id: int, column: str, value: Any, user_id: int) -> None:
+        """One column of a server's settings, the others kept (or defaulted for a new server)."""
+
         async def store(tx: Transaction) -> None:
             await self._exec(
                 tx,
-                "INSERT INTO guild_settings VALUES (?, ?, ?, {stamp}) ON CONFLICT (guild_id) DO UPDATE"
-                " SET profanity = excluded.profanity, changed_by = excluded.changed_by,"
+                f"INSERT INTO guild_settings (guild_id, {column}, changed_by, changed_at)"
+                " VALUES (?, ?, ?, {stamp}) ON CONFLICT (guild_id) DO UPDATE"
+                f" SET {column} = excluded.{column}, changed_by = excluded.changed_by,"
                 " changed_at = excluded.changed_at",
                 guild_id,
-                allowed,
+                value,
                 user_id,
             )
 
         await self._run("storing a server's settings", store)
 
     async def guild_settings(self) -> list[GuildSetting]:
-        rows = await self._rows(
-            "reading servers' settings",
-            "SELECT guild_id, profanity, changed_by, changed_at FROM guild_settings ORDER BY guild_id",
+        rows = await self._rows("reading servers' settings", f"{_SETTINGS} ORDER BY guild_id")
+        return [self._setting(r) for r in rows]
+
+    def _setting(self, row: Mapping[str, Any]) -> GuildSetting:
+        return GuildSetting(
+            row["guild_id"],
+            bool(row["profanity"]),
+            row["changed_by"],
+            self._d.iso(row["changed_at"]),
+            row["soundfont"],
         )
-        return [
-            GuildSetting(r["guild_id"], bool(r["profanity"]), r["changed_by"], self._d.iso(r["changed_at"]))
-            for r in rows
-        ]
 
     async def copy_guild_settings(self, settings: list[GuildSetting]) -> int:
         async def insert(tx: Transaction) -> int:
@@ -512,11 +520,13 @@ class SqlStorage:
             for g in settings:
                 added += await self._exec(
                     tx,
-                    "INSERT INTO guild_settings VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO NOTHING",
+                    "INSERT INTO guild_settings (guild_id, profanity, changed_by, changed_at, soundfont)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO NOTHING",
                     g.guild_id,
                     g.profanity,
                     g.changed_by,
                     self._d.timestamp(g.changed_at),
+                    g.soundfont,
                 )
             return added
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
+from ml.music.soundfonts import SHIPPED_SOUNDFONT
 from ml.names import SYNTHS
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,7 @@ _HARMONICS = np.array([1.0, 0.5, 0.28, 0.14, 0.07])  # partial amplitudes, brigh
 
 def find_soundfont() -> Path | None:
     """$BALLADEER_SOUNDFONT, else a system General MIDI SoundFont, else pretty_midi's own."""
-    shipped = Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
-    candidates = [os.environ.get("BALLADEER_SOUNDFONT", ""), *SOUNDFONT_CANDIDATES, str(shipped)]
+    candidates = [os.environ.get("BALLADEER_SOUNDFONT", ""), *SOUNDFONT_CANDIDATES, str(SHIPPED_SOUNDFONT)]
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
@@ -62,17 +62,20 @@ def soundfont_synth_available() -> bool:
     return find_soundfont() is not None
 
 
-def render_audio(midi: pretty_midi.PrettyMIDI, synth: str = "auto") -> tuple[np.ndarray, str]:
+def render_audio(
+    midi: pretty_midi.PrettyMIDI, synth: str = "auto", soundfont: Path | None = None
+) -> tuple[np.ndarray, str]:
     """Mono float32 audio at SAMPLE_RATE, as long as the piece plus RELEASE_S, levelled and
-    normalised, and the synth used."""
+    normalised, and the synth used; `soundfont` (default: find_soundfont()) for the
+    SoundFont synths."""
     if synth not in SYNTHS:
         raise ValueError(f"synth must be one of {', '.join(SYNTHS)}, not {synth!r}")
     if synth == "auto":
         synth = "soundfont" if soundfont_synth_available() else "numpy"
     if synth == "soundfont":
-        audio = render_soundfont(midi)
+        audio = render_soundfont(midi, soundfont)
     elif synth == "fluidsynth":
-        soundfont = find_soundfont()
+        soundfont = soundfont or find_soundfont()
         if soundfont is None:
             raise FileNotFoundError("FluidSynth needs a SoundFont: set BALLADEER_SOUNDFONT to an .sf2 file")
         audio = midi.fluidsynth(fs=SAMPLE_RATE, sf2_path=str(soundfont)).astype(np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -32,6 +33,7 @@ def render_piece(
     audio: tuple[str, ...] = ("ogg",),
     png: bool = True,
     synth: str = "auto",
+    soundfont: Path | None = None,
     title: str | None = None,
 ) -> RenderedPiece:
     """MIDI always; the audio preview (in each of `audio`'s formats) and the PNG when asked
@@ -50,7 +52,7 @@ def render_piece(
         quarters_per_bar = prime.quarters_per_bar
     encoded, png_bytes, used = {}, None, None
     if audio:
-        samples, used = render_audio(midi, synth)
+        samples, used = render_audio(midi, synth, soundfont)
         encoded = {audio_format: encode(samples, audio_format) for audio_format in audio}
     if png:
         buffer = io.BytesIO()

@@ -34,7 +34,7 @@ def test_moving_a_sqlite_history_to_postgresql_loses_nothing_and_can_be_rerun(tm
     assert "copied 0 rows" in again.stdout and "(1,203 there already)" in again.stdout
     check = db("check", url, cwd=tmp_path)
     assert check.returncode == 0
-    assert "postgresql, schema version 2 of 2" in check.stdout
+    assert "postgresql, schema version 3 of 3" in check.stdout
     assert "requests: 1,203 (done 902, failed 301)" in check.stdout
     assert "s3cret-pass" not in first.stdout + check.stdout + first.stderr
 

@@ -103,3 +103,30 @@ async def test_an_artist_who_never_swears_gets_no_swearing(rude_service):
     clean = await rude_service.deliver(await rude_service.submit(requester, options), _accept)
     assert not generator.swears(1) and "fuck" not in clean.text.lower()
     assert clean.text.startswith("we sing along")
+
+
+async def test_a_server_chooses_the_soundfont_of_its_previews(bot_settings, tmp_path):
+    from ml.music.soundfonts import SHIPPED_SOUNDFONT
+
+    fonts = tmp_path / "soundfonts"
+    fonts.mkdir()
+    (fonts / "Concert Grand.sf2").write_bytes(SHIPPED_SOUNDFONT.read_bytes())  # an operator's extra
+    (fonts / "notes.txt").write_text("not a SoundFont")
+    settings = bot_settings.replaced(dev_guild_id=int(GUILD_ID), soundfont_dir=fonts)
+    fake = FakeDiscord()
+    async with fake.serving(settings):
+        offered = await fake.autocomplete("settings", "soundfont", "")
+        choices = [c["value"] for c in (await fake.callback(offered)).json["data"]["choices"]]
+        assert choices == ["default", "TimGM6mb", "Concert Grand"]
+        answer = await fake.private_answer(await fake.slash("settings", soundfont="Concert Grand"))
+        assert "played with the Concert Grand SoundFont" in answer
+        (reply,) = await fake.followups(await fake.slash("midi", seconds=2, seed=1))
+        assert "song.ogg" in reply.files
+        history = await fake.private_answer(await fake.slash("history"))
+        assert "soundfont:Concert Grand" in history
+        refused = await fake.private_answer(await fake.slash("settings", soundfont="notes"))
+        assert "soundfont must be one of default, TimGM6mb, Concert Grand" in refused
+        back = await fake.private_answer(await fake.slash("settings", soundfont="default"))
+        assert "played with the default SoundFont" in back
+        (reply,) = await fake.followups(await fake.slash("midi", seconds=2, seed=2, user_id="5"))
+        assert "soundfont:" not in (await fake.private_answer(await fake.slash("history", limit=1)))

@@ -128,7 +128,7 @@ async def test_a_reply_delivered_through_an_outage_longer_than_the_lease_is_done
     bot_settings, postgres, postgres_database
 ):
     _, url = postgres_database
-    settings = bot_settings.replaced(database_url=url, database_lease_seconds=2)
+    settings = bot_settings.replaced(database_url=url, database_lease_seconds=3)
     first = await SongService.start(settings, ShardClaim(frozenset({0})))
     second = await SongService.start(settings.replaced(), ShardClaim(frozenset({1})))
     try:
@@ -140,7 +140,7 @@ async def test_a_reply_delivered_through_an_outage_longer_than_the_lease_is_done
         )  # fmt: skip
         postgres.stop()
         try:
-            await asyncio.sleep(4.5)  # twice the lease: every process's lease has run out
+            await asyncio.sleep(4.5)  # past the lease: every process's lease has run out
             assert not first.lease_held and not first.healthy
             with pytest.raises(Unavailable, match=UNREACHABLE):
                 await first.submit(Requester(5, "erin", 100, 1), LyricsOptions(length=100))
@@ -149,7 +149,7 @@ async def test_a_reply_delivered_through_an_outage_longer_than_the_lease_is_done
         finally:
             postgres.start()
         await asyncio.wait_for(delivered, 60)
-        await asyncio.sleep(3 * 2)  # both back, renewing; neither may take the other for dead
+        await asyncio.sleep(2 * 3)  # both back, renewing; neither may take the other for dead
         assert (await second.storage.get(ticket.request_id)).status == "done"
         assert (await second.storage.get(waiting)).status == "queued"  # still first's, alive
         assert first.lease_held and second.lease_held
@@ -211,8 +211,14 @@ async def test_the_service_refuses_crafted_settings_and_pages(bot_settings):
         for crafted in ("ON", "yes", "maybe", 1, True, None):
             with pytest.raises(Exception, match="profanity must be on or off"):
                 await service.set_profanity(5, crafted, admin_id=1)
-        assert not await service.profanity_setting(5)  # nothing stored
-        assert await service.set_profanity(5, "on", admin_id=1) and await service.profanity_setting(5)
+        assert not (await service.setting(5)).profanity  # nothing stored
+        await service.set_profanity(5, "on", admin_id=1)
+        assert (await service.setting(5)).profanity
+        for crafted in ("Nope", 3, None, "../../etc/passwd"):
+            with pytest.raises(Exception, match="soundfont must be one of default, TimGM6mb"):
+                await service.set_soundfont(5, crafted, admin_id=1)
+        await service.set_soundfont(5, "TimGM6mb", admin_id=1)
+        assert (await service.setting(5)).soundfont == "TimGM6mb" and (await service.setting(5)).profanity
         for page in ("2", 1.5, True, 0, 10**6):
             with pytest.raises(Exception, match="page must be"):
                 service.artist_page("", page)

@@ -298,20 +298,23 @@ async def test_an_unusable_server_is_one_error_naming_the_setting_with_the_passw
     assert "s3cret-pass" not in message and "wrong-pass" not in message and ":***@" in message
 
 
-async def test_a_servers_profanity_setting_is_kept_and_copied(database_url, tmp_path):
+async def test_a_servers_settings_are_kept_and_copied(database_url, tmp_path):
     from bot.db import copy_history
 
     storage = await open_storage(database_url, instance())
-    assert not await storage.profanity_allowed(5)  # masked unless a server says otherwise
+    unset = await storage.guild_setting(5)  # masked, default sounds, unless a server says otherwise
+    assert (unset.profanity, unset.soundfont, unset.changed_by) == (False, None, None)
     await storage.set_profanity_allowed(5, True, user_id=42)
+    await storage.set_soundfont(5, "FluidR3_GM", user_id=44)  # one choice keeps the other
     await storage.set_profanity_allowed(6, True, user_id=42)
     await storage.set_profanity_allowed(6, False, user_id=43)
-    assert await storage.profanity_allowed(5) and not await storage.profanity_allowed(6)
-    (five, six) = await storage.guild_settings()
-    assert (five.guild_id, five.profanity, five.changed_by) == (5, True, 42) and six.changed_by == 43
+    five, six = await storage.guild_setting(5), await storage.guild_setting(6)
+    assert (five.profanity, five.soundfont, five.changed_by) == (True, "FluidR3_GM", 44)
+    assert (six.profanity, six.soundfont, six.changed_by) == (False, None, 43)
+    assert await storage.guild_settings() == [five, six]
     await storage.close()
     copy = await copy_history(database_url, str(tmp_path / "copy.db"))
     assert copy.server_settings == 2
     target = await open_storage(tmp_path / "copy.db", None)
-    assert await target.profanity_allowed(5) and not await target.profanity_allowed(6)
+    assert await target.guild_setting(5) == five and not (await target.guild_setting(6)).profanity
     await target.close()
