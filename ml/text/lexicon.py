@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ml.text.quality import MIN_WORD_COUNT, rhyme_rate, words
+from ml.text.safety import PROFANITY
 
 if TYPE_CHECKING:
     from ml.text.data import Song
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 MIN_ARTIST_COUNT = 2  # a word the artist used once says little about them
 PRIOR_WORDS = 2000.0  # the smoothing prior's weight, in words
 NON_WORD = -4.0  # a word never (or rarely) seen in the training text
+SWEARING = -1.0  # a profane word: never evidence of the artist, a little against a candidate
 RHYME_WEIGHT = 0.2  # a reply whose every line rhymes earns this much more
 
 
@@ -98,8 +100,17 @@ class ArtistLexicon:
         if not found:
             return NON_WORD
         table = self._table(artist)
-        total = sum(table.get(word, 0.0) if word in self._known else NON_WORD for word in found)
+        total = sum(self._affinity(table, word) for word in found)
         return total / len(found) + RHYME_WEIGHT * (rhyme_rate(text) or 0.0)
+
+    def _affinity(self, table: dict[str, float], word: str) -> float:
+        """A word's evidence of the artist. Swearing is never evidence (at most neutral):
+        else the judge picks, of the candidates, the one that swears most, and an artist
+        who swears now and then would swear in every line."""
+        if word not in self._known:
+            return NON_WORD
+        value = table.get(word, 0.0)
+        return SWEARING if PROFANITY.fullmatch(word) else value
 
     def _table(self, artist: int) -> dict[str, float]:
         if artist >= self.artists:  # an unconditional model's "any artist"

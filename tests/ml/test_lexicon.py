@@ -12,7 +12,7 @@ import torch
 
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.text.data import Song
-from ml.text.lexicon import NON_WORD, RHYME_WEIGHT, ArtistLexicon
+from ml.text.lexicon import NON_WORD, RHYME_WEIGHT, SWEARING, ArtistLexicon
 from tests.lyrics_fixtures import two_artist_rows, write_lyrics_csv
 
 ARTISTS = ["", "Sailor", "Farmer"]  # index 0 is "any artist"
@@ -48,6 +48,19 @@ def test_garbled_words_cost_and_rhymes_earn():
     assert lexicon.score(rhymed, 0) - lexicon.score(unrhymed, 0) == pytest.approx(RHYME_WEIGHT)
     repeated = "the road is long\nthe song is long"  # the same end word again is no rhyme
     assert lexicon.score(repeated, 0) == pytest.approx(0.0)
+
+
+def test_swearing_is_never_evidence_of_the_artist():
+    """An artist who swears now and then: their candidates are not judged by the swearing."""
+    verse = "the damn ship\nthe shit sea\nthe ship sails\n"
+    songs = [Song("Sailor", f"s{i}", verse * 3) for i in range(4)] + [
+        Song("Farmer", f"f{i}", "the field\nthe corn\n" * 3) for i in range(4)
+    ]
+    lexicon = ArtistLexicon.build(songs, ARTISTS)
+    sailor = ARTISTS.index("Sailor")
+    assert "shit" in lexicon.words_of(sailor)  # a word the sailor uses, and often
+    assert lexicon.score("the ship sea", sailor) > lexicon.score("the shit sea", sailor)
+    assert lexicon.score("shit", sailor) == lexicon.score("shit", ARTISTS.index("Farmer")) == SWEARING
 
 
 def test_words_the_text_rarely_holds_are_not_in_it():
