@@ -54,8 +54,8 @@ def safe(text: str) -> str:
 def lyrics_header(reply: LyricsReply) -> str:
     o = reply.options
     who = f"in the style of **{safe(reply.artist)}**" if reply.artist else "by any artist"
-    if o.typed_artist:  # read as another name than was typed: say so
-        who += f" (for “{safe(o.typed_artist)}”)"
+    if o.artist_note:  # read otherwise than typed: say so
+        who += f" ({safe(o.artist_note)})"
     style = f" · style {o.style:g}" if reply.artist else ""
     return f"🎤 Lyrics {who} · temperature {o.temperature:g}{style} · seed {o.seed}"
 

@@ -72,7 +72,7 @@ class LyricsOptions:
     length: int | None = None
     seed: int | None = None
     style: float | None = None  # guidance strength; only matters with an artist
-    typed_artist: str | None = None  # what the user typed, when it named `artist` in part or misspelled
+    artist_note: str | None = None  # how `artist` was read, when not as typed: "for “Kanye”"
 
     command = "lyrics"
 

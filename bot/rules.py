@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.requests import AUTO_STYLE, ArtistChoice, ContinueOptions, InvalidOption, LyricsOptions, MidiOptions
 from ml.errors import UnknownArtistError, shorten
 from ml.sampling import new_seed
-from ml.text.artists import AmbiguousArtistError
+from ml.text.artists import AmbiguousArtistError, ArtistMatch
 from ml.text.clean import start_letters, without_format_chars
 from ml.text.generate import LyricsGenerator
 
@@ -43,8 +43,15 @@ def resolve_lyrics(settings: Settings, model: LyricsGenerator, options: LyricsOp
         length=length,
         seed=seed(settings, options.seed),
         style=style,
-        typed_artist=typed_artist if found.inexact else None,
+        artist_note=artist_note(found, typed_artist),
     )
+
+
+def artist_note(found: ArtistMatch, typed: str | None) -> str | None:
+    """What the reply says when the artist was read otherwise than typed."""
+    if found.how == "stand_in":
+        return f"the closest I know to {found.stand_in_for}"
+    return f"for “{typed}”" if found.inexact else None
 
 
 def lyrics_start(start: str, model: LyricsGenerator) -> str:

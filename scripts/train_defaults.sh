@@ -56,6 +56,11 @@ hits_stage lyrics-hits3 runs/lyrics-hits2/best.pt 5e-4 5678 85 800 "$PRECISION"
 hits_stage lyrics-hits4 runs/lyrics-hits3/best.pt 4e-4 9012 38 1000 "$PRECISION"
 hits_stage lyrics-hits5 runs/lyrics-hits4/best.pt 3e-4 2468 45 1000 "$PRECISION"
 cp runs/lyrics-hits5/best.pt checkpoints/lyrics.pt
+# The artists it was not conditioned on but who are credited on 8+ songs of the two files
+# ("Calvin Harris & Dua Lipa" credits both), each with the known artist whose songs' words
+# are nearest (TF-IDF), so a request for them is written in that artist's style and says so.
+python scripts/attach_stand_ins.py checkpoints/lyrics.pt \
+  --data "$DATA/lyrics/songdata.csv" --data "$DATA/lyrics/extra/hits.csv"
 
 # The chorale style: JSB's training split alone, selected on valid, with the budget schedule
 # (the default). 36 min on one AVX2 EPYC core in fp32. 400 epochs planned: valid 5.52 at 100,

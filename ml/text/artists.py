@@ -38,19 +38,27 @@ class AmbiguousArtistError(UnknownArtistError):
 class ArtistMatch:
     name: str | None  # as the model knows it; None: any artist
     index: int
-    how: Literal["any", "exact", "part", "typo"]
+    how: Literal["any", "exact", "part", "typo", "stand_in"]
+    stand_in_for: str | None = None  # the artist the model does not know, written for as `name`
 
     @property
     def inexact(self) -> bool:
         """Read as someone else's name than was typed: worth telling the user."""
-        return self.how in ("part", "typo")
+        return self.how in ("part", "typo", "stand_in")
 
 
 class ArtistTable:
     """Artist names in the model's index order; index 0 is "any artist" when conditional."""
 
-    def __init__(self, names: Iterable[str], song_counts: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        names: Iterable[str],
+        song_counts: dict[str, int] | None = None,
+        stand_ins: dict[str, str] | None = None,
+    ) -> None:
         self.names = list(names)
+        # Artists the model does not know, each with the known one it writes in their stead.
+        self.stand_ins = {loose_key(name): (name, known) for name, known in (stand_ins or {}).items()}
         self.song_counts = {a: (song_counts or {}).get(a, 0) for a in self.artists}
         self._index = {artist_key(a): i for i, a in enumerate(self.names) if a != ANY_ARTIST}
         loose: dict[str, list[int]] = {}
@@ -86,6 +94,9 @@ class ArtistTable:
         same = self._loose.get(query, [])
         if len(same) == 1:
             return ArtistMatch(self.names[same[0]], same[0], "exact")
+        if query in self.stand_ins and self.stand_ins[query][1] in self.song_counts:
+            unknown, known = self.stand_ins[query]
+            return ArtistMatch(known, self.names.index(known), "stand_in", unknown)
         for how, found in (("part", self._by_part(query)), ("typo", self._by_typo(query))):
             if len(found) == 1:
                 return ArtistMatch(found[0], self.names.index(found[0]), how)
@@ -139,7 +150,9 @@ class ArtistTable:
             return sorted(self.artists, key=lambda a: (-self.song_counts[a], a))
         loose = loose_key(typed)
         prefix = [a for a in self.artists if name_key(a).startswith(query) or loose_key(a).startswith(loose)]
-        return list(dict.fromkeys(self._popular_first(prefix) + self.suggest(typed, limit=len(self.names))))
+        stand_ins = sorted(name for key, (name, _) in self.stand_ins.items() if key.startswith(loose))
+        ranked = self._popular_first(prefix) + self.suggest(typed, limit=len(self.names)) + stand_ins
+        return list(dict.fromkeys(ranked))
 
 
 def close_matches(

@@ -77,7 +77,7 @@ class LyricsGenerator:
         self.checkpoint = checkpoint
         self.meta = LyricsMeta.from_dict(checkpoint.meta)
         self.vocab = Vocab(self.meta.vocab)
-        self.artist_table = ArtistTable(self.meta.artists, self.meta.data.song_counts)
+        self.artist_table = ArtistTable(self.meta.artists, self.meta.data.song_counts, self.meta.stand_ins)
         self.model = restore_model(CharLSTM(CharLSTMConfig(**checkpoint.model_config)), checkpoint, device)
         self.stepper = LSTMStepper(self.model.lstm)
         with torch.no_grad():  # the first layer's input term, looked up per character and artist

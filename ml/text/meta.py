@@ -36,11 +36,14 @@ class LyricsMeta:
     artists: list[str]  # index order; "any artist" first when conditional, empty otherwise
     data: LyricsData = field(default_factory=LyricsData)
     lexicon: ArtistLexicon | None = None  # the judge of candidate replies (None: an older checkpoint)
+    stand_ins: dict[str, str] = field(default_factory=dict)  # unknown artist → known one (ml.text.stand_ins)
 
     def to_dict(self) -> dict[str, Any]:
         saved = {"vocab": self.vocab, "artists": self.artists, "data": asdict(self.data)}
         if self.lexicon is not None:
             saved["lexicon"] = self.lexicon.to_dict()
+        if self.stand_ins:
+            saved["stand_ins"] = dict(self.stand_ins)
         return saved
 
     @classmethod
@@ -53,4 +56,5 @@ class LyricsMeta:
             artists=list(meta.get("artists", [])),
             data=LyricsData(**data),
             lexicon=lexicon,
+            stand_ins=dict(meta.get("stand_ins", {})),
         )

@@ -74,3 +74,37 @@ def test_typo_distance_counts_swaps_as_one():
     assert typo_distance("alpah", "alpha", 2) == 1
     assert typo_distance("tayor swift", "taylor swift", 2) == 1
     assert typo_distance("abc", "xyz", 1) == 2  # past the limit: limit + 1
+
+
+def test_every_credit_on_a_song_counts():
+    from ml.text.stand_ins import credits
+
+    assert credits("Calvin Harris & Dua Lipa") == ["Calvin Harris & Dua Lipa", "Calvin Harris", "Dua Lipa"]
+    assert credits("Drake feat. Rihanna") == ["Drake feat. Rihanna", "Drake", "Rihanna"]
+    assert credits("Lil Nas X") == ["Lil Nas X"]  # an X inside a name is no credit
+    assert credits("Tyler, The Creator") == ["Tyler, The Creator"]
+
+
+def test_an_artist_with_a_handful_of_songs_gets_the_nearest_known_one():
+    from ml.text.data import Song
+    from ml.text.stand_ins import stand_ins
+
+    sea = "the ocean waves and the sailing boat on the tide of salt water"
+    fields = "the harvest corn and the barn on the meadow of golden wheat"
+    songs = [Song("Sailor", f"s{i}", sea) for i in range(5)] + [
+        Song("Farmer", f"f{i}", fields) for i in range(5)
+    ]
+    songs += [Song("Deckhand & Farmer", f"d{i}", sea + " and the boat") for i in range(8)]  # credits both
+    songs += [Song("Rare Bird", "r", fields)]  # one song: too few to stand in for
+    table = ArtistTable([ANY_ARTIST, "Sailor", "Farmer"], {"Sailor": 5, "Farmer": 5})
+    found = stand_ins(songs, table)
+    assert found == {"Deckhand": "Sailor", "Deckhand & Farmer": "Sailor"}
+    with_stand_ins = ArtistTable(table.names, table.song_counts, found)
+    match = with_stand_ins.match("deckhand")
+    assert (match.name, match.how, match.stand_in_for, match.inexact) == (
+        "Sailor",
+        "stand_in",
+        "Deckhand",
+        True,
+    )
+    assert "Deckhand" in with_stand_ins.ranked("Deck")
