@@ -58,8 +58,9 @@ hits_stage lyrics-hits5 runs/lyrics-hits4/best.pt 3e-4 2468 45 1000 "$PRECISION"
 cp runs/lyrics-hits5/best.pt checkpoints/lyrics.pt
 # The artists it was not conditioned on but who are credited on 8+ songs of the two files
 # ("Calvin Harris & Dua Lipa" credits both), each with the known artist whose songs' words
-# are nearest (TF-IDF), so a request for them is written in that artist's style and says so.
-python scripts/attach_stand_ins.py checkpoints/lyrics.pt \
+# are nearest (TF-IDF), so a request for them is written in that artist's style and says so;
+# and each known artist's swearing rate, which bounds a reply's.
+python scripts/attach_artist_facts.py checkpoints/lyrics.pt \
   --data "$DATA/lyrics/songdata.csv" --data "$DATA/lyrics/extra/hits.csv"
 
 # The chorale style: JSB's training split alone, selected on valid, with the budget schedule

@@ -46,12 +46,13 @@ from ml.text.artists import ArtistTable
 from ml.text.meta import LyricsMeta
 from ml.text.model import CharLSTM, CharLSTMConfig
 from ml.text.request import MAX_CANDIDATES, LyricsRequest
-from ml.text.safety import swears, without_profanity, without_slurs
+from ml.text.safety import swears, within_swearing, without_slurs
 from ml.text.shape import SongShape
 from ml.text.surface import tidied
 from ml.text.vocab import BOS, EOS, UNK, Vocab
 
 LINE_SLACK = 120  # characters a request may write past its length to finish the line
+SWEARING_VS_REAL, SWEARING_SLACK = 2.0, 1.0  # a reply swears at most 2x the artist's rate + 1
 NEVER_WRITTEN = torch.tensor([BOS, UNK])  # a song start or an unknown mark
 
 
@@ -110,14 +111,19 @@ class LyricsGenerator:
         """Training songs per artist the model can write like."""
         return self.artist_table.song_counts
 
-    def swears(self, artist: int) -> bool:
-        """Whether the artist swears in the training songs (a profane word used at least
-        twice, per the lexicon); unknown without a lexicon, and "any artist" may."""
+    def swearing_allowed(self, artist: int) -> float | None:
+        """Profane words per 1,000 a reply in the artist's style may hold: twice the rate of
+        their training songs, plus one (so none for an artist who never swears); None: no
+        limit ("any artist", or a checkpoint that knows nothing of the artist's swearing).
+        A checkpoint without rates still knows, from its lexicon, who never swears."""
+        name = self.artist_table.names[artist] if artist else None
+        if name in self.meta.swearing:
+            return SWEARING_VS_REAL * self.meta.swearing[name] + SWEARING_SLACK
         if self.lexicon is None or artist == 0:
-            return True
+            return None
         if artist not in self._swearing:
             self._swearing[artist] = swears(self.lexicon.words_of(artist))
-        return self._swearing[artist]
+        return None if self._swearing[artist] else 0.0
 
     def resolve_artist(self, name: str | None) -> tuple[str | None, int]:
         """(canonical name, artist id); None or blank means any artist."""
@@ -223,8 +229,9 @@ class LyricsGenerator:
             text, cut = without_slurs(r.prime + whole)
             own_lines = r.prime.count("\n") + 1 if r.prime else 0  # the user's start, as given
             text, tidied_away = tidied(text, own_lines)
-            if not self.swears(index):
-                text, rude = without_profanity(text, own_lines)
+            allowed = self.swearing_allowed(index)
+            if allowed is not None:
+                text, rude = within_swearing(text, allowed, own_lines)
                 tidied_away += rude
             samples.append(
                 LyricsSample(

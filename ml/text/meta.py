@@ -37,6 +37,7 @@ class LyricsMeta:
     data: LyricsData = field(default_factory=LyricsData)
     lexicon: ArtistLexicon | None = None  # the judge of candidate replies (None: an older checkpoint)
     stand_ins: dict[str, str] = field(default_factory=dict)  # unknown artist → known one (ml.text.stand_ins)
+    swearing: dict[str, float] = field(default_factory=dict)  # artist → profane words per 1,000 in training
 
     def to_dict(self) -> dict[str, Any]:
         saved = {"vocab": self.vocab, "artists": self.artists, "data": asdict(self.data)}
@@ -44,6 +45,8 @@ class LyricsMeta:
             saved["lexicon"] = self.lexicon.to_dict()
         if self.stand_ins:
             saved["stand_ins"] = dict(self.stand_ins)
+        if self.swearing:
+            saved["swearing"] = dict(self.swearing)
         return saved
 
     @classmethod
@@ -57,4 +60,5 @@ class LyricsMeta:
             data=LyricsData(**data),
             lexicon=lexicon,
             stand_ins=dict(meta.get("stand_ins", {})),
+            swearing={k: float(v) for k, v in meta.get("swearing", {}).items()},
         )

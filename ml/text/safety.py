@@ -50,6 +50,7 @@ SLUR = re.compile(
     r"\b(?:" + "|".join(codecs.decode(p, "rot13") for p in _SLURS_ROT13) + r")\b", re.IGNORECASE
 )
 PROFANITY = re.compile(r"\b(?:" + "|".join(PROFANE_WORDS) + r")\b", re.IGNORECASE)
+_WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
 
 def without_slurs(text: str) -> tuple[str, int]:
@@ -59,11 +60,29 @@ def without_slurs(text: str) -> tuple[str, int]:
     return "\n".join(kept), len(lines) - len(kept)
 
 
-def without_profanity(text: str, keep_lines: int = 0) -> tuple[str, int]:
-    """The text without the lines that swear (past the first `keep_lines`, the user's own
-    start): for an artist who never does, a masked word would still be one too many."""
+def profanity_rate(texts: Iterable[str]) -> float:
+    """Profane words per 1,000 words over `texts` (0 when they hold no words)."""
+    profane = found = 0
+    for text in texts:
+        profane += len(PROFANITY.findall(text))
+        found += len(_WORDS.findall(text))
+    return 1000 * profane / found if found else 0.0
+
+
+def within_swearing(text: str, per_1000_words: float, keep_lines: int = 0) -> tuple[str, int]:
+    """The text swearing at most `per_1000_words` profane words per 1,000 words: lines that
+    swear past that are left out (never the first `keep_lines`, the user's own start); at 0
+    every line that swears goes. A masked word is still a word the artist would not say."""
     lines = text.split("\n")
-    kept = lines[:keep_lines] + [line for line in lines[keep_lines:] if not PROFANITY.search(line)]
+    clean_words = sum(len(_WORDS.findall(line)) for line in lines if not PROFANITY.search(line))
+    allowed = int(per_1000_words * clean_words / 1000)  # each line kept only lowers the rate
+    kept = lines[:keep_lines]
+    for line in lines[keep_lines:]:
+        profane = len(PROFANITY.findall(line))
+        if profane > allowed:
+            continue
+        allowed -= profane
+        kept.append(line)
     return "\n".join(kept), len(lines) - len(kept)
 
 

@@ -5,7 +5,7 @@ A song credits everyone in its artist field ("Calvin Harris & Dua Lipa" credits 
 "feat.", "featuring", "ft." and " x "). A credited name with at least MIN_STAND_IN_SONGS songs
 that the model's artist table does not know is matched to the known artist whose songs use
 words most like theirs (TF-IDF vectors of each artist's songs, English stop words out).
-The map is small and kept in the checkpoint (`scripts/attach_stand_ins.py`); the reply
+The map is small and kept in the checkpoint (`scripts/attach_artist_facts.py`); the reply
 says whose style it is written in, and for whom.
 """
 

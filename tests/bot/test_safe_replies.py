@@ -5,7 +5,7 @@ import pytest
 
 from bot.requests import LyricsOptions, Requester
 from bot.service import SongService
-from ml.text.safety import SLUR
+from ml.text.safety import SLUR, profanity_rate
 from tests.bot.fake_discord import GUILD_ID, MEMBER_PERMISSIONS, FakeDiscord
 from tests.lyrics_fixtures import rude_rows, train_tiny_lyrics, write_lyrics_csv
 
@@ -97,12 +97,16 @@ async def test_an_artist_who_never_swears_gets_no_swearing(rude_service):
     requester = Requester(1, "ann", 100, 1, profanity_allowed=True)  # even where it may be shown
     options = LyricsOptions(artist="Gamma", **PROMPT)
     swearing = await rude_service.deliver(await rude_service.submit(requester, options), _accept)
-    assert generator.swears(1) and "fuck it all" in swearing.text  # Gamma's songs swear
+    assert generator.swearing_allowed(1) is None and "fuck it all" in swearing.text  # Gamma swears
     generator.lexicon.words_of = lambda artist: {"we", "sing", "along", "in", "the", "night"}
     generator._swearing.clear()  # as if Gamma's songs never had
     clean = await rude_service.deliver(await rude_service.submit(requester, options), _accept)
-    assert not generator.swears(1) and "fuck" not in clean.text.lower()
+    assert generator.swearing_allowed(1) == 0.0 and "fuck" not in clean.text.lower()
     assert clean.text.startswith("we sing along")
+    generator.meta.swearing["Gamma"] = 30.0  # a rate known from its songs: 2x that + 1 per 1,000
+    some = await rude_service.deliver(await rude_service.submit(requester, options), _accept)
+    assert generator.swearing_allowed(1) == 61.0
+    assert 0 < profanity_rate([some.text]) <= 61.0 < profanity_rate([swearing.text])
 
 
 async def test_a_server_chooses_the_soundfont_of_its_previews(bot_settings, tmp_path):

@@ -1,6 +1,6 @@
 """Babble, runs of one word and unbalanced marks: what a reader strikes out."""
 
-from ml.text.safety import masked, swears, without_profanity
+from ml.text.safety import masked, profanity_rate, swears, within_swearing
 from ml.text.surface import MAX_WORD_REPEATS, balanced, is_balanced, is_vocable_line, most_repeats, tidied
 
 
@@ -42,6 +42,10 @@ def test_the_users_own_start_is_kept_as_given():
 def test_profanity_is_masked_or_left_out_and_covers_slang():
     text, count = masked("Piss off, hoes and thots")
     assert count == 3 and "Piss" not in text and "hoes" not in text and "thots" not in text
-    clean, cut = without_profanity("I start here, shit\nshit happens\nand I sing", keep_lines=1)
+    clean, cut = within_swearing("I start here, shit\nshit happens\nand I sing", 0.0, keep_lines=1)
     assert clean == "I start here, shit\nand I sing" and cut == 1
+    verse = "\n".join(["shit, it all, we sing"] * 4 + ["we sing along tonight, oh what a night"] * 6)
+    assert profanity_rate([verse]) == 1000 * 4 / 68
+    kept, cut = within_swearing(verse, 40.0)  # 40 per 1,000 words: 1 beside these 48 clean words
+    assert kept.count("shit") == 1 and cut == 3 and profanity_rate([kept]) <= 40.0
     assert swears(["love", "shit"]) and not swears(["love", "heart", "shitake"][:2])
