@@ -1,5 +1,6 @@
-"""The request history behind one `Storage` protocol: SQLite, the embedded default (one
-process per file), or PostgreSQL, which every process of a sharded bot shares."""
+"""The request history, one `Storage` (the SQL of `bot.storage.sql`) over either backend:
+SQLite, the embedded default (one process per file), or PostgreSQL, which every process of
+a sharded bot shares."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from bot.storage.base import (
     LeaseRenewal,
     RequestRecord,
     ShardClaim,
-    Storage,
     StorageError,
     migrations,
 )
+from bot.storage.sql import SqlStorage as Storage
 from bot.storage.url import DatabaseUrl
 
 __all__ = [

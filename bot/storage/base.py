@@ -12,10 +12,9 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from ml.errors import BalladeerError
 
@@ -121,116 +120,6 @@ class HoldRefused:
     cooldown_left: float
 
 
-class Storage(Protocol):
-    """The request history and the cross-process holds. `open_storage` returns one."""
-
-    instance: Instance | None  # None when opened for maintenance (`python -m bot db`)
-    url_shown: str  # DATABASE_URL with any password masked
-
-    async def close(self) -> None: ...
-
-    async def verify(self) -> None:
-        """Read the whole database and check it is undamaged; StorageError says what is not."""
-        ...
-
-    async def schema_version(self) -> int: ...
-
-    async def database_id(self) -> str:
-        """A random id given to the database when it was created (copy provenance)."""
-        ...
-
-    async def insert_request(
-        self,
-        *,
-        guild_id: int | None,
-        channel_id: int | None,
-        user_id: int,
-        user_name: str,
-        command: str,
-        options: dict[str, Any],
-        model_version: str | None,
-        hold_id: int | None = None,
-    ) -> int:
-        """Store an accepted request as queued; its hold (if any) now belongs to it."""
-        ...
-
-    async def mark_running(self, request_ids: list[int]) -> None: ...
-
-    async def finish(
-        self,
-        request_id: int,
-        status: str,
-        *,
-        result: str | None = None,
-        error: str | None = None,
-        duration_ms: int | None = None,
-    ) -> None:
-        """Close a queued or running request and give its hold back. Finished rows are
-        never rewritten, except one of this instance's that another marked interrupted
-        while this one was out of reach (it did finish)."""
-        ...
-
-    async def take_hold(self, user_id: int, *, max_open: int, cooldown_seconds: float) -> int | HoldRefused:
-        """A place in line for the user, counted across every live instance: a hold id, or
-        why not. Taking one starts the user's cooldown."""
-        ...
-
-    async def release_hold(self, hold_id: int, *, restore_cooldown: bool) -> None:
-        """Give back a hold that never became a request (the cooldown it started undone)."""
-        ...
-
-    async def renew_lease(self, *, sweep: bool = True) -> LeaseRenewal:
-        """Extend this instance's lease (registering it again if it had run out) and, with
-        `sweep`, close the open rows of every dead instance."""
-        ...
-
-    async def restore_holds(self, held: Sequence[tuple[int, int]]) -> None:
-        """Hold again the places of (user, request) still in flight here."""
-        ...
-
-    async def history(
-        self,
-        *,
-        guild_id: int | None,
-        channel_id: int | None,
-        user_id: int | None = None,
-        limit: int = 10,
-    ) -> list[RequestRecord]:
-        """Newest first: a server's requests, or in a DM that channel's."""
-        ...
-
-    async def get(self, request_id: int) -> RequestRecord | None: ...
-
-    async def rows_after(self, after_id: int, limit: int) -> list[RequestRecord]:
-        """Rows in id order from after `after_id`: how `db copy` reads a database."""
-        ...
-
-    async def copy_in(self, records: list[RequestRecord], source_id: str) -> int:
-        """Insert rows copied from the database `source_id`, skipping any copied before;
-        returns how many were new."""
-        ...
-
-    async def counts(self) -> dict[str, int]:
-        """Rows per status, and the live instances (`db check`)."""
-        ...
-
-    async def guild_setting(self, guild_id: int) -> GuildSetting:
-        """What the server chose (the defaults if it chose nothing)."""
-        ...
-
-    async def set_profanity_allowed(self, guild_id: int, allowed: bool, user_id: int) -> None: ...
-
-    async def set_soundfont(self, guild_id: int, soundfont: str | None, user_id: int) -> None: ...
-
-    async def guild_settings(self) -> list[GuildSetting]:
-        """Every server's settings (`db copy`)."""
-        ...
-
-    async def copy_guild_settings(self, settings: list[GuildSetting]) -> int:
-        """Insert servers' settings the target does not have yet; returns how many."""
-        ...
-
-
 def migrations(dialect: str) -> list[tuple[int, str]]:
     """(version, SQL) of every bundled migration of a dialect, in order."""
     found = []
@@ -249,7 +138,7 @@ def origin_of(record: RequestRecord, source_id: str) -> str:
 def hold_refusal(
     now: float, accepted_at: float | None, open_requests: int, max_open: int, cooldown_seconds: float
 ) -> HoldRefused | None:
-    """The rule every backend applies inside the transaction that takes a hold."""
+    """The rule applied inside the transaction that takes a hold."""
     cooldown_left = 0.0 if accepted_at is None else accepted_at + cooldown_seconds - now
     if cooldown_left > 0:
         return HoldRefused("cooldown", open_requests, cooldown_left)

@@ -50,13 +50,18 @@ class PostgresConnector:
     sole_user = False  # processes share it; shard locks prove which instances are dead
 
     def __init__(
-        self, pool: asyncpg.Pool, lock_connection: asyncpg.Connection | None, dsn: str, shown: str
+        self,
+        pool: asyncpg.Pool,
+        lock_connection: asyncpg.Connection | None,
+        dsn: str,
+        shown: str,
+        instance: Instance | None,
     ) -> None:
         self._pool = pool
         self._locks = lock_connection
         self._dsn = dsn
         self.url_shown = shown
-        self.instance: Instance | None = None  # whose shards the lock connection holds
+        self._instance = instance  # whose shards the lock connection holds
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Transaction]:
@@ -79,7 +84,7 @@ class PostgresConnector:
             return
         self._locks = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_S)
         try:
-            await _claim_shards(self._locks, self._pool, self.instance, self.url_shown)
+            await _claim_shards(self._locks, self._pool, self._instance, self.url_shown)
         except StorageError as exc:
             log.error("%s", exc)
 
@@ -129,9 +134,7 @@ async def open_postgres(
         if instance is not None and instance.shards is not None:
             locks = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
             await _claim_shards(locks, pool, instance, shown)
-        connector = PostgresConnector(pool, locks, dsn, shown)
-        connector.instance = instance
-        storage = SqlStorage(connector, instance)
+        storage = SqlStorage(PostgresConnector(pool, locks, dsn, shown, instance), instance)
         if instance is not None:
             await storage.register()
         return storage

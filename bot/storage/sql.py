@@ -94,7 +94,9 @@ class Connector(Protocol):
 
 
 class SqlStorage:
-    """The `Storage` protocol over a Connector."""
+    """The request history and the cross-process holds, over a Connector. `open_storage`
+    returns one; `instance` is None when it was opened for maintenance (`python -m bot db`),
+    `url_shown` is DATABASE_URL with any password masked."""
 
     def __init__(self, connector: Connector, instance: Instance | None) -> None:
         self.connector = connector
@@ -204,6 +206,8 @@ class SqlStorage:
         await self.connector.close()
 
     async def renew_lease(self, *, sweep: bool = True) -> LeaseRenewal:
+        """Extend this instance's lease (registering it again if it had run out) and, with
+        `sweep`, close the open rows of every dead instance."""
         me = self._me("a lease")
         await self.connector.before_renewal()
 
@@ -265,6 +269,7 @@ class SqlStorage:
         return await self.connector.schema_version()
 
     async def verify(self) -> None:
+        """Read the whole database and check it is undamaged; StorageError says what is not."""
         try:
             problem = await self.connector.damage()
         except Exception as exc:
@@ -278,6 +283,7 @@ class SqlStorage:
             )
 
     async def database_id(self) -> str:
+        """A random id given to the database when it was created (copy provenance)."""
         return await self._value(
             "reading the database id", "SELECT value FROM database_info WHERE key = 'id'"
         )
@@ -294,6 +300,7 @@ class SqlStorage:
         model_version: str | None,
         hold_id: int | None = None,
     ) -> int:
+        """Store an accepted request as queued; its hold (if any) now belongs to it."""
         instance_id = self.instance.id if self.instance else None
 
         async def insert(tx: Transaction) -> int:
@@ -332,8 +339,9 @@ class SqlStorage:
         error: str | None = None,
         duration_ms: int | None = None,
     ) -> None:
-        """Open rows only, or a row of this instance that another marked interrupted while
-        it was out of reach: the process that answered knows better."""
+        """Close a queued or running request and give its hold back. Finished rows are never
+        rewritten, except one of this instance's that another marked interrupted while this
+        one was out of reach: the process that answered knows better."""
         instance_id = self.instance.id if self.instance else None
 
         async def close_row(tx: Transaction) -> None:
@@ -387,6 +395,8 @@ class SqlStorage:
         return await self._run("taking a place in line", take)
 
     async def release_hold(self, hold_id: int, *, restore_cooldown: bool) -> None:
+        """Give back a hold that never became a request (the cooldown it started undone)."""
+
         async def release(tx: Transaction) -> None:
             rows = await self._fetch(
                 tx, "DELETE FROM holds WHERE id = ? RETURNING user_id, previous_accept", hold_id
@@ -410,6 +420,7 @@ class SqlStorage:
         user_id: int | None = None,
         limit: int = 10,
     ) -> list[RequestRecord]:
+        """Newest first: a server's requests, or in a DM that channel's."""
         where, params = (
             (["guild_id = ?"], [guild_id])
             if guild_id is not None
@@ -431,12 +442,14 @@ class SqlStorage:
         return self._record(rows[0]) if rows else None
 
     async def rows_after(self, after_id: int, limit: int) -> list[RequestRecord]:
+        """Rows in id order from after `after_id`: how `db copy` reads a database."""
         rows = await self._rows(
             "reading requests", f"{_SELECT} WHERE id > ? ORDER BY id LIMIT ?", after_id, limit
         )
         return [self._record(row) for row in rows]
 
     async def counts(self) -> dict[str, int]:
+        """Rows per status, and the live instances (`db check`)."""
         rows = await self._rows(
             "counting requests", "SELECT status, COUNT(*) AS n FROM requests GROUP BY status"
         )
@@ -455,6 +468,8 @@ class SqlStorage:
 
     # -- copying --------------------------------------------------------------------
     async def copy_in(self, records: list[RequestRecord], source_id: str) -> int:
+        """Insert rows copied from the database `source_id`, skipping any copied before;
+        returns how many were new."""
         d = self._d
 
         async def insert(tx: Transaction) -> int:
@@ -475,6 +490,7 @@ class SqlStorage:
 
     # -- servers' settings ----------------------------------------------------------
     async def guild_setting(self, guild_id: int) -> GuildSetting:
+        """What the server chose (the defaults if it chose nothing)."""
         rows = await self._rows("reading a server's settings", f"{_SETTINGS} WHERE guild_id = ?", guild_id)
         return self._setting(rows[0]) if rows else GuildSetting(guild_id)
 
@@ -502,6 +518,7 @@ class SqlStorage:
         await self._run("storing a server's settings", store)
 
     async def guild_settings(self) -> list[GuildSetting]:
+        """Every server's settings (`db copy`)."""
         rows = await self._rows("reading servers' settings", f"{_SETTINGS} ORDER BY guild_id")
         return [self._setting(r) for r in rows]
 
@@ -515,6 +532,8 @@ class SqlStorage:
         )
 
     async def copy_guild_settings(self, settings: list[GuildSetting]) -> int:
+        """Insert servers' settings the target does not have yet; returns how many."""
+
         async def insert(tx: Transaction) -> int:
             added = 0
             for g in settings:

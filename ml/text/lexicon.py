@@ -104,9 +104,9 @@ class ArtistLexicon:
         return total / len(found) + RHYME_WEIGHT * (rhyme_rate(text) or 0.0)
 
     def _affinity(self, table: dict[str, float], word: str) -> float:
-        """A word's evidence of the artist. Swearing is never evidence (at most neutral):
-        else the judge picks, of the candidates, the one that swears most, and an artist
-        who swears now and then would swear in every line."""
+        """A word's evidence of the artist. Swearing is never evidence, and counts a little
+        against a candidate: else the judge picks, of the candidates, the one that swears
+        most, and an artist who swears now and then would swear in every line."""
         if word not in self._known:
             return NON_WORD
         value = table.get(word, 0.0)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ml.text.safety import PROFANITY
+from ml.text.safety import profanity_rate
 from ml.text.surface import MAX_WORD_REPEATS, is_balanced, is_vocable_line, most_repeats
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
@@ -120,7 +120,6 @@ def figures(texts: list[str], word_list: WordList) -> Figures:
         return sum(kept) / len(kept) if kept else None
 
     all_lines = [line for t in texts for line in lines(t)]
-    word_count = sum(len(words(t)) for t in texts)
     return Figures(
         texts=len(texts),
         real_words=mean(word_list.share(t) for t in texts),
@@ -131,7 +130,5 @@ def figures(texts: list[str], word_list: WordList) -> Figures:
         vocable_lines=sum(map(is_vocable_line, all_lines)) / len(all_lines) if all_lines else None,
         word_runs=mean(any(most_repeats(line) > MAX_WORD_REPEATS for line in lines(t)) for t in texts),
         balanced=mean(is_balanced(t) for t in texts),
-        profanity_per_1000_words=(
-            1000 * sum(len(PROFANITY.findall(t)) for t in texts) / word_count if word_count else None
-        ),
+        profanity_per_1000_words=profanity_rate(texts) if texts else None,
     )

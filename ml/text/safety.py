@@ -50,7 +50,7 @@ SLUR = re.compile(
     r"\b(?:" + "|".join(codecs.decode(p, "rot13") for p in _SLURS_ROT13) + r")\b", re.IGNORECASE
 )
 PROFANITY = re.compile(r"\b(?:" + "|".join(PROFANE_WORDS) + r")\b", re.IGNORECASE)
-_WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")  # letters, inner apostrophes: "don't" is one
 
 
 def without_slurs(text: str) -> tuple[str, int]:
@@ -65,7 +65,7 @@ def profanity_rate(texts: Iterable[str]) -> float:
     profane = found = 0
     for text in texts:
         profane += len(PROFANITY.findall(text))
-        found += len(_WORDS.findall(text))
+        found += len(WORD.findall(text))
     return 1000 * profane / found if found else 0.0
 
 
@@ -74,7 +74,7 @@ def within_swearing(text: str, per_1000_words: float, keep_lines: int = 0) -> tu
     swear past that are left out (never the first `keep_lines`, the user's own start); at 0
     every line that swears goes. A masked word is still a word the artist would not say."""
     lines = text.split("\n")
-    clean_words = sum(len(_WORDS.findall(line)) for line in lines if not PROFANITY.search(line))
+    clean_words = sum(len(WORD.findall(line)) for line in lines if not PROFANITY.search(line))
     allowed = int(per_1000_words * clean_words / 1000)  # each line kept only lowers the rate
     kept = lines[:keep_lines]
     for line in lines[keep_lines:]:

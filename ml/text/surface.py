@@ -16,19 +16,20 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ml.text.safety import WORD
+
 VOCABLE_SHARE = 0.03  # 1.5x the share of vocable-only lines in real songs
 MAX_WORD_REPEATS = 8
 _VOCABLE = re.compile(
     r"(?:o+h*|a+h+|u+h+|m+|h*m+|ye+a+h*|yea|ya+|ye+|he+y+|la+|na+|da+|doo+|wo+a*h*|whoa+|"
     r"woo+|oo+h*|ay+|ey+|hu+h|sha+|ba+|hoo+|ha+)",
 )
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")  # "whoa-oh" is two vocables
 _OPENERS = {"(": ")", "[": "]", "“": "”"}
 _CLOSERS = {closer: opener for opener, closer in _OPENERS.items()}
 
 
 def line_words(line: str) -> list[str]:
-    return [w.casefold() for w in _WORD.findall(line)]
+    return [w.casefold() for w in WORD.findall(line)]  # "whoa-oh" is two vocables
 
 
 def is_vocable_line(line: str) -> bool:

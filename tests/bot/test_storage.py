@@ -1,4 +1,4 @@
-"""The Storage contract, which SQLite and PostgreSQL both keep unchanged (`database_url`
+"""The storage contract, which SQLite and PostgreSQL both keep unchanged (`database_url`
 runs each test on both), then what only a shared PostgreSQL database can show."""
 
 import asyncio
