@@ -13,15 +13,17 @@ from discord.ext import commands
 
 from bot.cogs.history import History
 from bot.cogs.info import Info
+from bot.cogs.listening import Listening
 from bot.cogs.lyrics import Lyrics
 from bot.cogs.music import Music
 from bot.cogs.server_settings import ServerSettings
 from bot.config import Settings
 from bot.interactions import NO_PINGS, MalformedOptions, report_error
 from bot.metrics import MetricsServer
+from bot.piece_shelf import PieceShelf
 from bot.service import SongService
 from bot.storage import ShardClaim
-from bot.views import ExpiredButton
+from bot.views import ExpiredButton, PlayButton
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class BalladeerBot(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
-            intents=discord.Intents(guilds=True),
+            intents=discord.Intents(guilds=True, voice_states=True),  # who listens where
             allowed_mentions=NO_PINGS,
             tree_cls=CheckedTree,
             # Installable by servers and by users, usable in servers, DMs and group DMs;
@@ -65,24 +67,28 @@ class BalladeerBot(commands.Bot):
         self.settings = settings
         self.service: SongService | None = None
         self.metrics_server: MetricsServer | None = None
+        self.listening: Listening | None = None
         self.live_messages: set[int] = set()  # messages whose buttons a live view answers
         self.disconnected_shards: set[int] = set()  # gateway connections down right now
         self.tree.on_error = report_error
 
     async def setup_hook(self) -> None:
         self.service = await SongService.start(self.settings, shard_claim(self.settings))
-        music = Music(self.service, self.settings)
+        shelf = PieceShelf(round(self.settings.voice.shelf_megabytes * 1_000_000))
+        music = Music(self.service, self.settings, shelf)
+        self.listening = Listening(self.service, self.settings, shelf)
         for cog in (
             Lyrics(self.service, self.settings),
             music,
+            self.listening,
             History(self.service, self.settings),
-            Info(self.service),
+            Info(self.service, self.listening),
             ServerSettings(self.service),
         ):
             await self.add_cog(cog)
-        for menu in music.context_menus:
+        for menu in (*music.context_menus, *self.listening.context_menus):
             self.tree.add_command(menu)
-        self.add_dynamic_items(ExpiredButton)
+        self.add_dynamic_items(ExpiredButton, PlayButton)
         monitoring = self.settings.monitoring
         if monitoring.metrics_port is not None:
             await self.serve_metrics(monitoring.metrics_host, monitoring.metrics_port)
@@ -133,7 +139,10 @@ class BalladeerBot(commands.Bot):
         )
 
     async def close(self) -> None:
-        """Finish or fail what is in flight (stored), close the database, then disconnect."""
+        """Leave voice, finish or fail what is in flight (stored), close the database, then
+        disconnect."""
+        if self.listening is not None:
+            await self.listening.jukebox.close()
         if self.service is not None:
             await self.service.close()
             self.service = None

@@ -199,6 +199,21 @@ class MusicSettings(Group):
         return {style: path for style, path in models.items() if path is not None}
 
 
+class VoiceSettings(Group):
+    # The listening queue of each server: how many pieces wait, how many of them one member's.
+    queue_max: int = Field(20, ge=1, validation_alias=env("VOICE_QUEUE_MAX"))
+    queue_max_per_user: int = Field(3, ge=1, validation_alias=env("VOICE_QUEUE_MAX_PER_USER"))
+    # The bot leaves this long after its queue ends, or after its channel has no listener.
+    idle_seconds: float = Field(15.0, ge=0, validation_alias=env("VOICE_IDLE_SECONDS"))
+    empty_seconds: float = Field(60.0, ge=0, validation_alias=env("VOICE_EMPTY_SECONDS"))
+    connect_timeout_seconds: float = Field(15.0, gt=0, validation_alias=env("VOICE_CONNECT_TIMEOUT_SECONDS"))
+    # A user's MIDI file is played up to this long; rendering it may take this long.
+    max_seconds: float = Field(600.0, gt=0, validation_alias=env("VOICE_MAX_SECONDS"))
+    render_timeout_seconds: float = Field(60.0, gt=0, validation_alias=env("VOICE_RENDER_TIMEOUT_SECONDS"))
+    # The audio of recent pieces kept in memory for /play by number (oldest dropped first).
+    shelf_megabytes: float = Field(64.0, ge=0, validation_alias=env("VOICE_SHELF_MEGABYTES"))
+
+
 class StorageSettings(Group):
     # A SQLite file or sqlite:///file.db (embedded, one process per file), or
     # postgresql://user:password@host/database, shared by every process.
@@ -260,6 +275,7 @@ class Settings(BaseModel):
     sampling: SamplingSettings
     lyrics: LyricsSettings
     music: MusicSettings
+    voice: VoiceSettings
     storage: StorageSettings
     console: ConsoleSettings
     monitoring: MonitoringSettings

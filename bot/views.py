@@ -1,5 +1,6 @@
 """The Again / Hotter / Cooler (and, for lyrics in an artist's style, Stronger style)
-buttons under every answer, and what a stale one says.
+buttons under every answer, what a stale one says, and the ▶ Play in voice button under
+pieces.
 
 A live `RerollView` answers its buttons until it times out; then it disables them on the
 message. A click that no live view holds (after the timeout, or after a restart) reaches
@@ -63,7 +64,7 @@ class RerollView(discord.ui.View):
             return
         self.live_messages.discard(self.message.id)
         for item in self.children:
-            item.disabled = True
+            item.disabled = not isinstance(item, PlayButton)  # playing a piece never expires
         try:
             await self.message.edit(view=self, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:  # message deleted, or the token expired
@@ -146,3 +147,31 @@ class ExpiredButton(
         await interaction.response.send_message(
             f"This button has expired; run /{self.command} again.", ephemeral=True, allowed_mentions=NO_PINGS
         )
+
+
+class PlayButton(discord.ui.DynamicItem[discord.ui.Button], template=r"play:(?P<request_id>[0-9]{1,20})"):
+    """▶ Play in voice under a piece: queues it in the clicker's voice channel. Its number
+    is in the custom id, so the button works for as long as the message lasts."""
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Play in voice",
+                emoji="▶️",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"play:{request_id}",
+            )
+        )
+        self.request_id = request_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match, /
+    ) -> PlayButton:
+        return cls(int(match["request_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await interaction.client.listening.play_button(interaction, self.request_id)
+        except Exception as exc:  # a dynamic item has no view to report it
+            await report_error(interaction, exc)

@@ -13,10 +13,12 @@ from bot.config import Settings
 from bot.download import download
 from bot.formatting import midi_message
 from bot.interactions import NO_PINGS, as_file, declare_range, run_request, send_private
+from bot.jukebox import playable_here
+from bot.piece_shelf import PieceShelf, ShelvedPiece
 from bot.requests import AUTO_STYLE, Attachment, ContinueOptions, MidiOptions, MidiReply
 from bot.rules import display_name
 from bot.service import SongService
-from bot.views import RerollView
+from bot.views import PlayButton, RerollView
 from ml.names import MUSIC_STYLES
 
 log = logging.getLogger(__name__)
@@ -31,9 +33,10 @@ PAYLOAD_TOO_LARGE = 413  # Discord: 40005, request entity too large
 class Music(commands.Cog):
     """Piano music."""
 
-    def __init__(self, service: SongService, settings: Settings) -> None:
+    def __init__(self, service: SongService, settings: Settings, shelf: PieceShelf) -> None:
         self.service = service
         self.settings = settings
+        self.shelf = shelf  # what /play and ▶ Play in voice take delivered pieces from
         s = settings
         for command in (self.midi, self.continue_piece):
             declare_range(command, "seconds", s.music.seconds_min, s.music.seconds_max)
@@ -141,12 +144,23 @@ class Music(commands.Cog):
                 raise
             log.info("request %d: upload refused (%s); sending it without the audio", reply.request_id, exc)
             await self._post(interaction, reply, with_audio=False)
+        self._shelve(interaction, reply)
+
+    def _shelve(self, interaction: discord.Interaction, reply: MidiReply) -> None:
+        ogg = next((a.data for a in reply.attachments if a.filename.endswith(AUDIO_SUFFIX)), None)
+        if ogg is not None:
+            title = f"piece #{reply.request_id} ({reply.options.style})"
+            self.shelf.put(
+                ShelvedPiece(reply.request_id, title, interaction.user.id, interaction.guild_id, ogg)
+            )
 
     async def _post(self, interaction: discord.Interaction, reply: MidiReply, with_audio: bool) -> None:
         attachments: list[Attachment] = [
             a for a in reply.attachments if with_audio or not a.filename.endswith(AUDIO_SUFFIX)
         ]
         view = RerollView(reply.options, self.run, self.settings)
+        if playable_here(interaction):
+            view.add_item(PlayButton(reply.request_id))
         message = await interaction.followup.send(
             midi_message(reply, with_audio),
             files=[as_file(a.filename, a.data) for a in attachments],

@@ -31,6 +31,7 @@ from aiohttp import web
 from bot import create_bot
 from bot.client import BalladeerBot
 from bot.config import Settings
+from tests.bot.fake_voice import FakeVoice
 
 APPLICATION_ID = "111111111111111111"
 BOT_ID = "222222222222222222"
@@ -44,6 +45,11 @@ SHARDS_RECOMMENDED = 2  # what GET /gateway/bot answers
 DM_CHANNEL_ID = "555555555555555555"
 OTHER_GUILD_ID = "777777777777777777"  # a server that has not added the bot (user installs)
 OTHER_CHANNEL_ID = "777777777777777778"
+VOICE_CHANNEL_ID = "666666666666666661"  # voice channels of GUILD_ID
+SECOND_VOICE_CHANNEL_ID = "666666666666666662"
+STAGE_CHANNEL_ID = "666666666666666663"
+CLOSED_VOICE_CHANNEL_ID = "666666666666666664"  # the bot may neither connect nor speak there
+CONNECT, SPEAK, MOVE_MEMBERS, ADMINISTRATOR = 0x100000, 0x200000, 0x1000000, 0x8
 EPHEMERAL = 64
 HEARTBEAT_INTERVAL_MS = 250  # short, so a blocked event loop shows up at once
 CONTENT_LIMIT = 2000
@@ -114,7 +120,7 @@ class Failure:
 
 
 class FakeDiscord:
-    def __init__(self, ack_deadline: float | None = None) -> None:
+    def __init__(self, ack_deadline: float | None = None, voice: bool = False) -> None:
         # Discord's 3 s to acknowledge an interaction; None: not enforced, so tests on a
         # busy machine do not rest on timing unless the deadline is what they test.
         self.ack_deadline = ack_deadline
@@ -139,6 +145,11 @@ class FakeDiscord:
         self._acknowledged: set[str] = set()
         self._expired: set[str] = set()
         self._gateway_refused = False
+        # Voice: a voice server, who sits in which voice channel, and the bot's op 4 requests.
+        self.voice = FakeVoice() if voice else None
+        self.voice_states: dict[str, str] = {}  # user id → voice channel id (in GUILD_ID)
+        self.voice_requests: list[str | None] = []  # the channel of each op 4 the bot sent
+        self._voice_sessions = itertools.count(1)
 
     # -- server lifecycle --------------------------------------------------------------
     async def start(self) -> None:
@@ -151,8 +162,12 @@ class FakeDiscord:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
+        if self.voice is not None:
+            await self.voice.start()
 
     async def stop(self) -> None:
+        if self.voice is not None:
+            await self.voice.stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -184,6 +199,8 @@ class FakeDiscord:
         everything stopped and restored afterwards (the bot's `start` must end cleanly)."""
         await self.start()
         saved = self.point_discord_py_here()
+        if self.voice is not None:  # voice is wss://: the bot trusts the fake's certificate
+            client_options["connector"] = aiohttp.TCPConnector(ssl=self.voice.client_ssl())
         bot = create_bot(settings, guild_ready_timeout=0.05, **client_options)
         runner = asyncio.create_task(bot.start("test-token"))
         try:
@@ -236,6 +253,8 @@ class FakeDiscord:
             elif op == 6:
                 self._shards[shard_id] = ws
                 await self._dispatch("RESUMED", {}, shard_id)
+            elif op == 4:
+                await self._voice_state_request(payload["d"], shard_id)
         self.close_codes.append(ws.close_code)
         return ws
 
@@ -286,15 +305,53 @@ class FakeDiscord:
                     "nsfw": True,
                     "permission_overwrites": [],
                 },
-            ][: 2 if guild_id == GUILD_ID else 1],
-            "members": [],
+            ][: 2 if guild_id == GUILD_ID else 1]
+            + (_voice_channels() if guild_id == GUILD_ID else []),
+            "members": [_member(BOT_USER)]
+            + (
+                [_member(user(u, f"user{u}")) for u in self.voice_states if u != BOT_ID]
+                if guild_id == GUILD_ID
+                else []
+            ),
             "threads": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
-            "voice_states": [],
+            "voice_states": (
+                [_voice_state(u, c, f"session-{u}") for u, c in self.voice_states.items()]
+                if guild_id == GUILD_ID
+                else []
+            ),
             "presences": [],
         }
+
+    # -- voice --------------------------------------------------------------------------
+    async def join_voice(self, user_id: str, channel_id: str | None = VOICE_CHANNEL_ID) -> None:
+        """A member joins (or, with None, leaves) a voice channel of GUILD_ID."""
+        if channel_id is None:
+            self.voice_states.pop(user_id, None)
+        else:
+            self.voice_states[user_id] = channel_id
+        state = _voice_state(user_id, channel_id, f"session-{user_id}")
+        await self._dispatch("VOICE_STATE_UPDATE", state | {"guild_id": GUILD_ID}, self.shard_of(GUILD_ID))
+
+    async def _voice_state_request(self, data: dict, shard_id: int) -> None:
+        """The bot's op 4: as Discord does, its VOICE_STATE_UPDATE (with a fresh session id)
+        first, then VOICE_SERVER_UPDATE with a token and an endpoint without a scheme."""
+        guild_id = str(data["guild_id"])  # discord.py sends ids as integers here
+        channel_id = None if data["channel_id"] is None else str(data["channel_id"])
+        self.voice_requests.append(channel_id)
+        session_id = f"voice-session-{next(self._voice_sessions)}"
+        if channel_id is None:
+            self.voice_states.pop(BOT_ID, None)
+        else:
+            self.voice_states[BOT_ID] = channel_id
+        state = _voice_state(BOT_ID, channel_id, session_id, member=BOT_USER)
+        await self._dispatch("VOICE_STATE_UPDATE", state | {"guild_id": guild_id}, shard_id)
+        if channel_id is not None and self.voice is not None:
+            session = self.voice.issue(guild_id, BOT_ID, session_id)
+            server = {"token": session.token, "guild_id": guild_id, "endpoint": self.voice.endpoint}
+            await self._dispatch("VOICE_SERVER_UPDATE", server, shard_id)
 
     async def wait_ready(self) -> None:
         await asyncio.wait_for(self._identified.wait(), 10)
@@ -652,22 +709,19 @@ class FakeDiscord:
         return _json({"message": f"fake Discord has no route {method} {path}", "code": 0}, status=404)
 
     def _message(self, data: dict, files: dict[str, bytes], ephemeral: bool) -> dict:
+        attachments = []
+        for name, blob in files.items():  # served by the CDN, as a user's would be
+            key = snowflake()
+            self.uploads[key] = FakeFile(name, blob)
+            url = f"http://127.0.0.1:{self.port}/cdn/{key}"
+            attachments.append({"id": key, "filename": name, "size": len(blob), "url": url, "proxy_url": url})
         message = {
             "id": snowflake(),
             "channel_id": CHANNEL_ID,
             "type": 0,
             "content": data.get("content") or "",
             "author": BOT_USER,
-            "attachments": [
-                {
-                    "id": snowflake(),
-                    "filename": name,
-                    "size": len(blob),
-                    "url": f"http://127.0.0.1/{name}",
-                    "proxy_url": f"http://127.0.0.1/{name}",
-                }
-                for name, blob in files.items()
-            ],
+            "attachments": attachments,
             "embeds": [],
             "mentions": [],
             "mention_roles": [],
@@ -758,7 +812,7 @@ def _everyone_role() -> dict:
     return {
         "id": GUILD_ID,
         "name": "@everyone",
-        "permissions": "2147483647",
+        "permissions": str(ALL_PERMISSIONS & ~ADMINISTRATOR),  # channel overwrites apply
         "position": 0,
         "color": 0,
         "hoist": False,
@@ -766,6 +820,56 @@ def _everyone_role() -> dict:
         "mentionable": False,
         "flags": 0,
     }
+
+
+def _member(account: dict) -> dict:
+    return {
+        "user": account,
+        "roles": [],
+        "flags": 0,
+        "joined_at": "2024-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+    }
+
+
+def _voice_state(user_id: str, channel_id: str | None, session_id: str, member: dict | None = None) -> dict:
+    return {
+        "user_id": user_id,
+        "channel_id": channel_id,
+        "session_id": session_id,
+        "deaf": False,
+        "mute": False,
+        "self_deaf": user_id == BOT_ID,
+        "self_mute": False,
+        "self_video": False,
+        "suppress": False,
+        "request_to_speak_timestamp": None,
+        "member": _member(member or user(user_id, f"user{user_id}")),
+    }
+
+
+def _voice_channels() -> list[dict]:
+    def channel(channel_id: str, name: str, kind: int = 2, overwrites: list | None = None) -> dict:
+        return {
+            "id": channel_id,
+            "type": kind,
+            "name": name,
+            "position": 2,
+            "guild_id": GUILD_ID,
+            "bitrate": 64000,
+            "user_limit": 0,
+            "rtc_region": None,
+            "permission_overwrites": overwrites or [],
+        }
+
+    no_entry = [{"id": GUILD_ID, "type": 0, "allow": "0", "deny": str(CONNECT | SPEAK)}]
+    return [
+        channel(VOICE_CHANNEL_ID, "Listening room"),
+        channel(SECOND_VOICE_CHANNEL_ID, "Second room"),
+        channel(STAGE_CHANNEL_ID, "Stage", kind=13),
+        channel(CLOSED_VOICE_CHANNEL_ID, "Closed room", overwrites=no_entry),
+    ]
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
