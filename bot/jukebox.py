@@ -5,6 +5,7 @@ event loop, so playback never waits on generation and generation never waits on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 
@@ -101,9 +102,11 @@ class GuildPlayer:
         return place
 
     def skip(self) -> None:
-        """The piece playing stops; the next one starts (discord.py's `after` says when)."""
-        if self.voice is not None and self.voice.is_playing():
+        """The piece playing stops and the next one starts, at once (the stopped piece's
+        `after` callback then finds itself replaced)."""
+        if self.voice is not None:
             self.voice.stop()
+        self._play_next()
 
     def listeners_changed(self) -> None:
         """Someone joined or left the bot's channel: leave when nobody is left to listen."""
@@ -129,9 +132,13 @@ class GuildPlayer:
             self._cancel_leave()
         log.info("guild %d: playing %s (%.1f s)", self.guild_id, track.title, track.seconds)
         self.source = source = OpusPackets(track.packets)
-        self.voice.play(
-            source, after=lambda error: self._loop.call_soon_threadsafe(self._ended, source, error)
-        )
+        self.voice.play(source, after=lambda error: self._after(source, error))
+
+    def _after(self, source: OpusPackets, error: Exception | None) -> None:
+        """discord.py's audio thread, when a piece has ended: back to the event loop (unless
+        the bot has closed meanwhile)."""
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            self._loop.call_soon_threadsafe(self._ended, source, error)
 
     def _ended(self, source: OpusPackets, error: Exception | None) -> None:
         if error is not None:

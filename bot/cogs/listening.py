@@ -222,8 +222,8 @@ class Listening(commands.Cog):
             latest = self.shelf.latest(user_id)
             if latest is None:
                 raise VoiceRefused(
-                    "You have no recent piece to play; make one with /midi or /continue, "
-                    f"or {MENU_HINT} on any message with a MIDI file."
+                    "You have no recent piece to play; make one with /midi or /continue, or use "
+                    "the message menu Apps → Play in voice on any message with a MIDI file."
                 )
             return latest
         shelved = self.shelf.get(piece)
