@@ -44,7 +44,11 @@ class Listening(commands.Cog):
         self.session: aiohttp.ClientSession | None = None
         # discord.py takes context menus from the tree, not from cogs: the client adds these.
         menu = app_commands.ContextMenu(name="Play in voice", callback=self.play_message)
-        menu.allowed_contexts = app_commands.AppCommandContext(guild=True)
+        menu.allowed_contexts = app_commands.AppCommandContext(
+            guild=True,
+            dm_channel=False,
+            private_channel=False,  # unset would take the tree's
+        )
         self.context_menus = [menu]
 
     async def cog_load(self) -> None:

@@ -24,8 +24,8 @@ async def test_startup_syncs_the_commands_to_the_dev_guild(discord_env):
     sync = await fake.wait_for(lambda c: c.method == "PUT" and c.path.endswith("/commands"))
     assert sync.path == f"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands"
     commands = {c["name"]: c for c in sync.json}
-    slash = {"lyrics", "midi", "continue", "artists", "history", "queue", "about", "settings"}
-    assert set(commands) == slash | {"Continue this MIDI"}
+    slash = {"lyrics", "midi", "continue", "artists", "history", "queue", "about", "settings", "play", "skip"}
+    assert set(commands) == slash | {"Continue this MIDI", "Play in voice"}
     assert _options(commands["continue"])["file"]["type"] == 11
     lyrics = _options(commands["lyrics"])
     assert lyrics["artist"]["type"] == 3 and lyrics["artist"]["autocomplete"] is True
@@ -238,7 +238,7 @@ async def test_continue_plays_on_from_an_uploaded_midi_file(discord_env, bot_set
     music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
     assert music.get_end_time() > 4 + 3.5  # the 8 beats of the prime (4 s at 120 bpm), then 4 s more
     labels = [c["label"] for row in reply.json["components"] for c in row["components"]]
-    assert labels == ["Again", "Hotter", "Cooler"]
+    assert labels == ["Again", "Hotter", "Cooler", "Play in voice"]
     again = await fake.click(reply.message, "Again")
     (second,) = await fake.followups(again)
     assert second.json["content"].startswith("🎹 **my tune.mid** continued")

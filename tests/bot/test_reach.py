@@ -28,6 +28,10 @@ async def test_commands_are_installable_by_users_and_usable_in_dms_and_group_dms
     assert synced["settings"]["contexts"] == [GUILD]
     menu = synced["Continue this MIDI"]
     assert menu["type"] == 3 and menu["integration_types"] == [GUILD_INSTALL, USER_INSTALL]
+    # voice: offered in servers only (a user install there is told why it cannot play)
+    for name in ("play", "skip", "Play in voice"):
+        assert synced[name]["integration_types"] == [GUILD_INSTALL, USER_INSTALL], name
+        assert synced[name]["contexts"] == [GUILD], name
 
 
 async def test_a_user_install_in_a_server_without_the_bot_is_answered_and_kept_apart(discord_env):
@@ -36,6 +40,8 @@ async def test_a_user_install_in_a_server_without_the_bot_is_answered_and_kept_a
     (reply,) = await fake.followups(asked)
     assert reply.json["content"].startswith("🎹 2 s of folk music")
     assert {"song.mid", "piano-roll.png"} <= set(reply.files)
+    labels = [c["label"] for row in reply.json["components"] for c in row["components"]]
+    assert "Play in voice" not in labels  # no voice where only the user installed the bot
     here = await fake.private_answer(await fake.slash("history", guild_id=OTHER_GUILD_ID))
     assert "/midi" in here
     elsewhere = await fake.private_answer(await fake.slash("history"))  # the bot's own server
