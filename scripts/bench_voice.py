@@ -18,12 +18,15 @@ import asyncio
 import itertools
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 from discord.player import AudioPlayer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the test suite's fake Discord
 
 from bot.config import Settings
 from tests.bot.fake_discord import GUILD_ID, FakeDiscord
