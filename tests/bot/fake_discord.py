@@ -5,9 +5,11 @@ Tests inject interactions as the gateway would send them and assert on the REST 
 the bot made (see ../shared/DISCORD-OFFLINE.md for the protocol facts used here).
 
 As strict as Discord where it matters: content over 2,000 characters → 400 / 50035,
-uploads over the interaction's `attachment_size_limit` → 413 / 40005, a second
-acknowledgement → 400 / 40060, an expired interaction token → 404 / 10062; and tests can
-inject any error (status, code, headers) into the next matching calls with `fail_next`.
+uploads over the interaction's `attachment_size_limit` → 413 / 40005, a sixth followup
+where only the user installed the app (a DM, a server without the bot) → 400 / 40094, a
+second acknowledgement → 400 / 40060, an expired interaction token → 404 / 10062; and
+tests can inject any error (status, code, headers) into the next matching calls with
+`fail_next`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ EPHEMERAL = 64
 HEARTBEAT_INTERVAL_MS = 250  # short, so a blocked event loop shows up at once
 CONTENT_LIMIT = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+USER_INSTALL_FOLLOWUP_LIMIT = 5
 ALL_PERMISSIONS = 2147483647
 MEMBER_PERMISSIONS = 0x400 | 0x800 | 0x8000 | 0x80000000  # view, send, attach, use commands
 
@@ -89,6 +92,10 @@ class Interaction:
     token: str
     sent_at: float
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    # Discord allows an app only 5 followups to an interaction when the app is installed by
+    # the user alone there (a DM, or a server that never added it); None: no such limit.
+    followup_limit: int | None = None
+    followups_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -478,6 +485,8 @@ class FakeDiscord:
         thread: bool = False,
     ) -> Interaction:
         interaction = Interaction(snowflake(), f"token-{snowflake()}", time.monotonic(), upload_limit)
+        if dm or guild_id not in CHANNELS:
+            interaction.followup_limit = USER_INSTALL_FOLLOWUP_LIMIT
         self._interactions[interaction.token] = interaction
         payload: dict[str, Any] = {
             "id": interaction.id,
@@ -631,6 +640,12 @@ class FakeDiscord:
         limit = interaction.upload_limit if interaction else DEFAULT_UPLOAD_LIMIT
         if sum(len(blob) for blob in call.files.values()) > limit:
             return self._error(call, 413, 40005, {"message": "Request entity too large", "code": 40005})
+        if interaction is not None and call.method == "POST" and call.path.startswith("/webhooks/"):
+            limit = interaction.followup_limit
+            if limit is not None and interaction.followups_sent >= limit:
+                message = "This interaction has hit the maximum number of follow up messages"
+                return self._error(call, 400, 40094, {"message": message, "code": 40094})
+            interaction.followups_sent += 1
         if call.path.endswith("/callback"):
             if token in self._acknowledged:
                 return self._error(
