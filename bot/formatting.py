@@ -74,7 +74,8 @@ def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     what = f"{o.seconds} s of {o.style} music"
     if isinstance(o, ContinueOptions):
         what = f"**{safe(o.filename)}** continued for {o.seconds} s in the {o.style} style"
-    head = f"🎹 {what} · temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes."
+    numbers = f"temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes"
+    head = f"🎹 {what} · {numbers} · piece #{reply.request_id}."
     read = f"\n{prime_reading(o)}" if isinstance(o, ContinueOptions) else ""
     if with_audio:
         return f"{head} Play **song.ogg** here, or open **song.mid** in any MIDI player.{read}"
