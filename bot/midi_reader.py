@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from ml.errors import DataError
-from ml.music.prime import UNUSABLE, PrimePiece
+from ml.music.isolated import UNUSABLE
+from ml.music.prime import PrimePiece
 
 
 async def read_prime_isolated(

@@ -9,8 +9,6 @@ these in voice channels; it runs at a lower priority than the bot's generation.
 
 from __future__ import annotations
 
-import os
-import resource
 import sys
 from pathlib import Path
 
@@ -18,8 +16,8 @@ import pretty_midi
 
 from ml.errors import DataError
 from ml.music.audio import encode, render_audio
+from ml.music.isolated import serve
 from ml.music.pianoroll import load_midi
-from ml.music.prime import NICENESS, UNUSABLE
 
 MEMORY_LIMIT_BYTES = 2 << 30  # address space of the render process: synth, samples, codec
 
@@ -49,20 +47,13 @@ def cut_at(midi: pretty_midi.PrettyMIDI, seconds: float) -> None:
 
 
 def main(argv: list[str]) -> int:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    os.nice(NICENESS)  # generation for everyone goes first
     max_seconds = float(argv[0])
     soundfont = Path(argv[1]) if len(argv) > 1 else None
-    try:
-        ogg = preview_ogg(sys.stdin.buffer.read(), max_seconds, soundfont)
-    except DataError as exc:
-        print(exc, file=sys.stderr)
-        return UNUSABLE
-    except MemoryError:
-        print("playing it needs more memory than a MIDI file may take", file=sys.stderr)
-        return UNUSABLE
-    sys.stdout.buffer.write(ogg)
-    return 0
+    return serve(
+        lambda data: preview_ogg(data, max_seconds, soundfont),
+        MEMORY_LIMIT_BYTES,
+        "playing it needs more memory than a MIDI file may take",
+    )
 
 
 if __name__ == "__main__":

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import resource
 import sys
 from dataclasses import astuple, dataclass, field
 
 import numpy as np
 
 from ml.errors import DataError
+from ml.music.isolated import serve
 from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram, shift_to_c
 from ml.music.midi_window import MidiWindow, WindowNote, read_midi_window
 
-UNUSABLE = 3  # exit status: the file cannot be used (the reason is on stderr)
 MEMORY_LIMIT_BYTES = 1 << 30  # address space of the reader process
-NICENESS = 10
 DEFAULT_TEMPO_BPM = 120.0  # what MIDI assumes when a file sets no tempo
 MAJOR_KEY_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
 MINOR_KEY_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
@@ -170,19 +167,12 @@ def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) 
 
 
 def main(argv: list[str]) -> int:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    os.nice(NICENESS)  # generation for everyone goes first
     bars, frames_per_beat, transpose = float(argv[0]), int(argv[1]), argv[2] == "1"
-    try:
-        piece = read_prime(sys.stdin.buffer.read(), bars, frames_per_beat, transpose)
-    except DataError as exc:
-        print(exc, file=sys.stderr)
-        return UNUSABLE
-    except MemoryError:
-        print("reading it needs more memory than a MIDI file's opening can", file=sys.stderr)
-        return UNUSABLE
-    sys.stdout.buffer.write(piece.to_bytes())
-    return 0
+
+    def read(data: bytes) -> bytes:
+        return read_prime(data, bars, frames_per_beat, transpose).to_bytes()
+
+    return serve(read, MEMORY_LIMIT_BYTES, "reading it needs more memory than a MIDI file's opening can")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,14 @@ async def left_voice(fake: FakeDiscord, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.05)
 
 
+async def start_playing(fake: FakeDiscord) -> None:
+    """Member 1 in the voice channel, a 20 s piece of theirs playing."""
+    await fake.join_voice("1")
+    await make_piece(fake, seconds=20, seed=1)
+    await answer_of(fake, await fake.slash("play"))
+    await fake.voice.wait_for_audio(5)
+
+
 def midi_file(beats: int = 4) -> bytes:
     buffer = io.BytesIO()
     chord_midi(beats=beats).write(buffer)
@@ -228,10 +236,7 @@ async def test_the_button_renders_the_messages_midi_when_the_piece_is_no_longer_
 
 async def test_the_bot_leaves_a_channel_nobody_listens_in(voice_env):
     fake, _ = voice_env
-    await fake.join_voice("1")
-    await make_piece(fake, seconds=20, seed=1)
-    await answer_of(fake, await fake.slash("play"))
-    await fake.voice.wait_for_audio(5)
+    await start_playing(fake)
     await fake.join_voice("1", None)
     await left_voice(fake, timeout=10)  # after VOICE_EMPTY_SECONDS, long before the piece ends
     assert len(fake.voice.audio()) < 500
@@ -264,9 +269,6 @@ async def test_a_restart_leaves_the_voice_channel_it_was_in(bot_settings):
 
 async def test_closing_the_bot_while_it_plays_leaves_voice_first(voice_env):
     fake, bot = voice_env
-    await fake.join_voice("1")
-    await make_piece(fake, seconds=20, seed=1)
-    await answer_of(fake, await fake.slash("play"))
-    await fake.voice.wait_for_audio(5)
+    await start_playing(fake)
     await bot.close()
     assert fake.voice_requests == [VOICE_CHANNEL_ID, None]
