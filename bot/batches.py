@@ -16,6 +16,7 @@ from bot.requests import (
     MidiReply,
     Reply,
 )
+from ml.music.form import plan_for
 from ml.music.generate import PianoGenerator, PianoSample
 from ml.music.prime import PrimePiece
 from ml.music.render import render_piece
@@ -94,7 +95,14 @@ class PianoBatch:
             Attachment("piano-roll.png", rendered.png),
         ]
         self.replies.append(
-            MidiReply(self.request_ids[done], self.options[done], rendered.notes, attachments)
+            MidiReply(
+                self.request_ids[done],
+                self.options[done],
+                rendered.notes,
+                attachments,
+                rendered.meter,
+                rendered.seconds,
+            )
         )
         return self.replies if len(self.replies) == len(self.request_ids) else None
 
@@ -112,4 +120,5 @@ class PianoBatch:
             prime=None if prime is None else prime.roll,
             onsets_per_frame=None if prime is None else prime.onsets_per_frame,
             max_notes=max_notes,
+            form=plan_for(options.style) if prime is None else None,  # a new piece gets its style's form
         )

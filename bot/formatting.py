@@ -71,7 +71,7 @@ def lyrics_messages(reply: LyricsReply) -> list[str]:
 
 def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     o = reply.options
-    what = f"{o.seconds} s of {o.style} music"
+    what = f"{reply.seconds or o.seconds:.0f} s of {o.style} music in {reply.meter}"
     if isinstance(o, ContinueOptions):
         what = f"**{safe(o.filename)}** continued for {o.seconds} s in the {o.style} style"
     numbers = f"temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes"

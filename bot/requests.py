@@ -157,6 +157,8 @@ class MidiReply:
     options: MidiOptions | ContinueOptions  # as run
     notes: int
     attachments: list[Attachment]
+    meter: str = "4/4"  # the time signature the new music is barred in
+    seconds: float = 0.0  # how long the new music really lasts (a phrase plan ends it at a phrase end)
 
     def summary(self, max_chars: int) -> str:
         """What history keeps of it: the attachments' names and sizes."""

@@ -18,10 +18,12 @@ import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
+from ml.music.form import COMMON_TIME, DECIDE_BEATS, Meter, detect_meter
 from ml.music.guidance import ContinuationGuidance
 from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
-from ml.music.pianoroll import KEYS, roll_to_midi
+from ml.music.performance import performed_midi
+from ml.music.pianoroll import KEYS
 from ml.music.prime import PrimePiece, read_prime
 from ml.music.request import PianoRequest
 from ml.paths import DEFAULT_MUSIC_CHECKPOINT
@@ -38,13 +40,15 @@ class PianoSample:
     prime_frames: int
     tempo_bpm: float
     frames_per_beat: int
+    meter: Meter = COMMON_TIME  # the meter its notes follow (a new piece's; ml.music.form)
 
     @property
     def seconds(self) -> float:
         return len(self.roll) * 60.0 / self.tempo_bpm / self.frames_per_beat
 
     def to_midi(self) -> pretty_midi.PrettyMIDI:
-        return roll_to_midi(self.roll, self.tempo_bpm, self.frames_per_beat)
+        """Barred in its meter, with a player's dynamics (ml.music.performance)."""
+        return performed_midi(self.roll, self.tempo_bpm, self.frames_per_beat, self.meter)
 
 
 class PianoGenerator:
@@ -142,6 +146,9 @@ class PianoRun:
         self.guidance = ContinuationGuidance(
             [r.prime for r in requests], [r.onsets_per_frame for r in requests]
         )
+        # A phrase plan's repeats (frame → the frame it copies), set once the meter is heard.
+        self.copies: list[dict[int, int]] = [{} for _ in requests]
+        self.meters: list[Meter | None] = [None for _ in requests]
         self.step = 1
         self.state = generator.stepper.zero_state(len(requests), generator.device)
         self.frames = self._tensor([f[0] for f in self.feeds])
@@ -156,6 +163,8 @@ class PianoRun:
         g = self.generator
         for _ in range(min(frames, self.frames_left)):
             step = self.step
+            if step == DECIDE_BEATS * g.frames_per_beat:
+                self._plan_form()
             out, self.state = g.stepper(g.model.project(self.frames), self.state)
             writing = [len(f) <= step < n for n, f in zip(self.lengths, self.feeds, strict=True)]
             drawn = g.model.sample(
@@ -169,7 +178,10 @@ class PianoRun:
             self.guidance.update(drawn, self.frames, writing)
             next_frames = []
             for i, feed in enumerate(self.feeds):
-                frame = feed[step] if step < len(feed) else drawn[i]
+                copied = self.copies[i].get(step)
+                frame = (
+                    feed[step] if step < len(feed) else drawn[i] if copied is None else self.rolls[i][copied]
+                )
                 if len(feed) <= step < self.lengths[i]:
                     self.rolls[i].append(frame)
                 next_frames.append(frame)
@@ -177,19 +189,34 @@ class PianoRun:
             self.step += 1
         return self.frames_left == 0
 
+    def _plan_form(self) -> None:
+        """The meter heard in the first DECIDE_BEATS beats of each new piece with a plan; its
+        repeats from there on, and its length moved to the nearest phrase end."""
+        fpb = self.generator.frames_per_beat
+        for i, request in enumerate(self.requests):
+            if request.form is None or request.prime is not None or self.lengths[i] <= self.step:
+                continue
+            meter = self.meters[i] = detect_meter(np.array(self.rolls[i]), fpb, request.form.meters)
+            pickup = meter.pickup_beats * fpb
+            self.lengths[i] = pickup + request.form.length(meter, fpb, self.lengths[i] - pickup)
+            plan = request.form.copies(meter, fpb, self.lengths[i] - pickup)
+            self.copies[i] = {pickup + t: pickup + source for t, source in plan.items()}
+
     def samples(self) -> list[PianoSample]:
         g = self.generator
-        return [
-            PianoSample(
-                np.array(roll, dtype=bool),
-                seed,
-                r.temperature,
-                len(feed) if r.prime is not None else 0,
-                g.tempo_bpm,
-                g.frames_per_beat,
+        pieces = []
+        for i, (r, roll, seed, feed) in enumerate(
+            zip(self.requests, self.rolls, self.seeds, self.feeds, strict=True)
+        ):
+            roll = np.array(roll, dtype=bool)
+            meter = self.meters[i] or (
+                detect_meter(roll, g.frames_per_beat) if r.prime is None else COMMON_TIME
             )
-            for r, roll, seed, feed in zip(self.requests, self.rolls, self.seeds, self.feeds, strict=True)
-        ]
+            prime_frames = len(feed) if r.prime is not None else 0
+            pieces.append(
+                PianoSample(roll, seed, r.temperature, prime_frames, g.tempo_bpm, g.frames_per_beat, meter)
+            )
+        return pieces
 
     def _tensor(self, frames: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.stack(frames).astype(np.float32)).to(self.generator.device)

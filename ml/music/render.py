@@ -24,6 +24,8 @@ class RenderedPiece:
     png: bytes | None
     notes: int
     synth: str | None  # the audio renderer used, when there is audio
+    meter: str  # the time signature the new music is barred in ("6/8")
+    seconds: float  # how long the new music lasts
 
 
 def render_piece(
@@ -44,7 +46,7 @@ def render_piece(
         midi = piece.to_midi()
         buffer = io.BytesIO()
         midi.write(buffer)
-        midi_data, roll, quarters_per_bar = buffer.getvalue(), piece.roll, 4.0
+        midi_data, roll, quarters_per_bar = buffer.getvalue(), piece.roll, float(piece.meter.beats)
     else:
         midi_data = continuation_midi(prime, piece)
         midi = load_midi(midi_data)
@@ -67,4 +69,6 @@ def render_piece(
         )
         png_bytes = buffer.getvalue()
     notes = sum(len(instrument.notes) for instrument in midi.instruments)
-    return RenderedPiece(midi_data, encoded, png_bytes, notes, used)
+    meter = str(piece.meter) if prime is None else "{}/{}".format(*prime.meter)
+    new_seconds = piece.seconds - piece.prime_frames * 60.0 / piece.tempo_bpm / piece.frames_per_beat
+    return RenderedPiece(midi_data, encoded, png_bytes, notes, used, meter, new_seconds)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     import numpy as np
 
+from ml.music.form import FormPlan
+
 
 @dataclass(frozen=True)
 class PianoRequest:
@@ -24,3 +26,4 @@ class PianoRequest:
     max_notes: int | None = None  # cap on keys sounding together
     frames: int | None = None  # exact length in frames, overriding seconds
     onsets_per_frame: float | None = None  # the prime's note onsets per frame, to keep its rhythm
+    form: FormPlan | None = None  # a phrase plan with repeats (new pieces only; ml.music.form)

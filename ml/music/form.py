@@ -1,0 +1,180 @@
+"""Form for a model that hears no bars: the meter its music follows, read from the notes,
+and a phrase plan per style (AABB for folk tunes, AAB for chorales, ABA for piano pieces)
+whose repeats are played back into the model as if it had written them, so it carries on
+from the repeat. A repeat's last bar is the model's own (first and second endings), and
+the piece ends where a phrase ends.
+
+Also the two form figures of the music form report: the share of bars that repeat an
+earlier bar (exactly or transposed) and the share whose melody motif (top voice: pitch
+intervals and rhythm) appeared before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PHRASE_BARS = 4
+DECIDE_BEATS = 12  # the meter is read from the first 12 beats: 4 bars of 3, 3 bars of 4
+FORMS = {"folk": "AABB", "chorale": "AAB", "piano": "ABA"}
+COMPOUND_OFFBEAT_SHARE = 0.3  # every jukedeck 3/4 and 6/8 tune reads right at this cut
+
+
+@dataclass(frozen=True)
+class Meter:
+    beats: int  # quarter notes per bar: 3 or 4
+    compound: bool = False  # a triple bar heard as two halves of three eighths: 6/8
+    pickup_beats: int = 0  # beats before the first downbeat
+
+    @property
+    def signature(self) -> tuple[int, int]:
+        return (6, 8) if self.compound else (self.beats, 4)
+
+    def __str__(self) -> str:
+        numerator, denominator = self.signature
+        return f"{numerator}/{denominator}"
+
+
+COMMON_TIME = Meter(4)
+
+
+def onsets(roll: np.ndarray) -> np.ndarray:
+    """(frames, keys) bool: where a key starts sounding."""
+    roll = roll.astype(bool)
+    starts = roll.copy()
+    starts[1:] &= ~roll[:-1]
+    return starts
+
+
+def harmonic_changes(roll: np.ndarray, frames_per_beat: int) -> np.ndarray:
+    """Per beat: how much the harmony (pitch classes sounding) and the bass changed from the
+    beat before; bar lines are where they change most often."""
+    beats = len(roll) // frames_per_beat
+    at_beats = roll[: beats * frames_per_beat : frames_per_beat].astype(bool)
+    classes = np.stack([at_beats[:, pc::12].any(axis=1) for pc in range(12)], axis=1)
+    harmony = np.r_[1.0, (classes[1:] != classes[:-1]).sum(axis=1) / 3.0]
+    lowest = np.where(at_beats.any(axis=1), at_beats.argmax(axis=1), -1)
+    bass = np.r_[1.0, (lowest[1:] != lowest[:-1]).astype(float)]
+    return harmony + bass
+
+
+def _autocorrelation(x: np.ndarray, lag: int) -> float:
+    if len(x) <= lag + 1:
+        return 0.0
+    a, b = x[:-lag] - x.mean(), x[lag:] - x.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+def detect_meter(roll: np.ndarray, frames_per_beat: int, allowed: tuple[int, ...] = (3, 4)) -> Meter:
+    """3 or 4 beats a bar: the period at which changes of harmony and bass recur (their
+    autocorrelation at 3 and 6 beats against 4 and 8); the downbeat is the phase where they
+    change most. On an eighth-note grid a triple bar moving in eighths reads as 6/8. On the
+    jukedeck Nottingham tunes: triple against duple right on 99%, 6/8 against 3/4 on all."""
+    changes = harmonic_changes(roll, frames_per_beat)
+    if len(changes) < 6:
+        return COMMON_TIME
+    triple = _autocorrelation(changes, 3) + _autocorrelation(changes, 6)
+    duple = _autocorrelation(changes, 4) + _autocorrelation(changes, 8)
+    beats = (3 if triple > duple else 4) if len(allowed) > 1 else allowed[0]
+    later = [changes[phase + beats :: beats] for phase in range(beats)]  # the opening's change left out
+    pickup = max(range(beats), key=lambda phase: later[phase].mean() if len(later[phase]) else 0.0)
+    compound = beats == 3 and _compound(roll, frames_per_beat)
+    return Meter(beats, compound, pickup)
+
+
+def _compound(roll: np.ndarray, frames_per_beat: int) -> bool:
+    """On an eighth-note grid: a triple bar is 6/8 when its off-beat eighths carry more than
+    COMPOUND_OFFBEAT_SHARE of the onsets (jigs run in eighths; waltzes move in quarters)."""
+    if frames_per_beat != 2:
+        return False
+    per_frame = onsets(roll).sum(axis=1)
+    total = per_frame.sum()
+    return bool(total and per_frame[1::2].sum() / total > COMPOUND_OFFBEAT_SHARE)
+
+
+@dataclass(frozen=True)
+class FormPlan:
+    """Parts of PHRASE_BARS bars each, cycled to the piece's end: a letter seen before
+    repeats that part, its last bar new unless `exact`."""
+
+    parts: str
+    exact: bool = False
+    meters: tuple[int, ...] = (3, 4)  # beats a bar the style comes in
+
+    def copies(self, meter: Meter, frames_per_beat: int, frames: int) -> dict[int, int]:
+        """Frame → the earlier frame it repeats, over a piece of `frames` frames."""
+        bar = meter.beats * frames_per_beat
+        part = PHRASE_BARS * bar
+        first: dict[str, int] = {}
+        copied: dict[int, int] = {}
+        for k in range(-(-frames // part)):
+            letter = self.parts[k % len(self.parts)]
+            start = k * part
+            if letter not in first:
+                first[letter] = start
+                continue
+            kept = part if self.exact else part - bar
+            for offset in range(min(kept, frames - start)):
+                copied[start + offset] = first[letter] + offset
+        return copied
+
+    def length(self, meter: Meter, frames_per_beat: int, frames: int) -> int:
+        """`frames` moved to the nearest phrase end (a piece shorter than a phrase is kept)."""
+        part = PHRASE_BARS * meter.beats * frames_per_beat
+        if frames < part:
+            return frames
+        return max(round(frames / part), 1) * part
+
+
+def plan_for(style: str | None) -> FormPlan | None:
+    if style not in FORMS:
+        return None
+    if style == "chorale":  # its Stollen repeated whole, in common time as Bach's nearly all are
+        return FormPlan(FORMS[style], exact=True, meters=(4,))
+    return FormPlan(FORMS[style])
+
+
+def _bars(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> list[np.ndarray]:
+    bar = meter.beats * frames_per_beat
+    return [roll[i : i + bar] for i in range(0, len(roll) - bar + 1, bar)]
+
+
+def repeated_bar_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> float:
+    """Share of non-empty bars equal to an earlier bar, exactly or moved by a transposition."""
+    bars = [b.astype(bool) for b in _bars(roll, frames_per_beat, meter)]
+    seen: set[bytes] = set()
+    repeats = counted = 0
+    for bar in bars:
+        if not bar.any():
+            continue
+        counted += 1
+        low = int(np.flatnonzero(bar.any(axis=0))[0])
+        key = np.roll(bar, -low, axis=1).tobytes()  # transposition-free
+        repeats += key in seen
+        seen.add(key)
+    return repeats / counted if counted else 0.0
+
+
+def motif_reuse_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> float:
+    """Share of bars whose top-voice motif (onset positions and the intervals between its
+    notes) appeared in an earlier bar."""
+    seen: set[tuple] = set()
+    reused = counted = 0
+    starts = onsets(roll)
+    bar_frames = meter.beats * frames_per_beat
+    for b, bar in enumerate(_bars(roll, frames_per_beat, meter)):
+        first = b * bar_frames
+        notes = []
+        for t in range(len(bar)):
+            sounding = np.flatnonzero(bar[t])
+            if len(sounding) and starts[first + t, sounding[-1]]:
+                notes.append((t, int(sounding[-1])))
+        if len(notes) < 2:
+            continue
+        motif = tuple((t, pitch - notes[0][1]) for t, pitch in notes)
+        counted += 1
+        reused += motif in seen
+        seen.add(motif)
+    return reused / counted if counted else 0.0
