@@ -208,6 +208,22 @@ def music_report_table(report: dict) -> str:
         f"{s['attributed']['samples']:.2f} | {s['attributed']['real']:.2f}" for s in styles.values()
     ]
     lines.append("| attributed to its style | " + " | ".join(attributed) + " |")
+    for name in ("repeated_bars", "motif_reuse"):
+        cells = []
+        for row in (styles[s]["form"][name] for s in styles):
+            mark = "" if row["within"] else " ✗"
+            cells.append(f"{row['samples_median']:.2f}{mark} | {row['real_p10']:.2f}-{row['real_p90']:.2f}")
+        lines.append(f"| form: {name.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    triple = [
+        f"{s['form']['triple_share']['samples']:.2f} | {s['form']['triple_share']['real']:.2f}"
+        for s in styles.values()
+    ]
+    lines.append("| form: share in triple time | " + " | ".join(triple) + " |")
+    dynamics = [
+        f"{s['form']['velocity_spread_median']:.1f}, {s['form']['top_louder_than_bass']:.0%} | -"
+        for s in styles.values()
+    ]
+    lines.append("| dynamics: velocity spread, melody over bass | " + " | ".join(dynamics) + " |")
     lines.append("")
     for style, s in styles.items():
         missed = "; ".join(s["missed"]) or "none"

@@ -7,7 +7,9 @@ sample figure counts as in range when it lies within the 10th-90th percentile of
 pieces'. A style classifier (logistic regression on the statistics and the pitch-class and
 interval histograms), trained on windows of the three training sets, then attributes
 samples to their style; it should do so at least 0.9 times as often as it does real
-held-out pieces.
+held-out pieces. The form figures (ml.music.form: bars repeating an earlier bar, bar-long
+melody motifs used again, the share of pieces in triple time) are set beside the real
+pieces' the same way, with the samples' dynamics (velocity spread, melody over bass).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from ml.errors import BalladeerError
-from ml.music.generate import PianoGenerator
+from ml.music.form import detect_meter, motif_reuse_share, plan_for, repeated_bar_share
+from ml.music.generate import PianoGenerator, PianoSample
 from ml.music.request import PianoRequest
 from ml.music.task import PianoDataConfig, load_piano_splits
 from ml.music.texture import BEATS_PER_BAR, Texture, style_features, texture
@@ -70,6 +73,7 @@ def make_music_report(models: list[StyleModel], config: MusicReportConfig) -> di
                 "samples": _attributed(classifier, p["sample_features"], m.style),
             },
             "longest_held_bars": max(t.longest_chord_bars for t in made),
+            "form": p["form"],
         }
         styles[m.style]["missed"] = _missed(styles[m.style])
     return {
@@ -98,11 +102,12 @@ def _pieces(model: StyleModel, config: MusicReportConfig) -> dict[str, Any]:
     picks = np.random.default_rng(config.seed).permutation(len(train))[:TRAINING_WINDOWS]
     requests = [
         PianoRequest(seconds=config.seconds, temperature=config.temperature, seed=config.seed + i,
-                     max_notes=config.max_notes)
+                     max_notes=config.max_notes, form=plan_for(model.style))
         for i in range(config.samples)
     ]  # fmt: skip
     log.info("%s: writing %d samples of %g s", model.style, config.samples, config.seconds)
-    samples = [s.roll for s in g.generate(requests)]
+    made = g.generate(requests)
+    samples = [s.roll for s in made]
     textures = lambda rolls: [texture(r, g.frames_per_beat, g.tempo_bpm) for r in rolls]  # noqa: E731
     features = lambda rolls, ts: [style_features(r, t) for r, t in zip(rolls, ts, strict=True)]  # noqa: E731
     held_out_textures, sample_textures = textures(held_out), textures(samples)
@@ -114,7 +119,52 @@ def _pieces(model: StyleModel, config: MusicReportConfig) -> dict[str, Any]:
         "train": features(train_picked, textures(train_picked)),
         "held_out_features": features(held_out, held_out_textures),
         "sample_features": features(samples, sample_textures),
+        "form": _form(model.style, held_out, made, g.frames_per_beat),
     }
+
+
+def _form(style: str, held_out: list[np.ndarray], made: list[PianoSample], fpb: int) -> dict[str, Any]:
+    """The form figures of samples beside real held-out pieces of the same length (each read
+    in the meter its notes follow), and the samples' dynamics as /midi plays them."""
+    plan = plan_for(style)
+    allowed = plan.meters if plan else (3, 4)
+    real_meters = [detect_meter(w, fpb, allowed) for w in held_out]
+    figures = {}
+    for name, measure in (("repeated_bars", repeated_bar_share), ("motif_reuse", motif_reuse_share)):
+        real = np.array([measure(w, fpb, m) for w, m in zip(held_out, real_meters, strict=True)])
+        ours = np.array([measure(s.roll, fpb, s.meter) for s in made])
+        low, high = np.percentile(real, [10, 90])
+        median = float(np.median(ours))
+        figures[name] = {
+            "real_p10": float(low),
+            "real_median": float(np.median(real)),
+            "real_p90": float(high),
+            "samples_median": median,
+            "within": bool(low <= median <= high),
+        }
+    figures["triple_share"] = {
+        "real": float(np.mean([m.beats == 3 for m in real_meters])),
+        "samples": float(np.mean([s.meter.beats == 3 for s in made])),
+    }
+    spreads, top_over_bass = [], []
+    for sample in made:
+        notes = sample.to_midi().instruments[0].notes
+        spreads.append(float(np.std([n.velocity for n in notes])) if notes else 0.0)
+        top_over_bass.append(_top_over_bass(notes))
+    figures["velocity_spread_median"] = float(np.median(spreads))
+    figures["top_louder_than_bass"] = float(np.mean(top_over_bass))
+    return figures
+
+
+def _top_over_bass(notes: list) -> bool:
+    """Whether the highest note of each onset is played louder, on average, than the lowest."""
+    onsets: dict[float, list] = {}
+    for note in notes:
+        onsets.setdefault(note.start, []).append(note)
+    pairs = [
+        (max(c, key=lambda n: n.pitch), min(c, key=lambda n: n.pitch)) for c in onsets.values() if len(c) > 1
+    ]
+    return bool(pairs) and np.mean([top.velocity - low.velocity for top, low in pairs]) > 0
 
 
 def _windows(rolls: list[np.ndarray], frames: int) -> list[np.ndarray]:
@@ -166,6 +216,11 @@ def _missed(style: dict[str, Any]) -> list[str]:
     real, made = style["attributed"]["real"], style["attributed"]["samples"]
     if made < ATTRIBUTION_RATIO * real:
         missed.append(f"attributed: samples {made:.2f}, real {real:.2f} (target ≥ {ATTRIBUTION_RATIO} x)")
+    for name in ("repeated_bars", "motif_reuse"):
+        row = style["form"][name]
+        if not row["within"]:
+            real = f"{row['real_p10']:.2f}-{row['real_p90']:.2f}"
+            missed.append(f"{name}: samples {row['samples_median']:.2f}, real {real}")
     if style["longest_held_bars"] > MAX_HELD_BARS:
         missed.append(f"a chord held {style['longest_held_bars']:.1f} bars (target ≤ {MAX_HELD_BARS})")
     return missed

@@ -73,6 +73,12 @@ def test_the_report_sets_each_style_beside_its_real_pieces(models):
             assert row["real_p10"] <= row["real_median"] <= row["real_p90"]
             assert row["within"] == (row["real_p10"] <= row["samples_median"] <= row["real_p90"])
         assert style["attributed"]["real"] == 1.0  # chords and scales: nothing alike
+        form = style["form"]
+        for name in ("repeated_bars", "motif_reuse"):
+            row = form[name]
+            assert 0 <= row["real_p10"] <= row["real_median"] <= row["real_p90"] <= 1
+            assert row["within"] == (row["real_p10"] <= row["samples_median"] <= row["real_p90"])
+        assert 0 <= form["triple_share"]["real"] <= 1 and 0 <= form["top_louder_than_bass"] <= 1
     chords, scales = report["styles"]["chords"]["statistics"], report["styles"]["scales"]["statistics"]
     assert chords["mean_polyphony"]["real_median"] == pytest.approx(3.0, abs=0.3)
     assert scales["mean_polyphony"]["real_median"] == pytest.approx(1.0, abs=0.1)
@@ -96,6 +102,7 @@ def test_the_command_line_report(tiny_piano_checkpoint, tiny_scale_checkpoint, t
     assert main([*argv, "--pictures", str(tmp_path)]) == 0
     table = capsys.readouterr().out
     assert "| mean polyphony |" in table and "| attributed to its style |" in table
+    assert "| form: repeated bars |" in table and "| dynamics: velocity spread, melody over bass |" in table
     assert (tmp_path / "music-chords.png").stat().st_size > 1000
     assert main([*argv, "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)["styles"]) == {"chords", "scales"}
