@@ -1,5 +1,5 @@
 """Form for a model that hears no bars: the meter its music follows, read from the notes,
-and a phrase plan per style (AABB for folk tunes, AAB for chorales, ABA for piano pieces)
+and a phrase plan per style (AABB for folk tunes, AAB for chorales, ABCA for piano pieces)
 whose repeats are played back into the model as if it had written them, so it carries on
 from the repeat. A repeat's last bar is the model's own (first and second endings), and
 the piece ends where a phrase ends.
@@ -17,7 +17,6 @@ import numpy as np
 
 PHRASE_BARS = 4
 DECIDE_BEATS = 12  # the meter is read from the first 12 beats: 4 bars of 3, 3 bars of 4
-FORMS = {"folk": "AABB", "chorale": "AAB", "piano": "ABA"}
 COMPOUND_OFFBEAT_SHARE = 0.3  # every jukedeck 3/4 and 6/8 tune reads right at this cut
 
 
@@ -97,10 +96,11 @@ def _compound(roll: np.ndarray, frames_per_beat: int) -> bool:
 @dataclass(frozen=True)
 class FormPlan:
     """Parts of PHRASE_BARS bars each, cycled to the piece's end: a letter seen before
-    repeats that part, its last bar new unless `exact`."""
+    repeats the first `kept_bars` bars of that part, and the model plays the rest anew
+    (first and second endings, a varied return)."""
 
     parts: str
-    exact: bool = False
+    kept_bars: int = PHRASE_BARS - 1
     meters: tuple[int, ...] = (3, 4)  # beats a bar the style comes in
 
     def copies(self, meter: Meter, frames_per_beat: int, frames: int) -> dict[int, int]:
@@ -115,7 +115,7 @@ class FormPlan:
             if letter not in first:
                 first[letter] = start
                 continue
-            kept = part if self.exact else part - bar
+            kept = self.kept_bars * bar
             for offset in range(min(kept, frames - start)):
                 copied[start + offset] = first[letter] + offset
         return copied
@@ -129,11 +129,17 @@ class FormPlan:
 
 
 def plan_for(style: str | None) -> FormPlan | None:
-    if style not in FORMS:
-        return None
-    if style == "chorale":  # its Stollen repeated whole, in common time as Bach's nearly all are
-        return FormPlan(FORMS[style], exact=True, meters=(4,))
-    return FormPlan(FORMS[style])
+    """Each style's plan, chosen on the form figures of its validation pieces (docs/REPORT.md):
+    folk tunes repeat each part but its ending; a chorale repeats its first phrases (the
+    Stollen) but their cadence, in common time as Bach's nearly all are; a piano piece
+    returns to its opening two bars after two new parts."""
+    if style == "folk":
+        return FormPlan("AABB")
+    if style == "chorale":
+        return FormPlan("AAB", meters=(4,))
+    if style == "piano":
+        return FormPlan("ABCA", kept_bars=2)
+    return None
 
 
 def _bars(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> list[np.ndarray]:

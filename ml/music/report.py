@@ -220,7 +220,7 @@ def _missed(style: dict[str, Any]) -> list[str]:
         row = style["form"][name]
         if not row["within"]:
             real = f"{row['real_p10']:.2f}-{row['real_p90']:.2f}"
-            missed.append(f"{name}: samples {row['samples_median']:.2f}, real {real}")
+            missed.append(f"form {name}: samples {row['samples_median']:.2f}, real {real}")
     if style["longest_held_bars"] > MAX_HELD_BARS:
         missed.append(f"a chord held {style['longest_held_bars']:.1f} bars (target ≤ {MAX_HELD_BARS})")
     return missed
