@@ -16,7 +16,7 @@ from bot.requests import (
     MidiReply,
     Reply,
 )
-from ml.music.form import plan_for
+from ml.music.form import AUTO_METER, plan_for
 from ml.music.generate import PianoGenerator, PianoSample
 from ml.music.prime import PrimePiece
 from ml.music.render import render_piece
@@ -120,5 +120,5 @@ class PianoBatch:
             prime=None if prime is None else prime.roll,
             onsets_per_frame=None if prime is None else prime.onsets_per_frame,
             max_notes=max_notes,
-            form=plan_for(options.style) if prime is None else None,  # a new piece gets its style's form
+            form=None if prime is not None else plan_for(options.style, options.meter or AUTO_METER),
         )

@@ -89,6 +89,7 @@ class MidiOptions:
     temperature: float | None = None
     seed: int | None = None
     style: str | None = None
+    meter: str | None = None  # "auto" (as the notes go), "4/4", "3/4" or "6/8"
     soundfont: str | None = None  # the server's choice for the audio preview (None: the default)
 
     command = "midi"

@@ -9,6 +9,7 @@ from dataclasses import replace
 from bot.config import Settings
 from bot.requests import AUTO_STYLE, ArtistChoice, ContinueOptions, InvalidOption, LyricsOptions, MidiOptions
 from ml.errors import UnknownArtistError, shorten
+from ml.music.form import AUTO_METER, METERS
 from ml.sampling import new_seed
 from ml.text.artists import AmbiguousArtistError, ArtistMatch
 from ml.text.clean import start_letters, without_format_chars
@@ -71,8 +72,12 @@ def lyrics_start(start: str, model: LyricsGenerator) -> str:
 def resolve_midi(settings: Settings, options: MidiOptions) -> MidiOptions:
     seconds, temperature = _music_numbers(settings, options.seconds, options.temperature)
     style = check_style(settings, options.style or settings.music.style_default)
+    meter = options.meter or AUTO_METER
+    if meter not in (AUTO_METER, *METERS):
+        shown = display_name(settings, str(meter))
+        raise InvalidOption(f"meter must be one of {', '.join((AUTO_METER, *METERS))} (got {shown!r}).")
     return MidiOptions(
-        seconds=seconds, temperature=temperature, seed=seed(settings, options.seed), style=style
+        seconds=seconds, temperature=temperature, seed=seed(settings, options.seed), style=style, meter=meter
     )
 
 

@@ -19,6 +19,7 @@ from bot.requests import AUTO_STYLE, Attachment, ContinueOptions, MidiOptions, M
 from bot.rules import display_name
 from bot.service import SongService
 from bot.views import PlayButton, RerollView
+from ml.music.form import AUTO_METER, METERS
 from ml.names import MUSIC_STYLES
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 AUDIO_SUFFIX = ".ogg"
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 Style = Literal[MUSIC_STYLES]  # the choices Discord offers; the service checks what is loaded
+MeterChoice = Literal[(AUTO_METER, *METERS)]
 ContinueStyle = Literal[(AUTO_STYLE, *MUSIC_STYLES)]
 PAYLOAD_TOO_LARGE = 413  # Discord: 40005, request entity too large
 
@@ -58,7 +60,8 @@ class Music(commands.Cog):
     @app_commands.command(description="Compose a short piece (MIDI, audio preview, piano roll)")
     @app_commands.describe(
         style="folk tunes, Bach chorales, or piano pieces (default folk)",
-        seconds="Length in seconds",
+        seconds="Length in seconds (it ends at the nearest phrase end)",
+        meter="auto (the default): the meter the music falls into; or bars of 4/4, 3/4 or 6/8",
         temperature="Low is calm, high is adventurous",
         seed="Number that makes a result repeatable",
     )
@@ -69,8 +72,9 @@ class Music(commands.Cog):
         seconds: int | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        meter: MeterChoice | None = None,
     ) -> None:
-        options = MidiOptions(seconds=seconds, temperature=temperature, seed=seed, style=style)
+        options = MidiOptions(seconds=seconds, temperature=temperature, seed=seed, style=style, meter=meter)
         await self.run(interaction, options)
 
     @app_commands.command(name="continue", description="Continue your MIDI file: the model plays on from it")

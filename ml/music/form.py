@@ -11,12 +11,14 @@ intervals and rhythm) appeared before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 PHRASE_BARS = 4
 DECIDE_BEATS = 12  # the meter is read from the first 12 beats: 4 bars of 3, 3 bars of 4
+AUTO_METER = "auto"
+METERS = {"4/4": (4, False), "3/4": (3, False), "6/8": (3, True)}  # what /midi meter: offers
 COMPOUND_OFFBEAT_SHARE = 0.3  # every jukedeck 3/4 and 6/8 tune reads right at this cut
 
 
@@ -66,7 +68,9 @@ def _autocorrelation(x: np.ndarray, lag: int) -> float:
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
-def detect_meter(roll: np.ndarray, frames_per_beat: int, allowed: tuple[int, ...] = (3, 4)) -> Meter:
+def detect_meter(
+    roll: np.ndarray, frames_per_beat: int, allowed: tuple[int, ...] = (3, 4), compound: bool | None = None
+) -> Meter:
     """3 or 4 beats a bar: the period at which changes of harmony and bass recur (their
     autocorrelation at 3 and 6 beats against 4 and 8); the downbeat is the phase where they
     change most. On an eighth-note grid a triple bar moving in eighths reads as 6/8. On the
@@ -79,8 +83,9 @@ def detect_meter(roll: np.ndarray, frames_per_beat: int, allowed: tuple[int, ...
     beats = (3 if triple > duple else 4) if len(allowed) > 1 else allowed[0]
     later = [changes[phase + beats :: beats] for phase in range(beats)]  # the opening's change left out
     pickup = max(range(beats), key=lambda phase: later[phase].mean() if len(later[phase]) else 0.0)
-    compound = beats == 3 and _compound(roll, frames_per_beat)
-    return Meter(beats, compound, pickup)
+    if compound is None:
+        compound = _compound(roll, frames_per_beat)
+    return Meter(beats, beats == 3 and compound, pickup)
 
 
 def _compound(roll: np.ndarray, frames_per_beat: int) -> bool:
@@ -102,6 +107,17 @@ class FormPlan:
     parts: str
     kept_bars: int = PHRASE_BARS - 1
     meters: tuple[int, ...] = (3, 4)  # beats a bar the style comes in
+    compound: bool | None = None  # a triple bar written 6/8 (True), 3/4 (False), or as heard
+
+    def meter_of(self, roll: np.ndarray, frames_per_beat: int) -> Meter:
+        return detect_meter(roll, frames_per_beat, self.meters, self.compound)
+
+    def in_meter(self, meter: str) -> FormPlan:
+        """This plan in the meter a user asked for ("auto": as heard)."""
+        if meter == AUTO_METER:
+            return self
+        beats, compound = METERS[meter]
+        return replace(self, meters=(beats,), compound=compound)
 
     def copies(self, meter: Meter, frames_per_beat: int, frames: int) -> dict[int, int]:
         """Frame → the earlier frame it repeats, over a piece of `frames` frames."""
@@ -128,18 +144,18 @@ class FormPlan:
         return max(round(frames / part), 1) * part
 
 
-def plan_for(style: str | None) -> FormPlan | None:
+def plan_for(style: str | None, meter: str = AUTO_METER) -> FormPlan | None:
     """Each style's plan, chosen on the form figures of its validation pieces (docs/REPORT.md):
     folk tunes repeat each part but its ending; a chorale repeats its first phrases (the
     Stollen) but their cadence, in common time as Bach's nearly all are; a piano piece
-    returns to its opening two bars after two new parts."""
-    if style == "folk":
-        return FormPlan("AABB")
-    if style == "chorale":
-        return FormPlan("AAB", meters=(4,))
-    if style == "piano":
-        return FormPlan("ABCA", kept_bars=2)
-    return None
+    returns to its opening two bars after two new parts. `meter`: as a user asked for it."""
+    plans = {
+        "folk": FormPlan("AABB"),
+        "chorale": FormPlan("AAB", meters=(4,)),
+        "piano": FormPlan("ABCA", kept_bars=2),
+    }
+    plan = plans.get(style or "")
+    return plan.in_meter(meter) if plan is not None else None
 
 
 def _bars(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> list[np.ndarray]:

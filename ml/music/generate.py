@@ -196,11 +196,19 @@ class PianoRun:
         for i, request in enumerate(self.requests):
             if request.form is None or request.prime is not None or self.lengths[i] <= self.step:
                 continue
-            meter = self.meters[i] = detect_meter(np.array(self.rolls[i]), fpb, request.form.meters)
+            meter = self.meters[i] = request.form.meter_of(np.array(self.rolls[i]), fpb)
             pickup = meter.pickup_beats * fpb
             self.lengths[i] = pickup + request.form.length(meter, fpb, self.lengths[i] - pickup)
             plan = request.form.copies(meter, fpb, self.lengths[i] - pickup)
             self.copies[i] = {pickup + t: pickup + source for t, source in plan.items()}
+
+    def _meter_heard(self, request: PianoRequest, roll: np.ndarray) -> Meter:
+        """A new piece's meter, read at its end when it was too short for the plan to hear it."""
+        if request.prime is not None:
+            return COMMON_TIME  # a continuation is barred in its prime's meter (ml.music.continuation)
+        if request.form is not None:
+            return request.form.meter_of(roll, self.generator.frames_per_beat)
+        return detect_meter(roll, self.generator.frames_per_beat)
 
     def samples(self) -> list[PianoSample]:
         g = self.generator
@@ -209,9 +217,7 @@ class PianoRun:
             zip(self.requests, self.rolls, self.seeds, self.feeds, strict=True)
         ):
             roll = np.array(roll, dtype=bool)
-            meter = self.meters[i] or (
-                detect_meter(roll, g.frames_per_beat) if r.prime is None else COMMON_TIME
-            )
+            meter = self.meters[i] or self._meter_heard(r, roll)
             prime_frames = len(feed) if r.prime is not None else 0
             pieces.append(
                 PianoSample(roll, seed, r.temperature, prime_frames, g.tempo_bpm, g.frames_per_beat, meter)

@@ -85,6 +85,17 @@ async def test_midi_is_answered_with_playable_attachments(discord_env):
     assert [a["filename"] for a in followup.json["attachments"]] == ["song.mid", "song.ogg", "piano-roll.png"]
 
 
+async def test_midi_is_barred_in_the_meter_asked_for_and_says_so(discord_env):
+    fake, _, _ = discord_env
+    (reply,) = await fake.followups(await fake.slash("midi", seconds=8, seed=3, meter="3/4"))
+    assert " of folk music in 3/4 · " in reply.json["content"]
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
+    assert (midi.time_signature_changes[-1].numerator, midi.time_signature_changes[-1].denominator) == (3, 4)
+    assert len({n.velocity for i in midi.instruments for n in i.notes}) > 1  # played, not typed
+    refused = await fake.private_answer(await fake.slash("midi", meter="5/4"))
+    assert refused == "meter must be one of auto, 4/4, 3/4, 6/8 (got '5/4')."
+
+
 async def test_artist_autocomplete(discord_env):
     fake, _, _ = discord_env
     interaction = await fake.autocomplete("lyrics", "artist", "bet")
