@@ -3,9 +3,10 @@
 Synths, best first: a General MIDI SoundFont through tinysoundfont (a wheel with its synth
 compiled in; the SoundFont is $BALLADEER_SOUNDFONT or the one pretty_midi ships, so nothing
 is needed from the system), FluidSynth when installed and asked for, and a numpy synth as
-the last fallback. A piano sample decays while a key is held, so held notes are doubled by
-a quiet sustaining voice and the preview is levelled (quiet stretches where notes still
-sound are lifted, at most MAX_BOOST_DB) and peak normalised, then encoded as Opus in Ogg,
+the last fallback. A piano sample decays while a key is held, so a note held longer than a
+piano sustains it is doubled, from where the piano fades, by a quiet sustaining voice; the
+preview is levelled gently (quiet stretches where notes still sound are lifted, at most
+MAX_BOOST_DB, so the dynamics stay) and peak normalised, then encoded as Opus in Ogg,
 which Discord plays inline at a fraction of a WAV's size (libsndfile, bundled with the
 soundfile wheel).
 """
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000  # Opus's own rate
 PEAK = 0.89  # normalised peak, a little headroom under full scale
-MAX_BOOST_DB = 18.0  # the leveller lifts a decayed held chord by at most this much
+MAX_BOOST_DB = 6.0  # the leveller lifts a decayed held chord by at most this much (dynamics stay)
 LEVEL_WINDOW_S = 0.05  # loudness measured over these windows, gain smoothed over SMOOTH_S
 SMOOTH_S = 0.4
 OPUS_BITRATE_LEVEL = 0.8  # libsndfile: 0 is the highest bitrate, 1 the lowest; 0.8 is about 57 kbit/s mono
@@ -41,7 +42,8 @@ SOUNDFONT_CANDIDATES = (
 DRUM_CHANNEL = 9
 SUSTAIN_LAYER_PROGRAM = 48  # General MIDI string ensemble
 SUSTAIN_LAYER_VOLUME = 50  # its channel volume (of 127): about 16 dB under the piano
-SUSTAIN_LAYER_AFTER_S = 1.0  # only notes held this long are doubled
+PIANO_SUSTAIN_A0_S = 8.0  # how long the lowest key sounds while held (see piano_sustain_seconds)
+SUSTAIN_LAYER_ENTRY = 0.6  # the string voice enters this far into the piano's sustain
 RELEASE_S = 1.0  # rendered after the last note ends, so its release is heard
 SILENT_AFTER_DECAY = 10.4  # numpy synth: a partial is 90 dB down once rate × time passes this
 AUDIBLE_SECONDS = 8.0  # the slowest partial (A0's fundamental) is that far down by then
@@ -89,8 +91,9 @@ def render_audio(
 def render_soundfont(midi: pretty_midi.PrettyMIDI, soundfont: Path | None = None) -> np.ndarray:
     """Every instrument on its own channel with its General MIDI program (drums as drums),
     note events rendered sample-accurately, the release heard out. A piano sample decays
-    within seconds while its key is held, so each melodic part is doubled, quietly, by a
-    sustaining string voice: a held chord keeps sounding until it is released."""
+    within seconds while its key is held, so a note held past that is doubled, quietly and
+    from where the piano fades, by a sustaining string voice (`sustain_layer_span`): a held
+    chord keeps sounding until it is released, and the rest stays a piano."""
     import tinysoundfont
 
     synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE)
@@ -106,10 +109,12 @@ def render_soundfont(midi: pretty_midi.PrettyMIDI, soundfont: Path | None = None
             synth.control_change(layer, 7, SUSTAIN_LAYER_VOLUME)
             channels.append(layer)
         for note in instrument.notes:
-            held = note.end - note.start >= SUSTAIN_LAYER_AFTER_S  # short notes need no help
-            for channel in channels if held else channels[:1]:
-                events.append((round(note.start * SAMPLE_RATE), 1, channel, note.pitch, note.velocity))
-                events.append((round(note.end * SAMPLE_RATE), 0, channel, note.pitch, 0))
+            events.append((round(note.start * SAMPLE_RATE), 1, channels[0], note.pitch, note.velocity))
+            events.append((round(note.end * SAMPLE_RATE), 0, channels[0], note.pitch, 0))
+            span = sustain_layer_span(note) if layer is not None else None
+            if span is not None:
+                events.append((round(span[0] * SAMPLE_RATE), 1, layer, note.pitch, note.velocity))
+                events.append((round(span[1] * SAMPLE_RATE), 0, layer, note.pitch, 0))
     events.sort()
     total = round((midi.get_end_time() + RELEASE_S) * SAMPLE_RATE)
     chunks, position = [], 0
@@ -124,6 +129,22 @@ def render_soundfont(midi: pretty_midi.PrettyMIDI, soundfont: Path | None = None
     if total > position:
         chunks.append(_stereo_to_mono(synth.generate(total - position)))
     return np.concatenate(chunks) if chunks else np.zeros(total, dtype=np.float32)
+
+
+def piano_sustain_seconds(pitch: int) -> float:
+    """About how long a held piano note stays clearly audible: some 8 s for A0, halving every
+    two octaves up (2 s at A4, under a second in the top octave)."""
+    return PIANO_SUSTAIN_A0_S * 2 ** (-(pitch - 21) / 24)
+
+
+def sustain_layer_span(note: pretty_midi.Note) -> tuple[float, float] | None:
+    """When the string voice doubles a note: only a note held longer than the piano can
+    sustain it, entering as the piano fades (so a held chord keeps sounding without the
+    piano turning into an organ); None for the rest."""
+    sustain = piano_sustain_seconds(note.pitch)
+    if note.end - note.start <= sustain:
+        return None
+    return note.start + SUSTAIN_LAYER_ENTRY * sustain, note.end
 
 
 def _select(synth, font: int, channel: int, program: int, drums: bool) -> None:

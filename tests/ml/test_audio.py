@@ -64,3 +64,13 @@ def test_silence_and_drums_render_without_error():
     kit.notes.append(pretty_midi.Note(100, 36, 0, 0.5))
     drums.instruments.append(kit)
     assert render_audio(drums)[0].size > 0
+
+
+def test_only_notes_held_past_a_pianos_sustain_get_the_string_voice_and_only_as_it_fades():
+    from ml.music.audio import piano_sustain_seconds, sustain_layer_span
+
+    assert piano_sustain_seconds(69) == pytest.approx(2.0)  # A4
+    assert piano_sustain_seconds(21) > piano_sustain_seconds(60) > piano_sustain_seconds(100)
+    assert sustain_layer_span(pretty_midi.Note(80, 69, 0.0, 1.5)) is None  # the piano still sounds
+    assert sustain_layer_span(pretty_midi.Note(80, 69, 1.0, 4.0)) == pytest.approx((2.2, 4.0))
+    assert sustain_layer_span(pretty_midi.Note(80, 33, 0.0, 4.0)) is None  # a low note lasts longer
