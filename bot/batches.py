@@ -21,6 +21,7 @@ from ml.music.generate import PianoGenerator, PianoSample
 from ml.music.prime import PrimePiece
 from ml.music.render import render_piece
 from ml.music.request import PianoRequest
+from ml.music.voicing import voicing_for
 from ml.text.generate import LyricsGenerator
 from ml.text.request import LyricsRequest
 
@@ -121,4 +122,5 @@ class PianoBatch:
             onsets_per_frame=None if prime is None else prime.onsets_per_frame,
             max_notes=max_notes,
             form=None if prime is not None else plan_for(options.style, options.meter or AUTO_METER),
+            voicing=None if prime is not None else voicing_for(options.style),
         )

@@ -224,6 +224,12 @@ def music_report_table(report: dict) -> str:
         for s in styles.values()
     ]
     lines.append("| dynamics: velocity spread, melody over bass | " + " | ".join(dynamics) + " |")
+    for name in ("parallels_per_15_bars", "bass_median", "four_voice_share"):
+        cells = [
+            f"{row['samples_median']:.2f} | {row['real_p10']:.2f}-{row['real_p90']:.2f}"
+            for row in (styles[s]["form"]["voices"][name] for s in styles)
+        ]
+        lines.append(f"| voices: {name.replace('_', ' ')} | " + " | ".join(cells) + " |")
     lines.append("")
     for style, s in styles.items():
         missed = "; ".join(s["missed"]) or "none"

@@ -20,12 +20,14 @@ from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
 from ml.music.form import COMMON_TIME, DECIDE_BEATS, Meter, detect_meter
 from ml.music.guidance import ContinuationGuidance
+from ml.music.keyboard import key_of_histogram, roll_pitch_classes
 from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.performance import performed_midi
 from ml.music.pianoroll import KEYS
 from ml.music.prime import PrimePiece, read_prime
 from ml.music.request import PianoRequest
+from ml.music.voicing import VoicedDraw, voices
 from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
@@ -41,6 +43,7 @@ class PianoSample:
     tempo_bpm: float
     frames_per_beat: int
     meter: Meter = COMMON_TIME  # the meter its notes follow (a new piece's; ml.music.form)
+    sounding_shift: int = 0  # semitones its MIDI moves the roll by (a chorale written an octave up)
 
     @property
     def seconds(self) -> float:
@@ -48,7 +51,9 @@ class PianoSample:
 
     def to_midi(self) -> pretty_midi.PrettyMIDI:
         """Barred in its meter, with a player's dynamics (ml.music.performance)."""
-        return performed_midi(self.roll, self.tempo_bpm, self.frames_per_beat, self.meter)
+        return performed_midi(
+            self.roll, self.tempo_bpm, self.frames_per_beat, self.meter, self.sounding_shift
+        )
 
 
 class PianoGenerator:
@@ -174,6 +179,7 @@ class PianoRun:
                 self.max_notes,
                 writing,
                 self.guidance.bias(self.frames),
+                self._voiced_draws(step),
             )
             self.guidance.update(drawn, self.frames, writing)
             next_frames = []
@@ -188,6 +194,23 @@ class PianoRun:
             self.frames = self._tensor(next_frames)
             self.step += 1
         return self.frames_left == 0
+
+    def _voiced_draws(self, step: int) -> list[VoicedDraw | None] | None:
+        """For each request sung in voices: its voicing, the voices it last sang, and on its
+        last frame the tonic of the key it has been in."""
+        if all(r.voicing is None for r in self.requests):
+            return None
+        draws: list[VoicedDraw | None] = []
+        for i, request in enumerate(self.requests):
+            if request.voicing is None:
+                draws.append(None)
+                continue
+            before = voices(self.rolls[i][-1])
+            previous = before if len(before) == len(request.voicing.ranges) else None
+            last = step == self.lengths[i] - 1 and request.voicing.tonic_ending
+            tonic = key_of_histogram(roll_pitch_classes(np.array(self.rolls[i]))) if last else None
+            draws.append(VoicedDraw(request.voicing, previous, tonic))
+        return draws
 
     def _plan_form(self) -> None:
         """The meter heard in the first DECIDE_BEATS beats of each new piece with a plan; its
@@ -219,8 +242,11 @@ class PianoRun:
             roll = np.array(roll, dtype=bool)
             meter = self.meters[i] or self._meter_heard(r, roll)
             prime_frames = len(feed) if r.prime is not None else 0
+            shift = r.voicing.sounding_shift if r.voicing is not None else 0
             pieces.append(
-                PianoSample(roll, seed, r.temperature, prime_frames, g.tempo_bpm, g.frames_per_beat, meter)
+                PianoSample(
+                    roll, seed, r.temperature, prime_frames, g.tempo_bpm, g.frames_per_beat, meter, shift
+                )
             )
         return pieces
 

@@ -19,6 +19,7 @@ from ml.batch import Batch
 from ml.errors import BalladeerError
 from ml.music.nade import NADEHead
 from ml.music.pianoroll import KEYS
+from ml.music.voicing import VoicedDraw, voiced_frame
 from ml.names import HEADS
 
 State = tuple[torch.Tensor, torch.Tensor]
@@ -116,15 +117,33 @@ class PianoLSTM(nn.Module):
         max_notes: list[int | None],
         sampling: list[bool],
         logit_bias: torch.Tensor | None = None,
+        voiced: list[VoicedDraw | None] | None = None,
     ) -> list[np.ndarray]:
         """One next frame per row of `context` (B, H); rows not `sampling` draw nothing.
-        `logit_bias` (B, 88) is added to the keys' logits (sampling guidance)."""
+        `logit_bias` (B, 88) is added to the keys' logits (sampling guidance); `voiced`: per
+        row, None or what ml.music.voicing needs to draw it in voices."""
         key_bias = self.head(context).float().cpu()
         if logit_bias is not None:
             key_bias = key_bias + logit_bias
         if self.nade is None:
-            return sample_frames(key_bias, temperatures, max_notes, generators, sampling)
-        return list(self.nade.sample(context, key_bias, temperatures, generators, max_notes, sampling))
+            voiced = voiced or [None] * len(generators)
+            free = [sampling[row] and voiced[row] is None for row in range(len(generators))]
+            frames = sample_frames(key_bias, temperatures, max_notes, generators, free)
+            for row in np.flatnonzero(
+                [sampling[r] and voiced[r] is not None for r in range(len(generators))]
+            ):
+                # independent keys are a NADE whose hidden layer says nothing
+                silent = np.zeros((key_bias.shape[1], 1))
+                uniforms = torch.rand(key_bias.shape[1], generator=generators[row]).numpy()
+                temperature = float(temperatures[row])
+                logits = key_bias[row].numpy()
+                frames[row] = voiced_frame(
+                    np.zeros(1), logits, silent, silent, temperature, uniforms, voiced[row]
+                )
+            return frames
+        return list(
+            self.nade.sample(context, key_bias, temperatures, generators, max_notes, sampling, voiced)
+        )
 
 
 def sample_frames(

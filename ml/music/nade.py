@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from scipy.special import expit
 from torch import nn
 
+from ml.music.voicing import VoicedDraw, voiced_frame
+
 
 class NADEHead(nn.Module):
     """The NADE's hidden bias c comes from the recurrent output; the key biases b are the
@@ -74,8 +76,10 @@ class NADEHead(nn.Module):
         generators: list[torch.Generator],
         max_notes: list[int | None],
         sampling: list[bool],
+        voiced: list[VoicedDraw | None] | None = None,
     ) -> np.ndarray:
-        """One frame per row of `context` (B, D), drawn key by key, low to high.
+        """One frame per row of `context` (B, D), drawn key by key, low to high (a row with
+        a `VoicedDraw`: voice by voice, ml.music.voicing).
 
         Each row draws its uniforms from its own generator (so batching never changes a
         row), logits are divided by the row's temperature (0: the likelier outcome), and
@@ -88,8 +92,14 @@ class NADEHead(nn.Module):
         encoder, decoder = (p.detach().float().cpu().numpy() for p in (self.encoder, self.decoder))
         frames = np.zeros((len(generators), self.keys), dtype=bool)
         for row in np.flatnonzero(sampling):
-            cap = self.keys if max_notes[row] is None else max_notes[row]
             temperature = float(temperatures[row])
+            draw = voiced[row] if voiced is not None else None
+            if draw is not None:
+                frames[row] = voiced_frame(
+                    hidden_bias[row], key_bias[row], encoder, decoder, temperature, uniforms[row], draw
+                )
+                continue
+            cap = self.keys if max_notes[row] is None else max_notes[row]
             frame = frames[row]
             a, key = hidden_bias[row], 0
             while key < self.keys and frame.sum() < cap:

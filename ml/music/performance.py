@@ -20,11 +20,13 @@ VELOCITY_RANGE = (35, 115)
 
 
 def performed_midi(
-    roll: np.ndarray, tempo_bpm: float, frames_per_beat: int, meter: Meter
+    roll: np.ndarray, tempo_bpm: float, frames_per_beat: int, meter: Meter, shift: int = 0
 ) -> pretty_midi.PrettyMIDI:
     """The roll as a one-piano MIDI with its time signature (a pickup gets a short first
-    bar) and shaped velocities."""
+    bar) and shaped velocities, every pitch moved by `shift` semitones."""
     midi = roll_to_midi(roll, tempo_bpm, frames_per_beat)
+    for note in midi.instruments[0].notes:
+        note.pitch += shift
     seconds_per_frame = 60.0 / tempo_bpm / frames_per_beat
     numerator, denominator = meter.signature
     if meter.pickup_beats:

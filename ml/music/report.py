@@ -27,6 +27,7 @@ from ml.music.generate import PianoGenerator, PianoSample
 from ml.music.request import PianoRequest
 from ml.music.task import PianoDataConfig, load_piano_splits
 from ml.music.texture import BEATS_PER_BAR, Texture, style_features, texture
+from ml.music.voicing import ChoraleFigures, voicing_for
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def _pieces(model: StyleModel, config: MusicReportConfig) -> dict[str, Any]:
     picks = np.random.default_rng(config.seed).permutation(len(train))[:TRAINING_WINDOWS]
     requests = [
         PianoRequest(seconds=config.seconds, temperature=config.temperature, seed=config.seed + i,
-                     max_notes=config.max_notes, form=plan_for(model.style))
+                     max_notes=config.max_notes, form=plan_for(model.style), voicing=voicing_for(model.style))
         for i in range(config.samples)
     ]  # fmt: skip
     log.info("%s: writing %d samples of %g s", model.style, config.samples, config.seconds)
@@ -151,9 +152,27 @@ def _form(style: str, held_out: list[np.ndarray], made: list[PianoSample], fpb: 
         notes = sample.to_midi().instruments[0].notes
         spreads.append(float(np.std([n.velocity for n in notes])) if notes else 0.0)
         top_over_bass.append(_top_over_bass(notes))
+    figures["voices"] = _voices(held_out, [s.roll for s in made], fpb)
     figures["velocity_spread_median"] = float(np.median(spreads))
     figures["top_louder_than_bass"] = float(np.mean(top_over_bass))
     return figures
+
+
+def _voices(held_out: list[np.ndarray], made: list[np.ndarray], fpb: int) -> dict[str, dict[str, float]]:
+    """What a chorale is read by (ml.music.voicing), samples' median beside the real pieces'
+    median and 10th-90th percentiles, in the data's pitch."""
+    rows = {}
+    real = [ChoraleFigures.of(r, fpb) for r in held_out]
+    ours = [ChoraleFigures.of(r, fpb) for r in made]
+    for name in ("parallels_per_15_bars", "bass_median", "soprano_max", "four_voice_share"):
+        values = [getattr(f, name) for f in real]
+        rows[name] = {
+            "real_p10": float(np.percentile(values, 10)),
+            "real_median": float(np.median(values)),
+            "real_p90": float(np.percentile(values, 90)),
+            "samples_median": float(np.median([getattr(f, name) for f in ours])),
+        }
+    return rows
 
 
 def _top_over_bass(notes: list) -> bool:

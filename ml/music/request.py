@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 from ml.music.form import FormPlan
+from ml.music.voicing import Voicing
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,4 @@ class PianoRequest:
     frames: int | None = None  # exact length in frames, overriding seconds
     onsets_per_frame: float | None = None  # the prime's note onsets per frame, to keep its rhythm
     form: FormPlan | None = None  # a phrase plan with repeats (new pieces only; ml.music.form)
+    voicing: Voicing | None = None  # drawn in voices, e.g. a chorale's four (ml.music.voicing)
