@@ -56,7 +56,7 @@ def test_console_driven_through_stdin(bot_settings, tmp_path):
     assert soundfile.info(str(folder / "song.ogg")).duration > 0
     assert (folder / "piano-roll.png").read_bytes()[:4] == b"\x89PNG"
     history = out.split("> /history\n")[1]
-    assert "/midi seconds:3 temperature:1.0 seed:5 style:folk · done" in history
+    assert "/midi seconds:3 temperature:1.0 seed:5 style:folk meter:auto · done" in history
     lyrics = f"/lyrics artist:Beta start:xy x temperature:0.8 length:100 seed:7 style:{LyricsRequest.style}"
     assert f"{lyrics} · done" in history
     assert history.index("/midi") < history.index("/lyrics")  # newest first

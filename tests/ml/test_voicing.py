@@ -30,9 +30,8 @@ def nade(seed: int = 0, hidden: int = 8):
 
 def test_a_voiced_frame_has_one_key_per_voice_in_its_range_rising():
     for seed in range(20):
-        frame = voiced_frame(
-            *nade(seed), 1.0, np.random.default_rng(seed).random(KEYS), VoicedDraw(Voicing())
-        )
+        uniforms = np.random.default_rng(seed).random(KEYS)
+        frame = voiced_frame(*nade(seed), 1.0, uniforms, VoicedDraw(Voicing(unison_share=0)))
         pitches = [k + LOWEST_PITCH for k in voices(frame)]
         assert len(pitches) == 4 and pitches == sorted(set(pitches))
         assert all(low <= p <= high for p, (low, high) in zip(pitches, SATB, strict=True))
@@ -58,6 +57,18 @@ def test_parallel_fifths_and_octaves_are_made_rare_and_the_end_is_the_tonic():
     assert classes[0] == 9 and set(classes) <= {9, 0, 4}  # A minor: A in the bass, A C E above
 
 
+def test_voices_meet_in_unison_about_as_often_as_asked():
+    frames = [
+        voiced_frame(
+            *nade(seed), 1.0, np.random.default_rng(seed).random(KEYS), VoicedDraw(Voicing(unison_share=0.2))
+        )
+        for seed in range(200)
+    ]
+    three = np.mean([len(voices(f)) == 3 for f in frames])
+    assert 0.3 < three < 0.7  # each of three voices meets the one below a fifth of the time: about half
+    assert all(len(voices(f)) >= 1 for f in frames)
+
+
 def test_parallels_are_counted_between_voices_moving_alike():
     roll = np.stack([frame_of(48, 55, 64, 72), frame_of(50, 57, 65, 74), frame_of(50, 57, 65, 74)])
     assert parallel_count(roll) == 2  # bass and tenor a fifth, bass and soprano an octave, rising together
@@ -69,7 +80,7 @@ def test_parallels_are_counted_between_voices_moving_alike():
 
 def test_a_generated_chorale_sings_in_four_voices_and_ends_on_its_tonic(tiny_piano_checkpoint):
     generator = PianoGenerator.from_checkpoint(tiny_piano_checkpoint)
-    request = PianoRequest(seconds=20, seed=2, form=plan_for("chorale"), voicing=Voicing())
+    request = PianoRequest(seconds=20, seed=2, form=plan_for("chorale"), voicing=Voicing(unison_share=0))
     (piece,) = generator.generate([request])
     sung = [voices(f) for f in piece.roll[1:]]  # the opening chord is fed, not drawn
     assert all(len(v) == 4 for v in sung)
