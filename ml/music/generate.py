@@ -20,7 +20,7 @@ from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
 from ml.music.form import COMMON_TIME, DECIDE_BEATS, Meter, detect_meter
 from ml.music.guidance import ContinuationGuidance
-from ml.music.keyboard import key_of_histogram, roll_pitch_classes
+from ml.music.keyboard import LOWEST_PITCH, key_of_histogram, roll_pitch_classes
 from ml.music.meta import PianoMeta
 from ml.music.model import PianoLSTM, PianoLSTMConfig
 from ml.music.performance import performed_midi
@@ -32,6 +32,8 @@ from ml.paths import DEFAULT_MUSIC_CHECKPOINT
 from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
 from ml.sequences import padded_batch
+
+ENDING_PENALTY = 20.0  # logits: a key outside the tonic triad on a formed piece's last frame
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ class PianoRun:
                 self.rngs,
                 self.max_notes,
                 writing,
-                self.guidance.bias(self.frames),
+                self.guidance.bias(self.frames) + self._ending_bias(step),
                 self._voiced_draws(step),
             )
             self.guidance.update(drawn, self.frames, writing)
@@ -194,6 +196,20 @@ class PianoRun:
             self.frames = self._tensor(next_frames)
             self.step += 1
         return self.frames_left == 0
+
+    def _ending_bias(self, step: int) -> torch.Tensor:
+        """A new piece with a form ends on its tonic chord: on its last frame every key
+        outside the tonic triad of the key it has been in is all but ruled out (a voiced
+        piece chooses its own last chord, ml.music.voicing)."""
+        bias = torch.zeros(len(self.requests), KEYS)
+        for i, request in enumerate(self.requests):
+            if request.form is None or request.voicing is not None or step != self.lengths[i] - 1:
+                continue
+            tonic, minor = key_of_histogram(roll_pitch_classes(np.array(self.rolls[i])))
+            triad = {tonic, (tonic + (3 if minor else 4)) % 12, (tonic + 7) % 12}
+            outside = ~np.isin((np.arange(KEYS) + LOWEST_PITCH) % 12, list(triad))
+            bias[i, torch.from_numpy(outside)] = -ENDING_PENALTY
+        return bias
 
     def _voiced_draws(self, step: int) -> list[VoicedDraw | None] | None:
         """For each request sung in voices: its voicing, the voices it last sang, and on its

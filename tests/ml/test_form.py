@@ -102,3 +102,15 @@ def test_a_generated_piece_follows_its_plan(tiny_piano_checkpoint):
         0
     ]
     assert len(free.roll) == generator.frames_for(40)  # no plan: the length asked for
+
+
+def test_a_formed_piece_ends_on_its_tonic_chord(tiny_piano_checkpoint):
+    from ml.music.keyboard import LOWEST_PITCH, key_of_histogram, roll_pitch_classes
+
+    generator = PianoGenerator.from_checkpoint(tiny_piano_checkpoint)
+    pieces = generator.generate([PianoRequest(seconds=10, seed=s, form=plan_for("folk")) for s in range(4)])
+    for piece in pieces:
+        tonic, minor = key_of_histogram(roll_pitch_classes(piece.roll[:-1]))
+        triad = {tonic, (tonic + (3 if minor else 4)) % 12, (tonic + 7) % 12}
+        last = {(k + LOWEST_PITCH) % 12 for k in np.flatnonzero(piece.roll[-1])}
+        assert last <= triad
