@@ -136,12 +136,33 @@ class FormPlan:
                 copied[start + offset] = first[letter] + offset
         return copied
 
+    def cadences(self, meter: Meter, frames_per_beat: int, frames: int) -> dict[int, str]:
+        """The last frame of each part → "half" (on the dominant: the first of each pair of
+        parts, as a tune's first ending) or "authentic" (on the tonic: the second, and the
+        piece's end)."""
+        part = PHRASE_BARS * meter.beats * frames_per_beat
+        ends = {k * part + part - 1: ("half" if k % 2 == 0 else "authentic") for k in range(frames // part)}
+        ends[frames - 1] = "authentic"
+        return ends
+
     def length(self, meter: Meter, frames_per_beat: int, frames: int) -> int:
         """`frames` moved to the nearest phrase end (a piece shorter than a phrase is kept)."""
         part = PHRASE_BARS * meter.beats * frames_per_beat
         if frames < part:
             return frames
         return max(round(frames / part), 1) * part
+
+
+def cadence_chord(key: tuple[int, bool], kind: str) -> tuple[int, bool]:
+    """(root pitch class, minor) of the chord a cadence ends on in `key` ((tonic, minor)):
+    the tonic's own triad, or for a half cadence the major triad on the dominant."""
+    tonic, minor = key
+    return (tonic, minor) if kind == "authentic" else ((tonic + 7) % 12, False)
+
+
+def triad(chord: tuple[int, bool]) -> set[int]:
+    root, minor = chord
+    return {root, (root + (3 if minor else 4)) % 12, (root + 7) % 12}
 
 
 def plan_for(style: str | None, meter: str = AUTO_METER) -> FormPlan | None:

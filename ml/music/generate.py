@@ -18,7 +18,7 @@ import torch
 
 from ml.checkpoint import Checkpoint, load_checkpoint, restore_model
 from ml.errors import BalladeerError, DataError
-from ml.music.form import COMMON_TIME, DECIDE_BEATS, Meter, detect_meter
+from ml.music.form import COMMON_TIME, DECIDE_BEATS, Meter, cadence_chord, detect_meter, triad
 from ml.music.guidance import ContinuationGuidance
 from ml.music.keyboard import LOWEST_PITCH, key_of_histogram, roll_pitch_classes
 from ml.music.meta import PianoMeta
@@ -33,7 +33,7 @@ from ml.recurrent import LSTMStepper
 from ml.sampling import new_seed, seeded_generator
 from ml.sequences import padded_batch
 
-ENDING_PENALTY = 20.0  # logits: a key outside the tonic triad on a formed piece's last frame
+CADENCE_PENALTY = 20.0  # logits: a key outside the cadence chord on a phrase's last frame
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,7 @@ class PianoRun:
         )
         # A phrase plan's repeats (frame → the frame it copies), set once the meter is heard.
         self.copies: list[dict[int, int]] = [{} for _ in requests]
+        self.cadences: list[dict[int, str]] = [{} for _ in requests]  # phrase-end frame → its cadence
         self.meters: list[Meter | None] = [None for _ in requests]
         self.step = 1
         self.state = generator.stepper.zero_state(len(requests), generator.device)
@@ -180,7 +181,7 @@ class PianoRun:
                 self.rngs,
                 self.max_notes,
                 writing,
-                self.guidance.bias(self.frames) + self._ending_bias(step),
+                self.guidance.bias(self.frames) + self._cadence_bias(step),
                 self._voiced_draws(step),
             )
             self.guidance.update(drawn, self.frames, writing)
@@ -197,23 +198,32 @@ class PianoRun:
             self.step += 1
         return self.frames_left == 0
 
-    def _ending_bias(self, step: int) -> torch.Tensor:
-        """A new piece with a form ends on its tonic chord: on its last frame every key
-        outside the tonic triad of the key it has been in is all but ruled out (a voiced
-        piece chooses its own last chord, ml.music.voicing)."""
+    def _cadence(self, i: int, step: int) -> tuple[int, bool] | None:
+        """The chord request `i` ends a phrase on at `step` ((root, minor)), if it does: a
+        formed piece's phrase ends (its plan's), and its last frame on the tonic."""
+        request = self.requests[i]
+        if request.form is None or request.prime is not None:
+            return None
+        kind = self.cadences[i].get(step) or ("authentic" if step == self.lengths[i] - 1 else None)
+        if kind is None or step in self.copies[i]:
+            return None
+        key = key_of_histogram(roll_pitch_classes(np.array(self.rolls[i])))
+        return cadence_chord(key, kind)
+
+    def _cadence_bias(self, step: int) -> torch.Tensor:
+        """On a phrase's last frame every key outside its cadence chord is all but ruled out
+        (a voiced piece chooses its chord voice by voice, ml.music.voicing)."""
         bias = torch.zeros(len(self.requests), KEYS)
         for i, request in enumerate(self.requests):
-            if request.form is None or request.voicing is not None or step != self.lengths[i] - 1:
-                continue
-            tonic, minor = key_of_histogram(roll_pitch_classes(np.array(self.rolls[i])))
-            triad = {tonic, (tonic + (3 if minor else 4)) % 12, (tonic + 7) % 12}
-            outside = ~np.isin((np.arange(KEYS) + LOWEST_PITCH) % 12, list(triad))
-            bias[i, torch.from_numpy(outside)] = -ENDING_PENALTY
+            chord = self._cadence(i, step) if request.voicing is None else None
+            if chord is not None:
+                outside = ~np.isin((np.arange(KEYS) + LOWEST_PITCH) % 12, list(triad(chord)))
+                bias[i, torch.from_numpy(outside)] = -CADENCE_PENALTY
         return bias
 
     def _voiced_draws(self, step: int) -> list[VoicedDraw | None] | None:
-        """For each request sung in voices: its voicing, the voices it last sang, and on its
-        last frame the tonic of the key it has been in."""
+        """For each request sung in voices: its voicing, the voices it last sang, and at a
+        phrase end the chord to end on."""
         if all(r.voicing is None for r in self.requests):
             return None
         draws: list[VoicedDraw | None] = []
@@ -223,9 +233,8 @@ class PianoRun:
                 continue
             before = voices(self.rolls[i][-1])
             previous = before if len(before) == len(request.voicing.ranges) else None
-            last = step == self.lengths[i] - 1 and request.voicing.tonic_ending
-            tonic = key_of_histogram(roll_pitch_classes(np.array(self.rolls[i]))) if last else None
-            draws.append(VoicedDraw(request.voicing, previous, tonic))
+            chord = self._cadence(i, step) if request.voicing.cadences else None
+            draws.append(VoicedDraw(request.voicing, previous, chord))
         return draws
 
     def _plan_form(self) -> None:
@@ -240,6 +249,8 @@ class PianoRun:
             self.lengths[i] = pickup + request.form.length(meter, fpb, self.lengths[i] - pickup)
             plan = request.form.copies(meter, fpb, self.lengths[i] - pickup)
             self.copies[i] = {pickup + t: pickup + source for t, source in plan.items()}
+            ends = request.form.cadences(meter, fpb, self.lengths[i] - pickup)
+            self.cadences[i] = {pickup + t: kind for t, kind in ends.items()}
 
     def _meter_heard(self, request: PianoRequest, roll: np.ndarray) -> Meter:
         """A new piece's meter, read at its end when it was too short for the plan to hear it."""

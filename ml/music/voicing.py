@@ -1,7 +1,7 @@
 """Four real voices for chorales: each frame's keys drawn as bass, tenor, alto and soprano,
 one key each, within the voice's range and above the voice under it, from the NADE's own
 probabilities, with parallel fifths and octaves between any two voices made rare, and the
-last chord on the tonic. Also the figures a reader checks a chorale by.
+phrases ending on their cadence chords, the last on the tonic. Also the figures a reader checks a chorale by.
 
 The NADE draws keys low to high, and its hidden state changes only at a key that is on: so
 given the voices chosen so far, the chance that the next voice is key k is the chance that
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from ml.music.form import triad
 from ml.music.keyboard import LOWEST_PITCH
 
 # Each voice's range, bass first, as MIDI pitches of the benchmark's chorales (the 2nd to
@@ -35,7 +36,7 @@ class Voicing:
     # A voice meets the one below on its key this often (then the frame shows one key less):
     # chosen so that about one chord in ten has three keys, as in the benchmark's chorales.
     unison_share: float = 0.035
-    tonic_ending: bool = True  # the last chord: the tonic in the bass, the other voices in its triad
+    cadences: bool = True  # a phrase's last chord: its root in the bass, the other voices in its triad
     sounding_shift: int = SOUNDING_SHIFT  # semitones the written chorale is moved by in its MIDI
 
 
@@ -48,11 +49,11 @@ def voicing_for(style: str | None) -> Voicing | None:
 class VoicedDraw:
     """What one frame's voiced draw needs besides the NADE: the voicing, the voices' keys in
     the frame before (for parallels; None unless it had them all), and for the last frame
-    the tonic to end on ((pitch class, minor))."""
+    at a phrase end the chord to end on ((root pitch class, minor))."""
 
     voicing: Voicing
     previous: list[int] | None = None
-    tonic: tuple[int, bool] | None = None
+    cadence: tuple[int, bool] | None = None
 
 
 def voiced_frame(
@@ -65,7 +66,7 @@ def voiced_frame(
     draw: VoicedDraw,
 ) -> np.ndarray:
     """One frame of len(draw.voicing.ranges) keys (88 bools), voice by voice from the bass."""
-    voicing, previous, tonic = draw.voicing, draw.previous, draw.tonic
+    voicing, previous, cadence = draw.voicing, draw.previous, draw.cadence
     keys = len(key_bias)
     frame = np.zeros(keys, dtype=bool)
     a, floor, chosen = hidden_bias.copy(), 0, []
@@ -78,11 +79,11 @@ def voiced_frame(
         off_before = np.concatenate([[1.0], np.cumprod(1 - p)[:-1]])  # every key from `floor` up to k off
         weights = (off_before * p)[candidates - floor]
         weights = weights * _parallel_weights(candidates, voice, chosen, previous, voicing.parallel_weight)
-        if tonic is not None:
-            weights = weights * _tonic_weights(candidates, voice, tonic)
+        if cadence is not None:
+            weights = weights * _chord_weights(candidates, voice, cadence)
         if weights.sum() <= 0:
             weights = np.ones(len(candidates))
-        if chosen and tonic is None and voicing.unison_share > 0:  # the voice below's key, shared
+        if chosen and cadence is None and voicing.unison_share > 0:  # the voice below's key, shared
             weights = np.r_[weights / weights.sum() * (1 - voicing.unison_share), voicing.unison_share]
             candidates = np.r_[candidates, chosen[-1]]
         if temperature == 0:
@@ -117,11 +118,9 @@ def _parallel_weights(
     return result
 
 
-def _tonic_weights(candidates: np.ndarray, voice: int, tonic: tuple[int, bool]) -> np.ndarray:
-    pitch_class, minor = tonic
+def _chord_weights(candidates: np.ndarray, voice: int, chord: tuple[int, bool]) -> np.ndarray:
     classes = (candidates + LOWEST_PITCH) % 12
-    triad = {pitch_class, (pitch_class + (3 if minor else 4)) % 12, (pitch_class + 7) % 12}
-    allowed = classes == pitch_class if voice == 0 else np.isin(classes, list(triad))
+    allowed = classes == chord[0] if voice == 0 else np.isin(classes, list(triad(chord)))
     return allowed.astype(float)
 
 

@@ -114,3 +114,14 @@ def test_a_formed_piece_ends_on_its_tonic_chord(tiny_piano_checkpoint):
         triad = {tonic, (tonic + (3 if minor else 4)) % 12, (tonic + 7) % 12}
         last = {(k + LOWEST_PITCH) % 12 for k in np.flatnonzero(piece.roll[-1])}
         assert last <= triad
+
+
+def test_each_pair_of_parts_ends_half_then_authentic():
+    plan = FormPlan("AABB")
+    ends = plan.cadences(Meter(4), 2, 128)  # 32-frame parts
+    assert ends == {31: "half", 63: "authentic", 95: "half", 127: "authentic"}
+    assert plan.cadences(Meter(4), 2, 80)[79] == "authentic"  # the piece's end, whatever part
+    from ml.music.form import cadence_chord, triad
+
+    assert triad(cadence_chord((9, True), "authentic")) == {9, 0, 4}  # A minor
+    assert triad(cadence_chord((9, True), "half")) == {4, 8, 11}  # E major: the raised leading tone
