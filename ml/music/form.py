@@ -1,5 +1,5 @@
 """Form for a model that hears no bars: the meter its music follows, read from the notes,
-and a phrase plan per style (AABB for folk tunes, AAB for chorales, ABCA for piano pieces)
+and a phrase plan per style (AABB for folk tunes, AABC for chorales, ABCA for piano pieces)
 whose repeats are played back into the model as if it had written them, so it carries on
 from the repeat. A repeat's last bar is the model's own (first and second endings), and
 the piece ends where a phrase ends.
@@ -168,11 +168,12 @@ def triad(chord: tuple[int, bool]) -> set[int]:
 def plan_for(style: str | None, meter: str = AUTO_METER) -> FormPlan | None:
     """Each style's plan, chosen on the form figures of its validation pieces (docs/REPORT.md):
     folk tunes repeat each part but its ending; a chorale repeats its first phrases (the
-    Stollen) but their cadence, in common time as Bach's nearly all are; a piano piece
+    Stollen) but their cadence, then goes on to new ones (the Abgesang), in common time as
+    Bach's nearly all are; a piano piece
     returns to its opening two bars after two new parts. `meter`: as a user asked for it."""
     plans = {
         "folk": FormPlan("AABB"),
-        "chorale": FormPlan("AAB", meters=(4,)),
+        "chorale": FormPlan("AABC", meters=(4,)),
         "piano": FormPlan("ABCA", kept_bars=2),
     }
     plan = plans.get(style or "")
