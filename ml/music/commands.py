@@ -189,6 +189,16 @@ def music_report(args: argparse.Namespace) -> None:
     print(music_report_table(report))
 
 
+def _table_row(label: str, rows: list[dict], marked: bool = True) -> str:
+    """One Markdown row: per style the samples' median (✗ outside the real range when
+    `marked`), then the real pieces' 10th-90th percentile range."""
+    cells = []
+    for row in rows:
+        mark = " ✗" if marked and not row["within"] else ""
+        cells.append(f"{row['samples_median']:.2f}{mark} | {row['real_p10']:.2f}-{row['real_p90']:.2f}")
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
 def music_report_table(report: dict) -> str:
     """The report as Markdown: one row per statistic, a column per style (sample median,
     then the real pieces' 10th-90th percentile range)."""
@@ -199,21 +209,13 @@ def music_report_table(report: dict) -> str:
         "|---|" + "---|---|" * len(styles),
     ]
     for name in names:
-        cells = []
-        for row in (styles[s]["statistics"][name] for s in styles):
-            mark = "" if row["within"] else " ✗"
-            cells.append(f"{row['samples_median']:.2f}{mark} | {row['real_p10']:.2f}-{row['real_p90']:.2f}")
-        lines.append(f"| {name.replace('_', ' ')} | " + " | ".join(cells) + " |")
+        lines.append(_table_row(name.replace("_", " "), [styles[s]["statistics"][name] for s in styles]))
     attributed = [
         f"{s['attributed']['samples']:.2f} | {s['attributed']['real']:.2f}" for s in styles.values()
     ]
     lines.append("| attributed to its style | " + " | ".join(attributed) + " |")
     for name in ("repeated_bars", "motif_reuse"):
-        cells = []
-        for row in (styles[s]["form"][name] for s in styles):
-            mark = "" if row["within"] else " ✗"
-            cells.append(f"{row['samples_median']:.2f}{mark} | {row['real_p10']:.2f}-{row['real_p90']:.2f}")
-        lines.append(f"| form: {name.replace('_', ' ')} | " + " | ".join(cells) + " |")
+        lines.append(_table_row(f"form: {name.replace('_', ' ')}", [styles[s]["form"][name] for s in styles]))
     triple = [
         f"{s['form']['triple_share']['samples']:.2f} | {s['form']['triple_share']['real']:.2f}"
         for s in styles.values()
@@ -225,11 +227,8 @@ def music_report_table(report: dict) -> str:
     ]
     lines.append("| dynamics: velocity spread, melody over bass | " + " | ".join(dynamics) + " |")
     for name in ("parallels_per_15_bars", "bass_median", "four_voice_share"):
-        cells = [
-            f"{row['samples_median']:.2f} | {row['real_p10']:.2f}-{row['real_p90']:.2f}"
-            for row in (styles[s]["form"]["voices"][name] for s in styles)
-        ]
-        lines.append(f"| voices: {name.replace('_', ' ')} | " + " | ".join(cells) + " |")
+        rows = [styles[s]["form"]["voices"][name] for s in styles]
+        lines.append(_table_row(f"voices: {name.replace('_', ' ')}", rows, marked=False))
     lines.append("")
     for style, s in styles.items():
         missed = "; ".join(s["missed"]) or "none"

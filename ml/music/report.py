@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 ATTRIBUTION_RATIO = 0.9  # samples attributed at least this share as often as real pieces
 MAX_HELD_BARS = 8  # no sample holds one chord longer than this
 TRAINING_WINDOWS = 400  # per style, for the classifier
+Row = dict[str, float | bool]  # a figure's samples median beside the real pieces' range
 
 
 @dataclass(frozen=True)
@@ -133,16 +134,7 @@ def _form(style: str, held_out: list[np.ndarray], made: list[PianoSample], fpb: 
     figures = {}
     for name, measure in (("repeated_bars", repeated_bar_share), ("motif_reuse", motif_reuse_share)):
         real = np.array([measure(w, fpb, m) for w, m in zip(held_out, real_meters, strict=True)])
-        ours = np.array([measure(s.roll, fpb, s.meter) for s in made])
-        low, high = np.percentile(real, [10, 90])
-        median = float(np.median(ours))
-        figures[name] = {
-            "real_p10": float(low),
-            "real_median": float(np.median(real)),
-            "real_p90": float(high),
-            "samples_median": median,
-            "within": bool(low <= median <= high),
-        }
+        figures[name] = _beside(real, np.array([measure(s.roll, fpb, s.meter) for s in made]))
     figures["triple_share"] = {
         "real": float(np.mean([m.beats == 3 for m in real_meters])),
         "samples": float(np.mean([s.meter.beats == 3 for s in made])),
@@ -158,20 +150,16 @@ def _form(style: str, held_out: list[np.ndarray], made: list[PianoSample], fpb: 
     return figures
 
 
-def _voices(held_out: list[np.ndarray], made: list[np.ndarray], fpb: int) -> dict[str, dict[str, float]]:
+def _voices(held_out: list[np.ndarray], made: list[np.ndarray], fpb: int) -> dict[str, Row]:
     """What a chorale is read by (ml.music.voicing), samples' median beside the real pieces'
     median and 10th-90th percentiles, in the data's pitch."""
     rows = {}
     real = [ChoraleFigures.of(r, fpb) for r in held_out]
     ours = [ChoraleFigures.of(r, fpb) for r in made]
     for name in ("parallels_per_15_bars", "bass_median", "soprano_max", "four_voice_share"):
-        values = [getattr(f, name) for f in real]
-        rows[name] = {
-            "real_p10": float(np.percentile(values, 10)),
-            "real_median": float(np.median(values)),
-            "real_p90": float(np.percentile(values, 90)),
-            "samples_median": float(np.median([getattr(f, name) for f in ours])),
-        }
+        rows[name] = _beside(
+            np.array([getattr(f, name) for f in real]), np.array([getattr(f, name) for f in ours])
+        )
     return rows
 
 
@@ -207,23 +195,31 @@ def _attributed(classifier, features: list[np.ndarray], style: str) -> float:
     return float(np.mean(classifier.predict(np.array(features)) == style))
 
 
-def _compared(real: list[Texture], made: list[Texture]) -> dict[str, dict[str, float | bool]]:
+def _compared(real: list[Texture], made: list[Texture]) -> dict[str, Row]:
     rows = {}
     real_values = np.array([t.values() for t in real])
     made_values = np.array([t.values() for t in made])
     for i, name in enumerate(Texture.names()):
         values, samples = real_values[:, i], made_values[:, i]
         low, high = np.percentile(values, [10, 90])
-        median = float(np.median(samples))
-        rows[name] = {
-            "real_p10": float(low),
-            "real_median": float(np.median(values)),
-            "real_p90": float(high),
-            "samples_median": median,
-            "samples_in_range": float(np.mean((samples >= low) & (samples <= high))),
-            "within": bool(low <= median <= high),
+        rows[name] = _beside(values, samples) | {
+            "samples_in_range": float(np.mean((samples >= low) & (samples <= high)))
         }
     return rows
+
+
+def _beside(real: np.ndarray, samples: np.ndarray) -> Row:
+    """The samples' median beside the real pieces' median and 10th-90th percentiles, and
+    whether it lies within them."""
+    low, high = np.percentile(real, [10, 90])
+    median = float(np.median(samples))
+    return {
+        "real_p10": float(low),
+        "real_median": float(np.median(real)),
+        "real_p90": float(high),
+        "samples_median": median,
+        "within": bool(low <= median <= high),
+    }
 
 
 def _missed(style: dict[str, Any]) -> list[str]:
