@@ -78,7 +78,8 @@ class PianoBatch:
         self.pieces: list[PianoSample] | None = None
         self.replies: list[Reply] = []
         self.slice_frames = generator.frames_for(slice_seconds)
-        self.run = generator.start([self._request(o, max_notes) for o in self.options])
+        fpb = generator.frames_per_beat
+        self.run = generator.start([self._request(o, max_notes, fpb) for o in self.options])
 
     def advance(self) -> list[Reply] | None:
         if self.run.frames_left:
@@ -112,10 +113,12 @@ class PianoBatch:
         return options.prime if isinstance(options, ContinueOptions) else None
 
     @classmethod
-    def _request(cls, options: MidiOptions | ContinueOptions, max_notes: int) -> PianoRequest:
+    def _request(cls, options: MidiOptions | ContinueOptions, max_notes: int, fpb: int) -> PianoRequest:
+        """A continuation lasts its seconds at the tempo it plays at: the prime's last."""
         prime = cls._prime(options)
         return PianoRequest(
             seconds=options.seconds,
+            frames=None if prime is None else prime.frames_for(options.seconds, fpb),
             temperature=options.temperature,
             seed=options.seed,
             prime=None if prime is None else prime.roll,

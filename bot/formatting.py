@@ -73,7 +73,9 @@ def midi_message(reply: MidiReply, with_audio: bool = True) -> str:
     o = reply.options
     what = f"{reply.seconds or o.seconds:.0f} s of {o.style} music in {reply.meter}"
     if isinstance(o, ContinueOptions):
-        what = f"**{safe(o.filename)}** continued for {o.seconds} s in the {o.style} style"
+        what = (
+            f"**{safe(o.filename)}** continued for {reply.seconds or o.seconds:.0f} s in the {o.style} style"
+        )
     numbers = f"temperature {o.temperature:g} · seed {o.seed} · {reply.notes} notes"
     head = f"🎹 {what} · {numbers} · piece #{reply.request_id}."
     read = f"\n{prime_reading(o)}" if isinstance(o, ContinueOptions) else ""

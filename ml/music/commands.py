@@ -113,6 +113,7 @@ def sample(args: argparse.Namespace) -> None:
         log.info("read %s of %s: %s", prime.bars_text, args.prime, prime.summary)
     request = PianoRequest(
         seconds=args.seconds,
+        frames=None if prime is None else prime.frames_for(args.seconds, generator.frames_per_beat),
         temperature=args.temperature,
         seed=args.seed,
         prime=None if prime is None else prime.roll,

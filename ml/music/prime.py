@@ -82,6 +82,16 @@ class PrimePiece:
         return 60_000_000 / at_start[-1] if at_start else DEFAULT_TEMPO_BPM
 
     @property
+    def final_tempo_bpm(self) -> float:
+        """The tempo in force at the end of the bars read: the one a continuation plays at."""
+        events = sorted(self.window.tempos)
+        return 60_000_000 / events[-1][1] if events else DEFAULT_TEMPO_BPM
+
+    def frames_for(self, seconds: float, frames_per_beat: int) -> int:
+        """Frames of a grid with `frames_per_beat` that last `seconds` at the final tempo."""
+        return max(round(seconds * self.final_tempo_bpm / 60.0 * frames_per_beat), 1)
+
+    @property
     def key_name(self) -> str:
         names = MINOR_KEY_NAMES if self.minor else MAJOR_KEY_NAMES
         return f"{names[self.tonic]} {'minor' if self.minor else 'major'}"
@@ -97,9 +107,12 @@ class PrimePiece:
 
     @property
     def summary(self) -> str:
-        """Tempo, meter and key as a reader says them: "96 bpm, 4/4, F♯ minor"."""
+        """Tempo, meter and key as a reader says them: "96 bpm, 4/4, F♯ minor"; a tempo that
+        changes within the bars read as "96→120 bpm" (the continuation plays at the last)."""
         numerator, denominator = self.meter
-        return f"{self.tempo_bpm:.0f} bpm, {numerator}/{denominator}, {self.key_name}"
+        first, last = round(self.tempo_bpm), round(self.final_tempo_bpm)
+        tempo = f"{first} bpm" if first == last else f"{first}→{last} bpm"
+        return f"{tempo}, {numerator}/{denominator}, {self.key_name}"
 
     def regridded(self, frames_per_beat: int, transpose: bool) -> PrimePiece:
         """The same events on another model's grid and key convention (moved to C major or

@@ -70,5 +70,6 @@ def render_piece(
         png_bytes = buffer.getvalue()
     notes = sum(len(instrument.notes) for instrument in midi.instruments)
     meter = str(piece.meter) if prime is None else "{}/{}".format(*prime.meter)
-    new_seconds = piece.seconds - piece.prime_frames * 60.0 / piece.tempo_bpm / piece.frames_per_beat
+    tempo = piece.tempo_bpm if prime is None else prime.final_tempo_bpm  # a continuation: the user's
+    new_seconds = (len(piece.roll) - piece.prime_frames) * 60.0 / tempo / piece.frames_per_beat
     return RenderedPiece(midi_data, encoded, png_bytes, notes, used, meter, new_seconds)

@@ -96,6 +96,18 @@ async def test_midi_is_barred_in_the_meter_asked_for_and_says_so(discord_env):
     assert refused == "meter must be one of auto, 4/4, 3/4, 6/8 (got '5/4')."
 
 
+async def test_a_continuation_lasts_its_seconds_at_the_tempo_it_plays_at(discord_env):
+    fake, _, _ = discord_env
+    tune = FakeFile("slow tune.mid", _midi_bytes(chord_midi(beats=8, tempo=60.0)))  # 8 s read
+    (reply,) = await fake.followups(await fake.slash("continue", file=tune, seconds=6, seed=3, style="folk"))
+    content = reply.json["content"]
+    assert content.startswith("🎹 **slow tune.mid** continued for 6 s in the folk style")
+    assert "Read 2 bars of your piece: 60 bpm, 4/4" in content
+    music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
+    added = [n for n in music.instruments[-1].notes if n.start >= 8 - 1e-6]
+    assert added and 8 + 6 - 2 <= max(n.end for n in added) <= 8 + 6 + 0.01  # 6 s at 60 bpm (a bar = 4 s)
+
+
 async def test_artist_autocomplete(discord_env):
     fake, _, _ = discord_env
     interaction = await fake.autocomplete("lyrics", "artist", "bet")

@@ -69,3 +69,23 @@ def test_the_picture_counts_bars_in_the_users_meter(tmp_path):
     assert rendered.png[:4] == b"\x89PNG" and rendered.notes == sum(
         len(i.notes) for i in pretty_midi.PrettyMIDI(io.BytesIO(rendered.midi)).instruments
     )
+
+
+def test_a_tempo_change_in_the_bars_read_is_said_and_the_continuation_keeps_the_last():
+    import mido
+
+    song = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    song.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(96), time=0))
+    for beat in range(8):
+        if beat == 4:
+            track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0))
+        track.append(mido.Message("note_on", note=60 + beat % 3, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=60 + beat % 3, velocity=0, time=480))
+    buffer = io.BytesIO()
+    song.save(file=buffer)
+    prime = read_prime(buffer.getvalue(), 16, 2, True)
+    assert prime.summary.startswith("96→120 bpm, 4/4")
+    assert prime.final_tempo_bpm == pytest.approx(120)
+    assert prime.frames_for(30, 2) == 120  # 30 s at 120 bpm on an eighth-note grid
