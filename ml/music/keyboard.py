@@ -21,19 +21,22 @@ def scale_of(tonic: int, minor: bool) -> set[int]:
     return {(tonic + step) % 12 for step in (MINOR_SCALE if minor else MAJOR_SCALE)}
 
 
+def key_scores(histogram: np.ndarray) -> dict[tuple[int, bool], float]:
+    """Every key's (tonic, is minor) fit to a pitch-class histogram: its correlation with the
+    key's Krumhansl-Schmuckler profile."""
+    return {
+        (tonic, minor): float(np.corrcoef(histogram, np.roll(profile, tonic))[0, 1])
+        for tonic in range(12)
+        for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE))
+    }
+
+
 def key_of_histogram(histogram: np.ndarray) -> tuple[int, bool]:
     """(tonic, is minor) of a duration-weighted pitch-class histogram (Krumhansl-Schmuckler)."""
     if not histogram.std():  # silence, or every pitch class alike: no key to find
         return 0, False
-    best = max(
-        (
-            (np.corrcoef(histogram, np.roll(profile, tonic))[0, 1], tonic, minor)
-            for tonic in range(12)
-            for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE))
-        ),
-        key=lambda item: item[0],
-    )
-    return best[1], best[2]
+    scores = key_scores(histogram)
+    return max(scores, key=scores.get)
 
 
 def shift_to_c(tonic: int, minor: bool) -> int:

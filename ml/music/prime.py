@@ -19,12 +19,15 @@ import numpy as np
 
 from ml.errors import DataError
 from ml.music.isolated import serve
-from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram, shift_to_c
+from ml.music.keyboard import KEYS, LOWEST_PITCH, key_scores, shift_to_c
 from ml.music.midi_window import MidiWindow, WindowNote, read_midi_window
 
 MEMORY_LIMIT_BYTES = 1 << 30  # address space of the reader process
 DEFAULT_TEMPO_BPM = 120.0  # what MIDI assumes when a file sets no tempo
+SIGNATURE_FAVOUR = 0.05  # correlation added to the key signature's keys when the key is read
 MAJOR_KEY_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+SHARP_NAMES = ("C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B")
+FLAT_NAMES = ("C", "D♭", "D", "E♭", "E", "F", "G♭", "G", "A♭", "A", "B♭", "B")
 MINOR_KEY_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A", "B♭", "B")
 
 
@@ -43,13 +46,25 @@ def window_to_roll(window: MidiWindow, frames_per_beat: int, shift: int = 0) -> 
     return roll[: sounding[-1] + 1] if len(sounding) else roll[:0]
 
 
-def key_of_notes(notes: list[WindowNote]) -> tuple[int, bool]:
-    """(tonic, is minor) from the notes' duration-weighted pitch classes: a key signature
-    can be wrong (a file saying C major while the music is in G)."""
+def key_of_notes(notes: list[WindowNote], signature: tuple[int, bool] | None = None) -> tuple[int, bool]:
+    """(tonic, is minor) from the notes' duration-weighted pitch classes, the later notes
+    weighing up to twice the first (a piece may open on its dominant; it comes home), and
+    the key signature's two keys favoured by SIGNATURE_FAVOUR of correlation: enough to
+    settle a close call (C minor against E♭ major), too little to overrule notes clearly
+    in another key (a file saying C major while the music is in G)."""
     histogram = np.zeros(12)
+    span = max((n.end for n in notes), default=0) or 1
     for note in notes:
-        histogram[note.pitch % 12] += note.end - note.start
-    return key_of_histogram(histogram)
+        histogram[note.pitch % 12] += (note.end - note.start) * (1 + note.start / span)
+    if not histogram.std():
+        return 0, False
+    scores = key_scores(histogram)
+    if signature is not None:
+        sharps, _ = signature
+        major = sharps * 7 % 12
+        for key in ((major, False), ((major + 9) % 12, True)):
+            scores[key] += SIGNATURE_FAVOUR
+    return max(scores, key=scores.get)
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,14 @@ class PrimePiece:
 
     @property
     def key_name(self) -> str:
-        names = MINOR_KEY_NAMES if self.minor else MAJOR_KEY_NAMES
+        """"F♯ minor": spelled with sharps or flats as the file's key signature is, else as
+        the key is usually written."""
+        at_start = [sharps for tick, sharps, _ in self.window.key_signatures if tick <= 0]
+        sharps = at_start[-1] if at_start else 0
+        if sharps:
+            names = SHARP_NAMES if sharps > 0 else FLAT_NAMES
+        else:
+            names = MINOR_KEY_NAMES if self.minor else MAJOR_KEY_NAMES
         return f"{names[self.tonic]} {'minor' if self.minor else 'major'}"
 
     @property
@@ -169,7 +191,8 @@ def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) 
     if quarters_per_bar > 4:  # longer bars: read again, as far as they reach
         window = read_midi_window(data, bars * quarters_per_bar)
     window = window.clipped(round(bars * quarters_per_bar * window.resolution))
-    tonic, minor = key_of_notes(window.notes)
+    at_start = [(sharps, minor) for tick, sharps, minor in window.key_signatures if tick <= 0]
+    tonic, minor = key_of_notes(window.notes, at_start[-1] if at_start else None)
     shift = shift_to_c(tonic, minor) if transpose else 0
     roll = window_to_roll(window, frames_per_beat, shift)
     if not len(roll):

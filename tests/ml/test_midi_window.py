@@ -3,6 +3,7 @@ as pretty_midi does."""
 
 import io
 
+import mido
 import numpy as np
 import pretty_midi
 import pytest
@@ -106,3 +107,37 @@ def test_the_key_comes_from_the_notes_not_the_signature():
     midi.key_signature_changes.append(pretty_midi.KeySignature(0, 0))  # the file still says C
     prime = read_prime(_bytes(midi), bars=4, frames_per_beat=2, transpose=True)
     assert (prime.tonic, prime.minor, prime.shift, prime.key_name) == (7, False, 5, "G major")  # G up to C
+
+
+def _chords(progression: list[list[int]], key: str | None = None) -> bytes:
+    """A quarter-note chord a beat at 120 bpm; `key`: mido's key signature name ("Abm")."""
+    song = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    song.tracks.append(track)
+    if key is not None:
+        track.append(mido.MetaMessage("key_signature", key=key, time=0))
+    for chord in progression:
+        track += [mido.Message("note_on", note=p, velocity=80, time=0) for p in chord]
+        track += [
+            mido.Message("note_off", note=p, velocity=0, time=480 if i == 0 else 0)
+            for i, p in enumerate(chord)
+        ]
+    buffer = io.BytesIO()
+    song.save(file=buffer)
+    return buffer.getvalue()
+
+
+def test_a_piece_that_opens_on_its_dominant_is_read_in_the_key_it_comes_home_to():
+    g, d7, c, f = [55, 59, 62], [54, 57, 60, 62], [48, 52, 55, 60], [53, 57, 60]
+    opening_in_g = [g, d7, g, d7, g, d7, g, g]  # eight beats with F sharp: G major's area
+    home_in_c = [c, f, g, c, f, g, c, c]  # then eight in C, ending on C
+    prime = read_prime(_chords(opening_in_g + home_in_c), bars=4, frames_per_beat=2, transpose=True)
+    assert prime.key_name == "C major"
+
+
+def test_the_key_is_spelled_as_its_signature_spells_it():
+    gis_minor = [[56, 59, 63], [51, 55, 58], [56, 59, 63], [49, 52, 56]] * 2  # G♯ minor: i V i iv
+    sharps = read_prime(_chords(gis_minor, key="G#m"), 4, 2, True)
+    flats = read_prime(_chords(gis_minor, key="Abm"), 4, 2, True)
+    assert sharps.key_name == "G♯ minor" and flats.key_name == "A♭ minor"
+    assert (sharps.tonic, sharps.minor) == (8, True)
