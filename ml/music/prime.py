@@ -108,7 +108,7 @@ class PrimePiece:
 
     @property
     def key_name(self) -> str:
-        """"F♯ minor": spelled with sharps or flats as the file's key signature is, else as
+        """ "F♯ minor": spelled with sharps or flats as the file's key signature is, else as
         the key is usually written."""
         at_start = [sharps for tick, sharps, _ in self.window.key_signatures if tick <= 0]
         sharps = at_start[-1] if at_start else 0
