@@ -7,14 +7,17 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import pretty_midi
 import torch
 
-from ml.music.audio import encode, render_audio
+from ml.music.audio import SAMPLE_RATE, encode, render_audio
 from ml.music.continuation import continuation_midi
 from ml.music.data import transposed
 from ml.music.generate import PianoSample
 from ml.music.pianoroll import load_midi, save_roll_png
 from ml.music.prime import PrimePiece
+
+LEAD_IN_S = 0.1  # the preview starts this long before the first note
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ def render_piece(
     encoded, png_bytes, used = {}, None, None
     if audio:
         samples, used = render_audio(midi, synth, soundfont)
+        samples = samples[_sound_starts(midi) :]  # a file's silent opening is not worth hearing
         encoded = {audio_format: encode(samples, audio_format) for audio_format in audio}
     if png:
         buffer = io.BytesIO()
@@ -73,3 +77,10 @@ def render_piece(
     tempo = piece.tempo_bpm if prime is None else prime.final_tempo_bpm  # a continuation: the user's
     new_seconds = (len(piece.roll) - piece.prime_frames) * 60.0 / tempo / piece.frames_per_beat
     return RenderedPiece(midi_data, encoded, png_bytes, notes, used, meter, new_seconds)
+
+
+def _sound_starts(midi: pretty_midi.PrettyMIDI) -> int:
+    """The sample a preview starts at: LEAD_IN_S before the first note (the MIDI keeps a
+    user's silent opening as written; the audio skips it)."""
+    starts = [note.start for instrument in midi.instruments for note in instrument.notes]
+    return max(round((min(starts, default=0.0) - LEAD_IN_S) * SAMPLE_RATE), 0)

@@ -89,3 +89,25 @@ def test_a_tempo_change_in_the_bars_read_is_said_and_the_continuation_keeps_the_
     assert prime.summary.startswith("96→120 bpm, 4/4")
     assert prime.final_tempo_bpm == pytest.approx(120)
     assert prime.frames_for(30, 2) == 120  # 30 s at 120 bpm on an eighth-note grid
+
+
+def test_a_silent_opening_stays_in_the_midi_but_not_in_the_preview():
+    import soundfile
+
+    from ml.music.audio import RELEASE_S
+    from ml.music.render import LEAD_IN_S
+
+    late = expressive_piece((4, 4), 120, bars=2)
+    for instrument in late.instruments:
+        for note in instrument.notes:
+            note.start, note.end = note.start + 5.0, note.end + 5.0  # five silent seconds first
+    prime = read_prime(_bytes(late), bars=2, frames_per_beat=2, transpose=True)
+    rendered = render_piece(
+        _continued(prime, np.zeros((4, 88), bool)), prime=prime, audio=("wav",), png=False
+    )
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(rendered.midi))
+    first = min(n.start for i in midi.instruments for n in i.notes)
+    assert first == pytest.approx(5.0, abs=0.02)  # the user's timing, as written
+    audio, rate = soundfile.read(io.BytesIO(rendered.audio["wav"]))
+    heard = midi.get_end_time() - first + LEAD_IN_S + RELEASE_S
+    assert len(audio) / rate == pytest.approx(heard, abs=0.05)
