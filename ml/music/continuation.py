@@ -1,7 +1,8 @@
 """The MIDI file a continuation is handed back in: the user's own events for the bars the
 model read, untouched (notes, onsets, durations, velocities, instruments, tempo map, time
 and key signatures, at the file's own resolution), then the model's music at the user's
-tempo, in the user's key, with velocities from the user's range."""
+tempo, in the user's key, with velocities from the user's range. Each of the user's tracks
+keeps its name (Soprano, 1st Violin…); the continuation's track is named as such."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from ml.music.midi_window import DRUM_CHANNEL
 from ml.music.pianoroll import note_runs
 from ml.music.prime import PrimePiece
 from ml.music.smf import Event, smf
+
+CONTINUATION_NAME = b"Balladeer (continued)"  # the new track's name; the user's keep theirs
 
 
 def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
@@ -40,7 +43,9 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
     tracks = [conductor]
     for part, events in sorted(parts.items()):
         program_change = bytes((0xC0 | part[1], programs[part]))
-        tracks.append([(0, -1, program_change), *events])
+        name = window.track_names.get(part[0])
+        named = [(0, -2, _track_name(name))] if name else []
+        tracks.append([*named, (0, -1, program_change), *events])
 
     used = {channel for _, channel in parts}
     channel = next(c for c in [*range(16), 0] if c not in used and c != DRUM_CHANNEL)
@@ -51,7 +56,10 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
         counts[note.program] += 1
     program = max(counts, key=counts.get) if counts else 0
     ticks_per_frame = window.resolution / sample.frames_per_beat
-    continuation: list[Event] = [(0, -1, bytes((0xC0 | channel, program)))]
+    continuation: list[Event] = [
+        (0, -2, _track_name(CONTINUATION_NAME)),
+        (0, -1, bytes((0xC0 | channel, program))),
+    ]
     for key, on, off in note_runs(sample.roll[sample.prime_frames :]):
         pitch = key + LOWEST_PITCH - prime.shift  # back to the user's key
         if not LOWEST_PITCH <= pitch < LOWEST_PITCH + KEYS:
@@ -61,6 +69,10 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
         continuation += _note(channel, pitch, velocity, tick_on, tick_off)
     tracks.append(continuation)
     return smf(tracks, window.resolution)
+
+
+def _track_name(name: bytes) -> bytes:
+    return bytes((0xFF, 0x03, len(name))) + name
 
 
 def _note(channel: int, pitch: int, velocity: int, on: int, off: int) -> list[Event]:

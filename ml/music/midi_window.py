@@ -19,6 +19,8 @@ MAX_TRACKS = 1_024
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 _DATA_BYTES = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}  # by status high nibble
 _TEMPO, _TIME_SIGNATURE, _KEY_SIGNATURE, _END_OF_TRACK = 0x51, 0x58, 0x59, 0x2F
+_TRACK_NAME = 0x03
+MAX_NAME_BYTES = 127  # a track name kept (one length byte when written back)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class MidiWindow:
     time_signatures: list[tuple[int, int, int]]  # (tick, numerator, denominator)
     key_signatures: list[tuple[int, int, bool]]  # (tick, sharps (−7..7), minor)
     events_read: int
+    track_names: dict[int, bytes] = field(default_factory=dict)  # track index → its name, as written
 
     def clipped(self, ticks: int) -> MidiWindow:
         """The first `ticks` of this window: notes that start before, cut there."""
@@ -66,6 +69,7 @@ class _Track:
     notes: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)  # pitch vel on off ch prog
     metas: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, type, data)
     first_note: int | None = None
+    name: bytes | None = None
 
 
 class _Budget:
@@ -139,6 +143,7 @@ def read_midi_window(data: bytes, quarters: float, max_events: int = MAX_EVENTS)
             if kind == _KEY_SIGNATURE and len(b) >= 2 and -7 <= int.from_bytes(b[:1], "big", signed=True) <= 7
         ],
         events_read=budget.limit - budget.left,
+        track_names={index: t.name for index, t in enumerate(tracks) if t.name},
     )
 
 
@@ -171,6 +176,8 @@ def _read_track(body: bytes, window: int, budget: _Budget) -> _Track:
                 break
             if kind in (_TEMPO, _TIME_SIGNATURE, _KEY_SIGNATURE):
                 track.metas.append((tick, kind, body[i : i + length]))
+            elif kind == _TRACK_NAME and track.name is None:
+                track.name = body[i : i + min(length, MAX_NAME_BYTES)]
             i += length
             status = 0  # meta and sysex events cancel running status
             continue

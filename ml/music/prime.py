@@ -160,6 +160,9 @@ class PrimePiece:
                 [w.resolution, w.start_tick, w.span, w.events_read, self.shift, self.tonic, self.minor]
             ),
             bars=np.array(self.bars),
+            name_tracks=np.array(list(w.track_names), dtype=np.int64),
+            name_lengths=np.array([len(n) for n in w.track_names.values()], dtype=np.int64),
+            name_bytes=np.frombuffer(b"".join(w.track_names.values()), dtype=np.uint8),
         )
         return buffer.getvalue()
 
@@ -176,8 +179,15 @@ class PrimePiece:
                 time_signatures=[(int(t), int(n), int(d)) for t, n, d in z["time_signatures"]],
                 key_signatures=[(int(t), int(k), bool(m)) for t, k, m in z["key_signatures"]],
                 events_read=events,
+                track_names=_names(z["name_tracks"], z["name_lengths"], z["name_bytes"]),
             )
             return cls(window, z["roll"].astype(bool), shift, tonic, bool(minor), float(z["bars"]))
+
+
+def _names(tracks: np.ndarray, lengths: np.ndarray, data: np.ndarray) -> dict[int, bytes]:
+    ends = np.cumsum(lengths)
+    raw = data.tobytes()
+    return {int(t): raw[e - n : e] for t, n, e in zip(tracks, lengths, ends, strict=True)}
 
 
 def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) -> PrimePiece:

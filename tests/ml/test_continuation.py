@@ -9,7 +9,7 @@ import pytest
 
 from ml.music.continuation import continuation_midi
 from ml.music.generate import PianoSample
-from ml.music.prime import read_prime
+from ml.music.prime import PrimePiece, read_prime
 from ml.music.render import render_piece
 from tests.music_fixtures import expressive_piece
 
@@ -111,3 +111,18 @@ def test_a_silent_opening_stays_in_the_midi_but_not_in_the_preview():
     audio, rate = soundfile.read(io.BytesIO(rendered.audio["wav"]))
     heard = midi.get_end_time() - first + LEAD_IN_S + RELEASE_S
     assert len(audio) / rate == pytest.approx(heard, abs=0.05)
+
+
+def test_each_part_keeps_its_track_name_and_the_continuation_is_named():
+    quartet = expressive_piece((4, 4), 120, bars=2)
+    quartet.instruments[0].name, quartet.instruments[1].name = "Cello", "1st Violin"
+    data = _bytes(quartet)
+    played = np.zeros((4, 88), bool)
+    played[:, 39] = True  # the model plays one held note
+    prime = PrimePiece.from_bytes(read_prime(data, bars=2, frames_per_beat=2, transpose=True).to_bytes())
+    assert sorted(prime.window.track_names.values()) == [
+        b"1st Violin",
+        b"Cello",
+    ]  # through the reader process
+    back = pretty_midi.PrettyMIDI(io.BytesIO(continuation_midi(prime, _continued(prime, played))))
+    assert [i.name for i in back.instruments] == ["Cello", "1st Violin", "Balladeer (continued)"]
