@@ -89,12 +89,12 @@ async def bench(lyrics: int, seconds: int, trials: int, database: Path) -> None:
         for seed in range(2):
             made = await fake.slash("midi", seconds=seconds, seed=seed)
             await fake.followups(made, timeout=600)
-        cold = await first_packet_after(fake, piece=1)
+        cold = await first_packet_after(fake, id=1)
         warm = []
         for _ in range(trials):
             await fake.slash("skip")
             await fake.voice.quiet_for(0.3)
-            warm.append(await first_packet_after(fake, piece=1))
+            warm.append(await first_packet_after(fake, id=1))
         print(
             f"/play → first voice packet: joining {cold * 1000:.0f} ms; already in the channel "
             f"median {statistics.median(warm) * 1000:.0f} ms over {trials}"
@@ -103,7 +103,7 @@ async def bench(lyrics: int, seconds: int, trials: int, database: Path) -> None:
         await fake.slash("skip")
         await fake.voice.quiet_for(0.3)
         start = len(fake.voice.audio())
-        await fake.slash("play", piece=2)
+        await fake.slash("play", id=2)
         while len(fake.voice.audio()) == start:
             await asyncio.sleep(0.001)
         player = audio_thread()

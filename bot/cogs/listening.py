@@ -61,7 +61,8 @@ class Listening(commands.Cog):
 
     # -- commands -----------------------------------------------------------------------
     @app_commands.command(description="Play a piece in your voice channel (default: your latest piece)")
-    @app_commands.describe(piece="Its number (from /history or its message); default: your latest piece")
+    @app_commands.describe(piece="The piece's number (#12 in its reply and /history); default: your latest")
+    @app_commands.rename(piece="id")  # `/play [id]`, as the number is shown
     @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
     async def play(
         self, interaction: discord.Interaction, piece: app_commands.Range[int, 1] | None = None

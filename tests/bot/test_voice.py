@@ -104,7 +104,7 @@ async def test_the_queue_plays_in_order_and_the_requester_may_skip(voice_env):
     _, first = await make_piece(fake, seconds=4, seed=1, user_id="1")
     _, second = await make_piece(fake, seconds=1, seed=2, user_id="2")
     first, second = opus_packets(first), opus_packets(second)
-    assert (await answer_of(fake, await fake.slash("play", piece=1))).startswith("▶ Playing **piece #1")
+    assert (await answer_of(fake, await fake.slash("play", id=1))).startswith("▶ Playing **piece #1")
     queued = await answer_of(fake, await fake.slash("play", user_id="2", user_name="bob"))
     assert queued.startswith("➕ Queued **piece #2 (folk)** (0:0")
     assert f"in <#{VOICE_CHANNEL_ID}>: #1 in line, about 0:0" in queued
@@ -132,8 +132,8 @@ async def test_a_vote_of_listeners_or_a_member_who_can_move_members_skips(voice_
         await fake.join_voice(member)
     await make_piece(fake, seconds=4, seed=1)
     await make_piece(fake, seconds=4, seed=2)
-    await answer_of(fake, await fake.slash("play", piece=1))
-    await answer_of(fake, await fake.slash("play", piece=2))
+    await answer_of(fake, await fake.slash("play", id=1))
+    await answer_of(fake, await fake.slash("play", id=2))
     await fake.voice.wait_for_audio(5)
     outsider = await fake.private_answer(
         await fake.slash("skip", user_id="4", permissions=MEMBER_PERMISSIONS)
@@ -177,7 +177,7 @@ async def test_every_refusal_is_private_and_says_what_to_do(voice_env, monkeypat
         "You have no recent piece to play; make one with /midi or /continue, or use "
         "the message menu Apps → Play in voice on any message with a MIDI file."
     )
-    assert (await refusal(piece=99)).startswith("I don't have piece #99 at hand any more;")
+    assert (await refusal(id=99)).startswith("I don't have piece #99 at hand any more;")
     nothing = await fake.private_answer(await fake.slash("skip"))
     assert nothing == "Nothing is playing in voice here."
     with monkeypatch.context() as m:
@@ -247,8 +247,8 @@ async def test_playback_and_the_queue_survive_a_gateway_reconnect(voice_env):
     await fake.join_voice("1")
     _, first = await make_piece(fake, seconds=2, seed=1)
     _, second = await make_piece(fake, seconds=1, seed=2)
-    await answer_of(fake, await fake.slash("play", piece=1))
-    await answer_of(fake, await fake.slash("play", piece=2))
+    await answer_of(fake, await fake.slash("play", id=1))
+    await answer_of(fake, await fake.slash("play", id=2))
     await fake.voice.wait_for_audio(10)
     await fake.gateway_down()
     await asyncio.sleep(0.3)
