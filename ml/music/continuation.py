@@ -2,7 +2,8 @@
 model read, untouched (notes, onsets, durations, velocities, instruments, tempo map, time
 and key signatures, at the file's own resolution), then the model's music at the user's
 tempo, in the user's key, with velocities from the user's range. Each of the user's tracks
-keeps its name (Soprano, 1st Violin…); the continuation's track is named as such."""
+keeps its name (Soprano, 1st Violin…), a karaoke file its words; the continuation's track
+is named as such."""
 
 from __future__ import annotations
 
@@ -40,12 +41,14 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
         part = (note.track, note.channel)
         programs.setdefault(part, note.program)
         parts[part] += _note(note.channel, note.pitch, note.velocity, start + note.start, start + note.end)
+    for tick, track, kind, text in window.words:  # a karaoke file's words, in its own track
+        parts[(track, -1)] += [(start + tick, 0, bytes((0xFF, kind, len(text))) + text)]
     tracks = [conductor]
     for part, events in sorted(parts.items()):
-        program_change = bytes((0xC0 | part[1], programs[part]))
         name = window.track_names.get(part[0])
         named = [(0, -2, _track_name(name))] if name else []
-        tracks.append([*named, (0, -1, program_change), *events])
+        program = [(0, -1, bytes((0xC0 | part[1], programs[part])))] if part in programs else []
+        tracks.append([*named, *program, *events])
 
     used = {channel for _, channel in parts}
     channel = next(c for c in [*range(16), 0] if c not in used and c != DRUM_CHANNEL)

@@ -20,6 +20,7 @@ DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 _DATA_BYTES = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}  # by status high nibble
 _TEMPO, _TIME_SIGNATURE, _KEY_SIGNATURE, _END_OF_TRACK = 0x51, 0x58, 0x59, 0x2F
 _TRACK_NAME = 0x03
+_TEXT, _LYRIC = 0x01, 0x05  # a karaoke (.kar) file's syllables are one or the other
 MAX_NAME_BYTES = 127  # a track name kept (one length byte when written back)
 
 
@@ -48,6 +49,8 @@ class MidiWindow:
     key_signatures: list[tuple[int, int, bool]]  # (tick, sharps (−7..7), minor)
     events_read: int
     track_names: dict[int, bytes] = field(default_factory=dict)  # track index → its name, as written
+    # Text and lyric events (a .kar file's words) among the notes read: (tick, track, type, text).
+    words: list[tuple[int, int, int, bytes]] = field(default_factory=list)
 
     def clipped(self, ticks: int) -> MidiWindow:
         """The first `ticks` of this window: notes that start before, cut there."""
@@ -59,6 +62,7 @@ class MidiWindow:
             tempos=[t for t in self.tempos if t[0] < ticks],
             time_signatures=[t for t in self.time_signatures if t[0] < ticks],
             key_signatures=[k for k in self.key_signatures if k[0] < ticks],
+            words=[w for w in self.words if w[0] < ticks],
         )
 
 
@@ -70,6 +74,7 @@ class _Track:
     metas: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, type, data)
     first_note: int | None = None
     name: bytes | None = None
+    words: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, type, text)
 
 
 class _Budget:
@@ -144,6 +149,12 @@ def read_midi_window(data: bytes, quarters: float, max_events: int = MAX_EVENTS)
         ],
         events_read=budget.limit - budget.left,
         track_names={index: t.name for index, t in enumerate(tracks) if t.name},
+        words=sorted(
+            (tick - start, index, kind, text)
+            for index, t in enumerate(tracks)
+            for tick, kind, text in t.words
+            if start <= tick < end
+        ),
     )
 
 
@@ -178,6 +189,8 @@ def _read_track(body: bytes, window: int, budget: _Budget) -> _Track:
                 track.metas.append((tick, kind, body[i : i + length]))
             elif kind == _TRACK_NAME and track.name is None:
                 track.name = body[i : i + min(length, MAX_NAME_BYTES)]
+            elif kind in (_TEXT, _LYRIC) and tick > 0:  # tick 0 holds a karaoke file's headers
+                track.words.append((tick, kind, body[i : i + min(length, MAX_NAME_BYTES)]))
             i += length
             status = 0  # meta and sysex events cancel running status
             continue

@@ -163,6 +163,11 @@ class PrimePiece:
             name_tracks=np.array(list(w.track_names), dtype=np.int64),
             name_lengths=np.array([len(n) for n in w.track_names.values()], dtype=np.int64),
             name_bytes=np.frombuffer(b"".join(w.track_names.values()), dtype=np.uint8),
+            words=np.array([(t, track, kind) for t, track, kind, _ in w.words], dtype=np.int64).reshape(
+                -1, 3
+            ),
+            word_lengths=np.array([len(text) for *_, text in w.words], dtype=np.int64),
+            word_bytes=np.frombuffer(b"".join(text for *_, text in w.words), dtype=np.uint8),
         )
         return buffer.getvalue()
 
@@ -179,15 +184,23 @@ class PrimePiece:
                 time_signatures=[(int(t), int(n), int(d)) for t, n, d in z["time_signatures"]],
                 key_signatures=[(int(t), int(k), bool(m)) for t, k, m in z["key_signatures"]],
                 events_read=events,
-                track_names=_names(z["name_tracks"], z["name_lengths"], z["name_bytes"]),
+                track_names=dict(
+                    zip(z["name_tracks"].tolist(), _texts(z["name_lengths"], z["name_bytes"]), strict=True)
+                ),
+                words=[
+                    (int(t), int(track), int(kind), text)
+                    for (t, track, kind), text in zip(
+                        z["words"], _texts(z["word_lengths"], z["word_bytes"]), strict=True
+                    )
+                ],
             )
             return cls(window, z["roll"].astype(bool), shift, tonic, bool(minor), float(z["bars"]))
 
 
-def _names(tracks: np.ndarray, lengths: np.ndarray, data: np.ndarray) -> dict[int, bytes]:
-    ends = np.cumsum(lengths)
-    raw = data.tobytes()
-    return {int(t): raw[e - n : e] for t, n, e in zip(tracks, lengths, ends, strict=True)}
+def _texts(lengths: np.ndarray, data: np.ndarray) -> list[bytes]:
+    """Byte strings stored end to end (np.savez holds no bytes objects without pickle)."""
+    raw, ends = data.tobytes(), np.cumsum(lengths)
+    return [raw[end - length : end] for length, end in zip(lengths.tolist(), ends.tolist(), strict=True)]
 
 
 def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) -> PrimePiece:

@@ -126,3 +126,24 @@ def test_each_part_keeps_its_track_name_and_the_continuation_is_named():
     ]  # through the reader process
     back = pretty_midi.PrettyMIDI(io.BytesIO(continuation_midi(prime, _continued(prime, played))))
     assert [i.name for i in back.instruments] == ["Cello", "1st Violin", "Balladeer (continued)"]
+
+
+def test_a_karaoke_files_words_come_back_with_its_music():
+    import mido
+
+    song = mido.MidiFile(ticks_per_beat=480)
+    music, words = mido.MidiTrack(), mido.MidiTrack()
+    song.tracks += [music, words]
+    words.append(mido.MetaMessage("text", text="@KMIDI KARAOKE FILE", time=0))  # a .kar header
+    for beat, syllable in enumerate(["Twin", "kle ", "twin", "kle"]):
+        music.append(mido.Message("note_on", note=60 + beat, velocity=80, time=0))
+        music.append(mido.Message("note_off", note=60 + beat, velocity=0, time=480))
+        words.append(mido.MetaMessage("lyrics", text=syllable, time=1 if beat == 0 else 480))
+    buffer = io.BytesIO()
+    song.save(file=buffer)
+    prime = PrimePiece.from_bytes(read_prime(buffer.getvalue(), 2, 2, True).to_bytes())
+    back = mido.MidiFile(
+        file=io.BytesIO(continuation_midi(prime, _continued(prime, np.zeros((4, 88), bool))))
+    )
+    sung = [m.text for track in back.tracks for m in track if m.type == "lyrics"]
+    assert sung == ["Twin", "kle ", "twin", "kle"]
