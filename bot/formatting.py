@@ -93,7 +93,10 @@ def prime_reading(options: ContinueOptions) -> str:
     if not prime:
         return ""
     why = f" It {options.style_reason}" if options.style_reason else ""
-    return f"Read {prime.bars_text} of your piece: {prime.summary}.{why}"
+    cut = (
+        " Your file ends early (it seems cut short); I read what was there." if prime.window.cut_short else ""
+    )
+    return f"Read {prime.bars_text} of your piece: {prime.summary}.{why}{cut}"
 
 
 def history_lines(records: list[RequestRecord], markdown: bool = True) -> list[str]:

@@ -51,6 +51,7 @@ class MidiWindow:
     track_names: dict[int, bytes] = field(default_factory=dict)  # track index → its name, as written
     # Text and lyric events (a .kar file's words) among the notes read: (tick, track, type, text).
     words: list[tuple[int, int, int, bytes]] = field(default_factory=list)
+    cut_short: bool = False  # the file ends inside a track, or before the tracks it declares
 
     def clipped(self, ticks: int) -> MidiWindow:
         """The first `ticks` of this window: notes that start before, cut there."""
@@ -108,9 +109,11 @@ def read_midi_window(data: bytes, quarters: float, max_events: int = MAX_EVENTS)
     budget = _Budget(max_events)
     tracks: list[_Track] = []
     position = 8 + header_length
+    cut_short = False
     while position + 8 <= len(data) and len(tracks) < MAX_TRACKS:
         kind, length = data[position : position + 4], int.from_bytes(data[position + 4 : position + 8], "big")
         body = data[position + 8 : position + 8 + length]  # a truncated last chunk is read as far as it goes
+        cut_short |= len(body) < length
         position += 8 + length
         if kind == b"MTrk":
             tracks.append(_read_track(body, window, budget))
@@ -149,6 +152,7 @@ def read_midi_window(data: bytes, quarters: float, max_events: int = MAX_EVENTS)
         ],
         events_read=budget.limit - budget.left,
         track_names={index: t.name for index, t in enumerate(tracks) if t.name},
+        cut_short=cut_short or len(tracks) < tracks_declared,
         words=sorted(
             (tick - start, index, kind, text)
             for index, t in enumerate(tracks)

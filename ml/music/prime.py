@@ -157,7 +157,16 @@ class PrimePiece:
             time_signatures=np.array(w.time_signatures, dtype=np.int64).reshape(-1, 3),
             key_signatures=np.array(w.key_signatures, dtype=np.int64).reshape(-1, 3),
             scalars=np.array(
-                [w.resolution, w.start_tick, w.span, w.events_read, self.shift, self.tonic, self.minor]
+                [
+                    w.resolution,
+                    w.start_tick,
+                    w.span,
+                    w.events_read,
+                    self.shift,
+                    self.tonic,
+                    self.minor,
+                    w.cut_short,
+                ]
             ),
             bars=np.array(self.bars),
             name_tracks=np.array(list(w.track_names), dtype=np.int64),
@@ -174,7 +183,9 @@ class PrimePiece:
     @classmethod
     def from_bytes(cls, data: bytes) -> PrimePiece:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            resolution, start_tick, span, events, shift, tonic, minor = (int(v) for v in z["scalars"])
+            resolution, start_tick, span, events, shift, tonic, minor, cut_short = (
+                int(v) for v in z["scalars"]
+            )
             window = MidiWindow(
                 resolution=resolution,
                 start_tick=start_tick,
@@ -184,6 +195,7 @@ class PrimePiece:
                 time_signatures=[(int(t), int(n), int(d)) for t, n, d in z["time_signatures"]],
                 key_signatures=[(int(t), int(k), bool(m)) for t, k, m in z["key_signatures"]],
                 events_read=events,
+                cut_short=bool(cut_short),
                 track_names=dict(
                     zip(z["name_tracks"].tolist(), _texts(z["name_lengths"], z["name_bytes"]), strict=True)
                 ),

@@ -108,6 +108,14 @@ async def test_a_continuation_lasts_its_seconds_at_the_tempo_it_plays_at(discord
     assert added and 8 + 6 - 2 <= max(n.end for n in added) <= 8 + 6 + 0.01  # 6 s at 60 bpm (a bar = 4 s)
 
 
+async def test_a_midi_file_cut_short_is_continued_and_the_reply_says_so(discord_env):
+    fake, _, _ = discord_env
+    whole = _midi_bytes(chord_midi(beats=32))
+    tune = FakeFile("half.mid", whole[: len(whole) * 2 // 3])
+    (reply,) = await fake.followups(await fake.slash("continue", file=tune, seconds=2, seed=3, style="folk"))
+    assert "Your file ends early (it seems cut short); I read what was there." in reply.json["content"]
+
+
 async def test_artist_autocomplete(discord_env):
     fake, _, _ = discord_env
     interaction = await fake.autocomplete("lyrics", "artist", "bet")

@@ -11,7 +11,7 @@ import pytest
 from ml.errors import DataError
 from ml.music.midi_window import read_midi_window
 from ml.music.pianoroll import load_midi, midi_to_roll
-from ml.music.prime import read_prime, window_to_roll
+from ml.music.prime import PrimePiece, read_prime, window_to_roll
 from tests import hostile_midi
 from tests.music_fixtures import chord_midi
 
@@ -141,3 +141,11 @@ def test_the_key_is_spelled_as_its_signature_spells_it():
     flats = read_prime(_chords(gis_minor, key="Abm"), 4, 2, True)
     assert sharps.key_name == "G♯ minor" and flats.key_name == "A♭ minor"
     assert (sharps.tonic, sharps.minor) == (8, True)
+
+
+def test_a_file_cut_short_is_read_as_far_as_it_goes_and_says_so():
+    whole = _bytes(chord_midi(beats=32))
+    assert not read_prime(whole, bars=2, frames_per_beat=2, transpose=True).window.cut_short
+    cut = read_prime(whole[: len(whole) * 2 // 3], bars=2, frames_per_beat=2, transpose=True)
+    assert cut.window.cut_short and len(cut.roll)  # the opening was there: it is read
+    assert PrimePiece.from_bytes(cut.to_bytes()).window.cut_short  # through the reader process
