@@ -1,15 +1,39 @@
 """Fetching a user's attachment from Discord's CDN, bounded in time and size whatever the
-attachment declared: streamed, refused the moment it passes the limit."""
+attachment declared: streamed, refused the moment it passes the limit; and which of a
+message's attachments is its MIDI file."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import aiohttp
 
+from bot.config import Settings
 from bot.requests import DownloadFailed
+from bot.rules import display_name
+
+if TYPE_CHECKING:  # the service uses this module too, and imports no Discord code
+    import discord
 
 CHUNK_BYTES = 64 * 1024
+MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+
+
+def first_midi(attachments: list[discord.Attachment]) -> discord.Attachment | None:
+    """A message's first MIDI file (what Continue this MIDI and Play in voice take)."""
+    return next((a for a in attachments if a.filename.lower().endswith(MIDI_SUFFIXES)), None)
+
+
+async def download_midi(
+    session: aiohttp.ClientSession, settings: Settings, file: discord.Attachment
+) -> bytes:
+    """A user's MIDI file, within /continue's size and time limits."""
+    music = settings.music
+    shown = display_name(settings, file.filename)
+    return await download(
+        session, file.url, shown, music.continue_max_bytes, music.continue_download_timeout_seconds
+    )
 
 
 async def download(session: aiohttp.ClientSession, url: str, shown: str, limit: int, timeout: float) -> bytes:

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.download import download
+from bot.download import download_midi, first_midi
 from bot.interactions import NO_PINGS
 from bot.jukebox import GuildPlayer, Jukebox, missing_voice_libraries
 from bot.listening import Track, VoiceRefused
@@ -24,8 +24,11 @@ from ml.errors import DataError
 
 log = logging.getLogger(__name__)
 
-MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 MENU_HINT = "use ▶ Play in voice under its message, or the message menu Apps → Play in voice"
+
+
+def _track(piece: ShelvedPiece, requester_id: int) -> Track:
+    return Track(piece.title, requester_id, opus_packets(piece.ogg))
 
 
 def clock(seconds: float) -> str:
@@ -70,9 +73,7 @@ class Listening(commands.Cog):
         channel = self.voice_channel_for(interaction)
         shelved = self._shelved(interaction, piece)
         await interaction.response.defer(thinking=True)
-        await self._queue(
-            interaction, channel, Track(shelved.title, interaction.user.id, opus_packets(shelved.ogg))
-        )
+        await self._queue(interaction, channel, _track(shelved, interaction.user.id))
 
     @app_commands.command(description="Skip the piece playing in voice (yours, or by a vote of listeners)")
     @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
@@ -104,7 +105,7 @@ class Listening(commands.Cog):
     async def play_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The message menu's "Play in voice": the message's first MIDI file, rendered whole."""
         channel = self.voice_channel_for(interaction)
-        file = next((a for a in message.attachments if a.filename.lower().endswith(MIDI_SUFFIXES)), None)
+        file = first_midi(message.attachments)
         if file is None:
             raise VoiceRefused("That message has no MIDI file (.mid or .midi) to play; pick one that does.")
         await interaction.response.defer(thinking=True)
@@ -118,12 +119,10 @@ class Listening(commands.Cog):
         shelved = self.shelf.get(request_id)
         if shelved is not None:
             await interaction.response.defer(thinking=True)
-            track = Track(shelved.title, interaction.user.id, opus_packets(shelved.ogg))
-            await self._queue(interaction, channel, track)
+            await self._queue(interaction, channel, _track(shelved, interaction.user.id))
             return
         message = interaction.message
-        files = message.attachments if message is not None else []
-        file = next((a for a in files if a.filename.lower().endswith(MIDI_SUFFIXES)), None)
+        file = first_midi(message.attachments) if message is not None else None
         if file is None:
             raise VoiceRefused("That piece's MIDI file is gone from its message; run /midi again.")
         await interaction.response.defer(thinking=True)
@@ -241,9 +240,7 @@ class Listening(commands.Cog):
         limits /continue uses for reading one."""
         music, voice = self.settings.music, self.settings.voice
         shown = display_name(self.settings, file.filename)
-        data = await download(
-            self.session, file.url, shown, music.continue_max_bytes, music.continue_download_timeout_seconds
-        )
+        data = await download_midi(self.session, self.settings, file)
         choice = (await self.service.setting(interaction.guild_id)).soundfont
         soundfont = music.soundfonts().get(choice) if choice else None
         try:

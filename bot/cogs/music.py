@@ -10,13 +10,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.download import download
+from bot.download import download_midi, first_midi
 from bot.formatting import midi_message
 from bot.interactions import NO_PINGS, as_file, declare_range, run_request, send_private
 from bot.jukebox import playable_here
 from bot.piece_shelf import PieceShelf, ShelvedPiece
 from bot.requests import AUTO_STYLE, Attachment, ContinueOptions, MidiOptions, MidiReply
-from bot.rules import display_name
 from bot.service import SongService
 from bot.views import PlayButton, RerollView
 from ml.music.form import AUTO_METER, METERS
@@ -25,7 +24,6 @@ from ml.names import MUSIC_STYLES
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIX = ".ogg"
-MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 Style = Literal[MUSIC_STYLES]  # the choices Discord offers; the service checks what is loaded
 MeterChoice = Literal[(AUTO_METER, *METERS)]
 ContinueStyle = Literal[(AUTO_STYLE, *MUSIC_STYLES)]
@@ -107,7 +105,7 @@ class Music(commands.Cog):
     async def continue_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The message menu's "Continue this MIDI": /continue on its first MIDI attachment,
         every option at its default."""
-        file = next((a for a in message.attachments if a.filename.lower().endswith(MIDI_SUFFIXES)), None)
+        file = first_midi(message.attachments)
         if file is None:
             await send_private(
                 interaction, "That message has no MIDI file (.mid or .midi) to continue; pick one that does."
@@ -121,11 +119,7 @@ class Music(commands.Cog):
         """One /continue request: the file is downloaded (bounded) only once it is admitted."""
 
         async def fetch() -> bytes:
-            s = self.settings
-            timeout = s.music.continue_download_timeout_seconds
-            return await download(
-                self.session, file.url, display_name(s, file.filename), s.music.continue_max_bytes, timeout
-            )
+            return await download_midi(self.session, self.settings, file)
 
         await run_request(interaction, self.service, options, self.send, fetch)
 
