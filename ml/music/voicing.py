@@ -108,14 +108,21 @@ def _parallel_weights(
     if previous is None or len(previous) <= voice:
         return result
     for lower, now in enumerate(chosen):
-        before = (previous[voice] - previous[lower]) % 12
-        if before not in PERFECT or now == previous[lower]:
-            continue  # not a perfect interval, or the lower voice held still
-        moved = candidates != previous[voice]
-        same_interval = (candidates - now) % 12 == before
-        same_direction = np.sign(candidates - previous[voice]) == np.sign(now - previous[lower])
-        result[moved & same_interval & same_direction] *= weight
+        result[_parallel(previous[voice], previous[lower], candidates, now)] *= weight
     return result
+
+
+def _parallel(upper_before: int, lower_before: int, upper_after, lower_after):
+    """Whether two voices a fifth or octave apart both move, the same way, to the same
+    interval (`upper_after` may be an array of candidates: then an array of answers)."""
+    interval = (upper_before - lower_before) % 12
+    return (
+        np.isin(interval, PERFECT)
+        & (upper_after != upper_before)
+        & (lower_after != lower_before)
+        & ((upper_after - lower_after) % 12 == interval)
+        & (np.sign(upper_after - upper_before) == np.sign(lower_after - lower_before))
+    )
 
 
 def _chord_weights(candidates: np.ndarray, voice: int, chord: tuple[int, bool]) -> np.ndarray:
@@ -138,11 +145,7 @@ def parallel_count(roll: np.ndarray) -> int:
             continue
         for upper in range(4):
             for lower in range(upper):
-                interval = (b[upper] - b[lower]) % 12
-                moved = b[upper] != a[upper] and b[lower] != a[lower]
-                same = (a[upper] - a[lower]) % 12 == interval
-                direction = np.sign(a[upper] - b[upper]) == np.sign(a[lower] - b[lower])
-                count += interval in PERFECT and moved and same and direction
+                count += bool(_parallel(b[upper], b[lower], a[upper], a[lower]))
     return count
 
 
