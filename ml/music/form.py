@@ -35,6 +35,9 @@ class Meter:
     def signature(self) -> tuple[int, int]:
         return (6, 8) if self.compound else (self.beats, 4)
 
+    def bar_frames(self, frames_per_beat: int) -> int:
+        return self.beats * frames_per_beat
+
     def __str__(self) -> str:
         numerator, denominator = self.signature
         return f"{numerator}/{denominator}"
@@ -124,7 +127,7 @@ class FormPlan:
 
     def copies(self, meter: Meter, frames_per_beat: int, frames: int) -> dict[int, int]:
         """Frame → the earlier frame it repeats, over a piece of `frames` frames."""
-        bar = meter.beats * frames_per_beat
+        bar = meter.bar_frames(frames_per_beat)
         part = PHRASE_BARS * bar
         first: dict[str, int] = {}
         copied: dict[int, int] = {}
@@ -143,14 +146,14 @@ class FormPlan:
         """The last frame of each part → "half" (on the dominant: the first of each pair of
         parts, as a tune's first ending) or "authentic" (on the tonic: the second, and the
         piece's end)."""
-        part = PHRASE_BARS * meter.beats * frames_per_beat
+        part = PHRASE_BARS * meter.bar_frames(frames_per_beat)
         ends = {k * part + part - 1: ("half" if k % 2 == 0 else "authentic") for k in range(frames // part)}
         ends[frames - 1] = "authentic"
         return ends
 
     def length(self, meter: Meter, frames_per_beat: int, frames: int) -> int:
         """`frames` moved to the nearest phrase end (a piece shorter than a phrase is kept)."""
-        part = PHRASE_BARS * meter.beats * frames_per_beat
+        part = PHRASE_BARS * meter.bar_frames(frames_per_beat)
         if frames < part:
             return frames
         return max(round(frames / part), 1) * part
@@ -183,25 +186,31 @@ def plan_for(style: str | None, meter: str = AUTO_METER) -> FormPlan | None:
     return plan.in_meter(meter) if plan is not None else None
 
 
-def _bars(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> list[np.ndarray]:
-    bar = meter.beats * frames_per_beat
-    return [roll[i : i + bar] for i in range(0, len(roll) - bar + 1, bar)]
+def bars(roll: np.ndarray, frames_per_bar: int) -> list[np.ndarray]:
+    """The roll's whole bars, in order (a last partial bar left out)."""
+    return [roll[i : i + frames_per_bar] for i in range(0, len(roll) - frames_per_bar + 1, frames_per_bar)]
+
+
+def repeated_share(roll: np.ndarray, frames_per_bar: int, transposed: bool) -> float:
+    """Share of non-empty bars equal to an earlier bar (with `transposed`, also one moved by
+    a transposition)."""
+    seen: set[bytes] = set()
+    repeats = counted = 0
+    for bar in bars(roll.astype(bool), frames_per_bar):
+        if not bar.any():
+            continue
+        counted += 1
+        if transposed:
+            bar = np.roll(bar, -int(np.flatnonzero(bar.any(axis=0))[0]), axis=1)  # lowest key first
+        key = bar.tobytes()
+        repeats += key in seen
+        seen.add(key)
+    return repeats / counted if counted else 0.0
 
 
 def repeated_bar_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> float:
     """Share of non-empty bars equal to an earlier bar, exactly or moved by a transposition."""
-    bars = [b.astype(bool) for b in _bars(roll, frames_per_beat, meter)]
-    seen: set[bytes] = set()
-    repeats = counted = 0
-    for bar in bars:
-        if not bar.any():
-            continue
-        counted += 1
-        low = int(np.flatnonzero(bar.any(axis=0))[0])
-        key = np.roll(bar, -low, axis=1).tobytes()  # transposition-free
-        repeats += key in seen
-        seen.add(key)
-    return repeats / counted if counted else 0.0
+    return repeated_share(roll, meter.bar_frames(frames_per_beat), transposed=True)
 
 
 def motif_reuse_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> float:
@@ -210,8 +219,8 @@ def motif_reuse_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> f
     seen: set[tuple] = set()
     reused = counted = 0
     starts = onsets(roll)
-    bar_frames = meter.beats * frames_per_beat
-    for b, bar in enumerate(_bars(roll, frames_per_beat, meter)):
+    bar_frames = meter.bar_frames(frames_per_beat)
+    for b, bar in enumerate(bars(roll, bar_frames)):
         first = b * bar_frames
         notes = []
         for t in range(len(bar)):

@@ -79,6 +79,6 @@ def _phrase_arc(frame: int, frames_per_beat: int, meter: Meter) -> int:
 
 
 def _last_bar_start(frames: int, frames_per_beat: int, meter: Meter) -> int:
-    bar_frames = meter.beats * frames_per_beat
+    bar_frames = meter.bar_frames(frames_per_beat)
     pickup = meter.pickup_beats * frames_per_beat
     return pickup + max((frames - pickup - 1) // bar_frames, 0) * bar_frames

@@ -10,6 +10,7 @@ from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 
+from ml.music.form import repeated_share
 from ml.music.keyboard import LOWEST_PITCH, key_of_histogram, roll_pitch_classes, scale_of
 from ml.music.pianoroll import note_runs
 
@@ -52,7 +53,7 @@ def texture(roll: np.ndarray, frames_per_beat: int, tempo_bpm: float) -> Texture
         median_pitch=_weighted_median(np.arange(len(per_key)) + LOWEST_PITCH, per_key),
         in_key=float(pitch_classes[scale].sum() / pitch_classes.sum()) if pitch_classes.sum() else 0.0,
         longest_chord_bars=_longest_held(roll) / (frames_per_beat * BEATS_PER_BAR),
-        repeated_bars=_repeated_bar_share(roll, frames_per_beat * BEATS_PER_BAR),
+        repeated_bars=repeated_share(roll, frames_per_beat * BEATS_PER_BAR, transposed=False),
     )
 
 
@@ -88,20 +89,6 @@ def _longest_held(roll: np.ndarray) -> int:
         run = run + 1 if i and frame.any() and np.array_equal(frame, roll[i - 1]) else int(frame.any())
         longest = max(longest, run)
     return longest
-
-
-def _repeated_bar_share(roll: np.ndarray, frames_per_bar: int) -> float:
-    bars = [roll[i : i + frames_per_bar] for i in range(0, len(roll) - frames_per_bar + 1, frames_per_bar)]
-    seen: set[bytes] = set()
-    sounding = repeated = 0
-    for bar in bars:
-        if not bar.any():
-            continue
-        sounding += 1
-        key = np.packbits(bar).tobytes()
-        repeated += key in seen
-        seen.add(key)
-    return repeated / sounding if sounding else 0.0
 
 
 def _harmonic_intervals(roll: np.ndarray) -> np.ndarray:
