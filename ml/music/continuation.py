@@ -18,6 +18,7 @@ from ml.music.pianoroll import note_runs
 from ml.music.prime import PrimePiece
 from ml.music.smf import Event, smf
 
+TRACK_NAME = 0x03
 CONTINUATION_NAME = b"Balladeer (continued)"  # the new track's name; the user's keep theirs
 
 
@@ -42,11 +43,11 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
         programs.setdefault(part, note.program)
         parts[part] += _note(note.channel, note.pitch, note.velocity, start + note.start, start + note.end)
     for tick, track, kind, text in window.words:  # a karaoke file's words, in its own track
-        parts[(track, -1)] += [(start + tick, 0, bytes((0xFF, kind, len(text))) + text)]
+        parts[(track, -1)] += [(start + tick, 0, _meta(kind, text))]
     tracks = [conductor]
     for part, events in sorted(parts.items()):
         name = window.track_names.get(part[0])
-        named = [(0, -2, _track_name(name))] if name else []
+        named = [(0, -2, _meta(TRACK_NAME, name))] if name else []
         program = [(0, -1, bytes((0xC0 | part[1], programs[part])))] if part in programs else []
         tracks.append([*named, *program, *events])
 
@@ -60,7 +61,7 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
     program = max(counts, key=counts.get) if counts else 0
     ticks_per_frame = window.resolution / sample.frames_per_beat
     continuation: list[Event] = [
-        (0, -2, _track_name(CONTINUATION_NAME)),
+        (0, -2, _meta(TRACK_NAME, CONTINUATION_NAME)),
         (0, -1, bytes((0xC0 | channel, program))),
     ]
     for key, on, off in note_runs(sample.roll[sample.prime_frames :]):
@@ -74,8 +75,9 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
     return smf(tracks, window.resolution)
 
 
-def _track_name(name: bytes) -> bytes:
-    return bytes((0xFF, 0x03, len(name))) + name
+def _meta(kind: int, text: bytes) -> bytes:
+    """A meta event of at most 127 bytes (one length byte): a track name, a lyric."""
+    return bytes((0xFF, kind, len(text))) + text
 
 
 def _note(channel: int, pitch: int, velocity: int, on: int, off: int) -> list[Event]:

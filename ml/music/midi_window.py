@@ -53,6 +53,12 @@ class MidiWindow:
     words: list[tuple[int, int, int, bytes]] = field(default_factory=list)
     cut_short: bool = False  # the file ends inside a track, or before the tracks it declares
 
+    @property
+    def opening_key_signature(self) -> tuple[int, bool] | None:
+        """(sharps, minor) of the key signature in force at the first note, if the file has one."""
+        at_start = [(sharps, minor) for tick, sharps, minor in self.key_signatures if tick <= 0]
+        return at_start[-1] if at_start else None
+
     def clipped(self, ticks: int) -> MidiWindow:
         """The first `ticks` of this window: notes that start before, cut there."""
         notes = [replace(n, end=min(n.end, ticks)) for n in self.notes if n.start < ticks]

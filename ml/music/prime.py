@@ -110,8 +110,8 @@ class PrimePiece:
     def key_name(self) -> str:
         """ "F♯ minor": spelled with sharps or flats as the file's key signature is, else as
         the key is usually written."""
-        at_start = [sharps for tick, sharps, _ in self.window.key_signatures if tick <= 0]
-        sharps = at_start[-1] if at_start else 0
+        signature = self.window.opening_key_signature
+        sharps = signature[0] if signature else 0
         if sharps:
             names = SHARP_NAMES if sharps > 0 else FLAT_NAMES
         else:
@@ -226,8 +226,7 @@ def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) 
     if quarters_per_bar > 4:  # longer bars: read again, as far as they reach
         window = read_midi_window(data, bars * quarters_per_bar)
     window = window.clipped(round(bars * quarters_per_bar * window.resolution))
-    at_start = [(sharps, minor) for tick, sharps, minor in window.key_signatures if tick <= 0]
-    tonic, minor = key_of_notes(window.notes, at_start[-1] if at_start else None)
+    tonic, minor = key_of_notes(window.notes, window.opening_key_signature)
     shift = shift_to_c(tonic, minor) if transpose else 0
     roll = window_to_roll(window, frames_per_beat, shift)
     if not len(roll):
