@@ -15,19 +15,13 @@ import argparse
 import numpy as np
 
 from bot.config import Settings
-from ml.music.audio import SAMPLE_RATE, render_audio, sustain_layer_span
+from ml.music.audio import SAMPLE_RATE, energy_above, render_audio, sustain_layer_span
 from ml.music.form import plan_for
 from ml.music.generate import PianoGenerator
 from ml.music.request import PianoRequest
 
 BRIGHT_HZ = 2000.0
 LOUDNESS_WINDOW_S = 0.4
-
-
-def energy_above(audio: np.ndarray, hertz: float) -> float:
-    power = np.abs(np.fft.rfft(audio)) ** 2
-    frequencies = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)
-    return float(power[frequencies > hertz].sum() / power.sum())
 
 
 def loudness_range_db(audio: np.ndarray) -> float:

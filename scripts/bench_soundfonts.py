@@ -14,21 +14,12 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
 from bot.config import Settings
-from ml.music.audio import SAMPLE_RATE, encode, render_audio
+from ml.music.audio import encode, energy_above, render_audio
 from ml.music.generate import PianoGenerator
 from ml.music.request import PianoRequest
 
 BRIGHT_HZ = 2000.0
-
-
-def energy_above(audio: np.ndarray, hertz: float) -> float:
-    """Share of the signal's energy in frequencies above `hertz`."""
-    power = np.abs(np.fft.rfft(audio)) ** 2
-    frequencies = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)
-    return float(power[frequencies > hertz].sum() / power.sum())
 
 
 def main() -> None:

@@ -28,16 +28,13 @@ from discord.player import AudioPlayer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for the test suite's fake Discord
 
+from bench_bot import percentile  # scripts/, beside this one
+
 from bot.config import Settings
 from tests.bot.fake_discord import GUILD_ID, FakeDiscord
 
 PACKET_S = 0.02
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(round(q * (len(ordered) - 1)), len(ordered) - 1)]
 
 
 def thread_cpu_seconds(native_id: int) -> float:

@@ -187,6 +187,13 @@ def level(audio: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     return (audio * per_sample).astype(np.float32)
 
 
+def energy_above(audio: np.ndarray, hertz: float) -> float:
+    """Share of the signal's energy in frequencies above `hertz` (a preview's brightness)."""
+    power = np.abs(np.fft.rfft(audio)) ** 2
+    frequencies = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)
+    return float(power[frequencies > hertz].sum() / power.sum())
+
+
 def normalise(audio: np.ndarray) -> np.ndarray:
     """Scaled so the peak is PEAK: never clips, never inaudibly quiet."""
     peak = float(np.abs(audio).max()) if audio.size else 0.0

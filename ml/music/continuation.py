@@ -13,12 +13,11 @@ import numpy as np
 
 from ml.music.generate import PianoSample
 from ml.music.keyboard import KEYS, LOWEST_PITCH
-from ml.music.midi_window import DRUM_CHANNEL
+from ml.music.midi_window import DRUM_CHANNEL, TRACK_NAME
 from ml.music.pianoroll import note_runs
 from ml.music.prime import PrimePiece
 from ml.music.smf import Event, smf
 
-TRACK_NAME = 0x03
 CONTINUATION_NAME = b"Balladeer (continued)"  # the new track's name; the user's keep theirs
 
 

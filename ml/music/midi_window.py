@@ -19,7 +19,7 @@ MAX_TRACKS = 1_024
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 _DATA_BYTES = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}  # by status high nibble
 _TEMPO, _TIME_SIGNATURE, _KEY_SIGNATURE, _END_OF_TRACK = 0x51, 0x58, 0x59, 0x2F
-_TRACK_NAME = 0x03
+TRACK_NAME = 0x03
 _TEXT, _LYRIC = 0x01, 0x05  # a karaoke (.kar) file's syllables are one or the other
 MAX_NAME_BYTES = 127  # a track name kept (one length byte when written back)
 
@@ -197,7 +197,7 @@ def _read_track(body: bytes, window: int, budget: _Budget) -> _Track:
                 break
             if kind in (_TEMPO, _TIME_SIGNATURE, _KEY_SIGNATURE):
                 track.metas.append((tick, kind, body[i : i + length]))
-            elif kind == _TRACK_NAME and track.name is None:
+            elif kind == TRACK_NAME and track.name is None:
                 track.name = body[i : i + min(length, MAX_NAME_BYTES)]
             elif kind in (_TEXT, _LYRIC) and tick > 0:  # tick 0 holds a karaoke file's headers
                 track.words.append((tick, kind, body[i : i + min(length, MAX_NAME_BYTES)]))
