@@ -49,7 +49,8 @@ def render_piece(
         midi = piece.to_midi()
         buffer = io.BytesIO()
         midi.write(buffer)
-        midi_data, roll, quarters_per_bar = buffer.getvalue(), piece.roll, float(piece.meter.beats)
+        roll = transposed(torch.from_numpy(piece.roll), piece.sounding_shift).numpy()  # as the MIDI sounds
+        midi_data, quarters_per_bar = buffer.getvalue(), float(piece.meter.beats)
     else:
         midi_data = continuation_midi(prime, piece)
         midi = load_midi(midi_data)
