@@ -60,7 +60,8 @@ from bot.storage import (
 )
 from ml.errors import DataError, UnknownArtistError, shorten
 from ml.music.generate import PianoGenerator
-from ml.music.styles import read_style
+from ml.music.styles import StyleReader, read_style
+from ml.paths import DEFAULT_STYLE_READER
 from ml.text.artists import AmbiguousArtistError
 from ml.text.generate import LyricsGenerator
 from ml.text.safety import masked
@@ -166,6 +167,16 @@ class Ticket:
         return await self.job.future
 
 
+def _style_reader(music: dict[str, PianoGenerator]) -> StyleReader | None:
+    """/continue's style reader, where it was fitted on the models loaded (ml.music.styles)."""
+    reader = StyleReader.load(DEFAULT_STYLE_READER)
+    if reader is None or not reader.fits(music):
+        if reader is not None and tuple(music) == reader.styles:
+            log.warning("%s was fitted on other music models; style auto compares raw scores", DEFAULT_STYLE_READER)
+        return None
+    return reader
+
+
 def model_version(path: Path) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return f"{path.name}@{digest}"
@@ -183,6 +194,7 @@ class SongService:
         self.storage = storage
         self.lyrics = lyrics
         self.music = music  # style → its model, in the order styles are offered
+        self.style_reader = _style_reader(music)
         self.versions = {"lyrics": model_version(Path(settings.lyrics.checkpoint))} | {
             music_kind(style): model_version(Path(path))
             for style, path in settings.music.checkpoints().items()
@@ -446,7 +458,9 @@ class SongService:
         style, reason = options.style, None
         if style == AUTO_STYLE:
             loop = asyncio.get_running_loop()
-            reading = await loop.run_in_executor(self._executor, read_style, self.music, prime)
+            reading = await loop.run_in_executor(
+                self._executor, read_style, self.music, prime, self.style_reader
+            )
             style, reason = reading.style, reading.explanation()
         reservation.options = replace(
             options, prime=self.music[style].read(prime), style=style, style_reason=reason

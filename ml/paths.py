@@ -10,5 +10,6 @@ DEFAULT_MUSIC_CHECKPOINTS = {
     style: CHECKPOINT_DIR / f"music-{style}.pt" for style in ("folk", "chorale", "piano")
 }
 DEFAULT_MUSIC_CHECKPOINT = DEFAULT_MUSIC_CHECKPOINTS["folk"]
+DEFAULT_STYLE_READER = CHECKPOINT_DIR / "style_reader.json"  # ml.music.styles.StyleReader
 # More SoundFonts for audio previews (.sf2/.sf3), e.g. from `scripts/install.sh --soundfonts`.
 DEFAULT_SOUNDFONT_DIR = REPO_ROOT / "soundfonts"

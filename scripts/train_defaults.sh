@@ -73,6 +73,8 @@ python -m ml train piano --data "$DATA/jsb/JSB_Chorales.mat" --out runs/music-ch
   --seed 1234 --max-minutes 42 $(resume runs/music-chorale) --no-progress
 python scripts/interpolate.py runs/music-chorale/best.pt runs/music-chorale/last.pt --weight 0.5 \
   --data "$DATA/jsb/JSB_Chorales.mat" --out checkpoints/music-chorale.pt
+# JSB's chorales are written an octave above Bach's pitch: the model reads and writes through that.
+python scripts/attach_sounding_shift.py checkpoints/music-chorale.pt -12
 
 # Each Boulanger-Lewandowski set's own training split alone, for the benchmark table in
 # docs/REPORT.md (scripts/make_report.py --bench SET runs/bench/RUN/best.pt); not shipped,
@@ -113,6 +115,8 @@ python -m ml train piano --data "$DATA/bl_other/Piano_midi.mat" --out runs/music
   --patience 20 --precision fp32 --seed 1234 --max-minutes 45 $(resume runs/music-piano) --no-progress
 python scripts/interpolate.py runs/music-piano/best.pt runs/music-piano/last.pt --weight 0.3 \
   --data "$DATA/bl_other/Piano_midi.mat" --out checkpoints/music-piano.pt
+# /continue's style auto: which style a piece's three scores mean, fitted on the shipped models.
+python scripts/fit_style_reader.py --data "$DATA"
 
 bench nott-nade nottingham/bl/Nottingham.mat $NADE --hidden 512 --dropout 0.5 --bptt full --batch-size 16 \
   --epochs 60 --eval-every 44 --patience 8 --max-minutes 80

@@ -13,12 +13,44 @@ import numpy as np
 
 from ml.music.generate import PianoSample
 from ml.music.keyboard import KEYS, LOWEST_PITCH
+from ml.music.form import Reprise
 from ml.music.midi_window import DRUM_CHANNEL, TRACK_NAME
 from ml.music.pianoroll import note_runs
 from ml.music.prime import PrimePiece
+from ml.music.request import PianoRequest
 from ml.music.smf import Event, smf
 
 CONTINUATION_NAME = b"Balladeer (continued)"  # the new track's name; the user's keep theirs
+
+
+def continuation_request(
+    prime: PrimePiece,
+    seconds: float,
+    frames_per_beat: int,
+    *,
+    temperature: float = 1.0,
+    seed: int | None = None,
+    max_notes: int | None = None,
+) -> PianoRequest:
+    """What the model is asked to play after `prime` (read on its grid): `seconds` at the
+    tempo the piece ends in, in whole bars of its meter (it starts on a barline), keeping its
+    rhythm and coming back to its phrases (ml.music.form.Reprise)."""
+    frames = prime.frames_for(seconds, frames_per_beat)
+    bar = prime.quarters_per_bar * frames_per_beat
+    reprise = None
+    if bar == int(bar):  # bars of whole frames (not 3/8 on a quarter-note grid)
+        frames = max(round(frames / bar), 1) * int(bar)
+        reprise = Reprise(int(bar), prime.pickup_frames(frames_per_beat))
+    return PianoRequest(
+        seconds=seconds,
+        frames=frames,
+        temperature=temperature,
+        seed=seed,
+        prime=prime.roll,
+        onsets_per_frame=prime.onsets_per_frame,
+        max_notes=max_notes,
+        reprise=reprise,
+    )
 
 
 def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:

@@ -159,6 +159,30 @@ class FormPlan:
         return max(round(frames / part), 1) * part
 
 
+@dataclass(frozen=True)
+class Reprise:
+    """A continuation's lookback into its prime: every other phrase (PHRASE_BARS bars from
+    the prime's end, which is a barline) opens with the first `kept_bars` bars of one of the
+    prime's phrases, in turn, and the model plays the rest: the user's own motifs come
+    back, varied, instead of another piece glued on."""
+
+    bar_frames: int
+    first_barline: int  # the prime's frame where its first whole bar starts (after a pickup)
+    kept_bars: int = 2
+
+    def copies(self, prime_frames: int, frames: int) -> dict[int, int]:
+        """Frame → the prime's frame it repeats, over a piece of `frames` frames in all."""
+        bar = self.bar_frames
+        phrase = PHRASE_BARS * bar
+        phrases = max((prime_frames - self.first_barline) // phrase, 1)
+        copied: dict[int, int] = {}
+        for k, start in enumerate(range(prime_frames, frames, 2 * phrase)):
+            source = self.first_barline + (k % phrases) * phrase
+            for offset in range(min(self.kept_bars * bar, frames - start, prime_frames - source)):
+                copied[start + offset] = source + offset
+        return copied
+
+
 def cadence_chord(key: tuple[int, bool], kind: str) -> tuple[int, bool]:
     """(root pitch class, minor) of the chord a cadence ends on in `key` ((tonic, minor)):
     the tonic's own triad, or for a half cadence the major triad on the dominant."""
@@ -213,23 +237,30 @@ def repeated_bar_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> 
     return repeated_share(roll, meter.bar_frames(frames_per_beat), transposed=True)
 
 
-def motif_reuse_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> float:
-    """Share of bars whose top-voice motif (onset positions and the intervals between its
-    notes) appeared in an earlier bar."""
-    seen: set[tuple] = set()
-    reused = counted = 0
+def bar_motifs(roll: np.ndarray, frames_per_bar: int) -> list[tuple | None]:
+    """Each whole bar's top-voice motif: the onset positions of its highest notes and their
+    intervals from the first (None for a bar with fewer than two such onsets)."""
     starts = onsets(roll)
-    bar_frames = meter.bar_frames(frames_per_beat)
-    for b, bar in enumerate(bars(roll, bar_frames)):
-        first = b * bar_frames
+    motifs: list[tuple | None] = []
+    for b, bar in enumerate(bars(roll, frames_per_bar)):
+        first = b * frames_per_bar
         notes = []
         for t in range(len(bar)):
             sounding = np.flatnonzero(bar[t])
             if len(sounding) and starts[first + t, sounding[-1]]:
                 notes.append((t, int(sounding[-1])))
-        if len(notes) < 2:
+        motifs.append(tuple((t, pitch - notes[0][1]) for t, pitch in notes) if len(notes) >= 2 else None)
+    return motifs
+
+
+def motif_reuse_share(roll: np.ndarray, frames_per_beat: int, meter: Meter) -> float:
+    """Share of bars whose top-voice motif (onset positions and the intervals between its
+    notes) appeared in an earlier bar."""
+    seen: set[tuple] = set()
+    reused = counted = 0
+    for motif in bar_motifs(roll, meter.bar_frames(frames_per_beat)):
+        if motif is None:
             continue
-        motif = tuple((t, pitch - notes[0][1]) for t, pitch in notes)
         counted += 1
         reused += motif in seen
         seen.add(motif)

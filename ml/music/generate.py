@@ -45,7 +45,7 @@ class PianoSample:
     tempo_bpm: float
     frames_per_beat: int
     meter: Meter = COMMON_TIME  # the meter its notes follow (a new piece's; ml.music.form)
-    sounding_shift: int = 0  # semitones its MIDI moves the roll by (a chorale written an octave up)
+    sounding_shift: int = 0  # semitones its MIDI moves the roll by (PianoMeta.sounding_shift)
 
     @property
     def seconds(self) -> float:
@@ -85,12 +85,14 @@ class PianoGenerator:
     def prime_from_midi(
         self, source: str | Path | bytes, bars: float = PianoRequest.PRIME_BARS
     ) -> PrimePiece:
-        """The first bars of a MIDI file (in its own meter), read for this model's grid and key."""
-        return read_prime(_read_bytes(source), bars, self.frames_per_beat, self.transpose)
+        """The first bars of a MIDI file (in its own meter), read for this model's grid, key
+        and register."""
+        return self.read(read_prime(_read_bytes(source), bars, self.frames_per_beat, self.transpose))
 
     def read(self, prime: PrimePiece) -> PrimePiece:
-        """A piece read by any model, on this model's grid and in its key convention."""
-        return prime.regridded(self.frames_per_beat, self.transpose)
+        """A piece read by any model, on this model's grid, in its key convention and in its
+        data's register."""
+        return prime.regridded(self.frames_per_beat, self.transpose, -self.meta.sounding_shift)
 
     @torch.no_grad()
     def nll_per_frame(self, roll: np.ndarray) -> float:
@@ -154,7 +156,10 @@ class PianoRun:
             [r.prime for r in requests], [r.onsets_per_frame for r in requests]
         )
         # A phrase plan's repeats (frame → the frame it copies), set once the meter is heard.
-        self.copies: list[dict[int, int]] = [{} for _ in requests]
+        self.copies: list[dict[int, int]] = [
+            r.reprise.copies(len(f), n) if r.reprise is not None and r.prime is not None else {}
+            for r, f, n in zip(requests, self.feeds, self.lengths, strict=True)
+        ]
         self.cadences: list[dict[int, str]] = [{} for _ in requests]  # phrase-end frame → its cadence
         self.meters: list[Meter | None] = [None for _ in requests]
         self.step = 1
@@ -269,10 +274,16 @@ class PianoRun:
             roll = np.array(roll, dtype=bool)
             meter = self.meters[i] or self._meter_heard(r, roll)
             prime_frames = len(feed) if r.prime is not None else 0
-            shift = r.voicing.sounding_shift if r.voicing is not None else 0
             pieces.append(
                 PianoSample(
-                    roll, seed, r.temperature, prime_frames, g.tempo_bpm, g.frames_per_beat, meter, shift
+                    roll,
+                    seed,
+                    r.temperature,
+                    prime_frames,
+                    g.tempo_bpm,
+                    g.frames_per_beat,
+                    meter,
+                    g.meta.sounding_shift,
                 )
             )
         return pieces

@@ -1,7 +1,9 @@
 """Sampling guidance that keeps a continuation in its prime's key and texture.
 
 The piano model alone drifts towards its training music's key habits and density (a
-folk-trained model thins a rag out to one line). Three logit biases, per request:
+folk-trained model thins a rag out to one line) and wanders across the keyboard (a fiddle
+tune in C♯4–G5 went on from A1 to G7). Four logit biases, per request:
+- register: keys more than a fifth outside the prime's range are ruled out;
 - scale: keys outside the prime's scale (its key from the notes) get OUT_OF_KEY_BIAS, the
   tonic triad TONIC_BIAS, so the music stays in the key and keeps its tonal centre;
 - density: every key, steered frame by frame towards the prime's mean keys down;
@@ -17,6 +19,8 @@ import torch
 
 from ml.music.keyboard import KEYS, LOWEST_PITCH, key_of_histogram, roll_pitch_classes, scale_of
 
+REGISTER_MARGIN = 7  # semitones a continuation may go beyond its prime's lowest and highest keys
+OUTSIDE_REGISTER_BIAS = -40.0  # logits: never drawn in practice
 OUT_OF_KEY_BIAS = -1.5
 TONIC_BIAS = 1.0
 STEER_RATE = 0.1  # logit change per frame per unit of relative error
@@ -37,11 +41,23 @@ def scale_bias(prime: np.ndarray | None) -> np.ndarray:
     return bias
 
 
+def register_bias(prime: np.ndarray | None) -> np.ndarray:
+    """(88,) logit bias ruling out keys beyond the prime's range widened by a fifth."""
+    bias = np.zeros(KEYS, dtype=np.float32)
+    if prime is None or not prime.any():
+        return bias
+    played = np.flatnonzero(prime.any(axis=0))
+    bias[: max(played[0] - REGISTER_MARGIN, 0)] = OUTSIDE_REGISTER_BIAS
+    bias[played[-1] + REGISTER_MARGIN + 1 :] = OUTSIDE_REGISTER_BIAS
+    return bias
+
+
 class ContinuationGuidance:
     """The biases of one batch, rows in request order."""
 
     def __init__(self, primes: list[np.ndarray | None], onsets_per_frame: list[float | None]) -> None:
-        self.scale = torch.from_numpy(np.stack([scale_bias(p) for p in primes])).float()
+        fixed = [scale_bias(p) + register_bias(p) for p in primes]
+        self.fixed = torch.from_numpy(np.stack(fixed)).float()
         self.target_keys = torch.tensor(
             [float(p.sum(axis=1).mean()) if p is not None else 0.0 for p in primes]
         )
@@ -51,7 +67,7 @@ class ContinuationGuidance:
 
     def bias(self, previous: torch.Tensor) -> torch.Tensor:
         """(B, 88) logit bias for the next frame, given the frame before it (B, 88)."""
-        return self.scale + self.density[:, None] + self.sustain[:, None] * previous.cpu()
+        return self.fixed + self.density[:, None] + self.sustain[:, None] * previous.cpu()
 
     def update(self, drawn: list[np.ndarray], previous: torch.Tensor, rows: list[bool]) -> None:
         """Steer each guided row by how far its new frame fell from its prime's figures."""

@@ -47,6 +47,10 @@ class PianoMeta:
     # The most keys any training frame holds: a piece is never written with more (a chorale
     # has four voices). None for checkpoints saved before it was recorded.
     max_keys: int | None = None
+    # Semitones from the training data's register to the pitch it sounds at: the JSB
+    # benchmark's chorales are written an octave above Bach's (-12). A user's piece is read
+    # into the data's register and a piece written back out of it.
+    sounding_shift: int = 0
     data: PianoData = field(default_factory=PianoData)
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,5 +66,6 @@ class PianoMeta:
             transpose=meta.get("transpose", True),
             openings=meta.get("openings") or [C_MAJOR_TRIAD],
             max_keys=meta.get("max_keys"),
+            sounding_shift=meta.get("sounding_shift", 0),
             data=data,
         )

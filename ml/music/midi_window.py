@@ -54,10 +54,31 @@ class MidiWindow:
     cut_short: bool = False  # the file ends inside a track, or before the tracks it declares
 
     @property
+    def first_note(self) -> int:
+        """Ticks from the window's start to its first note (0 unless rebased)."""
+        return min((n.start for n in self.notes), default=0)
+
+    @property
     def opening_key_signature(self) -> tuple[int, bool] | None:
         """(sharps, minor) of the key signature in force at the first note, if the file has one."""
-        at_start = [(sharps, minor) for tick, sharps, minor in self.key_signatures if tick <= 0]
+        first = self.first_note
+        at_start = [(sharps, minor) for tick, sharps, minor in self.key_signatures if tick <= first]
         return at_start[-1] if at_start else None
+
+    def rebased(self, origin: int) -> MidiWindow:
+        """The same events counted from `origin`, an earlier tick of the file (a barline's
+        beat before the first note)."""
+        d = self.start_tick - origin
+        return replace(
+            self,
+            start_tick=origin,
+            span=self.span + d,
+            notes=[replace(n, start=n.start + d, end=n.end + d) for n in self.notes],
+            tempos=[(t + d, us) for t, us in self.tempos],
+            time_signatures=[(t + d, n, m) for t, n, m in self.time_signatures],
+            key_signatures=[(t + d, k, m) for t, k, m in self.key_signatures],
+            words=[(t + d, *rest) for t, *rest in self.words],
+        )
 
     def clipped(self, ticks: int) -> MidiWindow:
         """The first `ticks` of this window: notes that start before, cut there."""

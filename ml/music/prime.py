@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import sys
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 
 import numpy as np
 
@@ -32,18 +32,33 @@ MINOR_KEY_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "G♯", "A",
 
 
 def window_to_roll(window: MidiWindow, frames_per_beat: int, shift: int = 0) -> np.ndarray:
-    """A file's opening on the model's grid, its first note at frame 0, moved by `shift`
-    semitones; trailing silence dropped."""
+    """A window on the model's grid, frame 0 at its start, moved by `shift` semitones; as
+    long as the window (a prime ends on a barline, rests and all). A frame holds what sounds
+    at its instant, as the benchmark sets were sampled: a passing note between two instants
+    of a coarse grid is not heard (on a chorale's quarter-note grid, the eighths)."""
     ticks_per_frame = window.resolution / frames_per_beat
-    roll = np.zeros((max(int(np.ceil(window.span / ticks_per_frame)), 1), KEYS), dtype=bool)
+    roll = np.zeros((max(math.ceil(window.span / ticks_per_frame - 1e-9), 1), KEYS), dtype=bool)
     for note in window.notes:
         key = note.pitch + shift - LOWEST_PITCH
         if 0 <= key < KEYS:
-            start = min(int(np.rint(note.start / ticks_per_frame)), len(roll) - 1)
-            end = max(int(np.rint(note.end / ticks_per_frame)), start + 1)
-            roll[start:end, key] = True
-    sounding = np.flatnonzero(roll.any(axis=1))
-    return roll[: sounding[-1] + 1] if len(sounding) else roll[:0]
+            start = math.ceil(note.start / ticks_per_frame - 1e-9)
+            roll[start : math.ceil(note.end / ticks_per_frame - 1e-9), key] = True
+    if not roll.any():
+        raise DataError("its notes all lie outside the piano's 88 keys")
+    return roll
+
+
+def barlines(window: MidiWindow, until: int) -> list[int]:
+    """The file's barlines (ticks from the window's start) up to `until`, as its time
+    signatures lay them: each signature starts a bar, and its bars follow until the next
+    (4/4 from the file's start where it sets none)."""
+    signatures = [(tick, n, d) for tick, n, d in window.time_signatures] or [(-window.start_tick, 4, 4)]
+    lines: list[int] = []
+    for i, (tick, numerator, denominator) in enumerate(signatures):
+        bar = max(round(numerator * 4 / denominator * window.resolution), 1)
+        stop = signatures[i + 1][0] if i + 1 < len(signatures) else until + 1
+        lines += range(tick, min(stop, until + 1), bar)
+    return lines
 
 
 def key_of_notes(notes: list[WindowNote], signature: tuple[int, bool] | None = None) -> tuple[int, bool]:
@@ -77,13 +92,18 @@ class PrimePiece:
     shift: int
     tonic: int  # the key of the notes (pitch class), whatever a key signature says
     minor: bool
-    bars: float  # bars read, in the file's meter
+    bars: float  # whole bars read after the pickup, in the file's meter
+    pickup: int = 0  # ticks from the window's start (a beat at or before the first note) to its first barline
 
     @property
     def meter(self) -> tuple[int, int]:
-        """(numerator, denominator) of the time signature in force at the first note; 4/4 if none."""
-        at_start = [(n, d) for tick, n, d in self.window.time_signatures if tick <= 0]
-        return at_start[-1] if at_start else (4, 4)
+        """(numerator, denominator) of the time signature in force where the bars read end
+        (what the continuation plays on in); 4/4 if none."""
+        at_end = [(n, d) for tick, n, d in self.window.time_signatures if tick < self.window.span]
+        return at_end[-1] if at_end else (4, 4)
+
+    def pickup_frames(self, frames_per_beat: int) -> int:
+        return round(self.pickup * frames_per_beat / self.window.resolution)
 
     @property
     def quarters_per_bar(self) -> float:
@@ -93,7 +113,7 @@ class PrimePiece:
     @property
     def tempo_bpm(self) -> float:
         """The tempo in force at the first note (120 if the file sets none)."""
-        at_start = [us for tick, us in self.window.tempos if tick <= 0]
+        at_start = [us for tick, us in self.window.tempos if tick <= self.window.first_note]
         return 60_000_000 / at_start[-1] if at_start else DEFAULT_TEMPO_BPM
 
     @property
@@ -136,14 +156,13 @@ class PrimePiece:
         tempo = f"{first} bpm" if first == last else f"{first}→{last} bpm"
         return f"{tempo}, {numerator}/{denominator}, {self.key_name}"
 
-    def regridded(self, frames_per_beat: int, transpose: bool) -> PrimePiece:
+    def regridded(self, frames_per_beat: int, transpose: bool, register: int = 0) -> PrimePiece:
         """The same events on another model's grid and key convention (moved to C major or
-        A minor when that model was trained so): how several models read one piece."""
-        shift = shift_to_c(self.tonic, self.minor) if transpose else 0
+        A minor when that model was trained so), `register` semitones up (where the model's
+        data lies above sounding pitch): how several models read one piece."""
+        shift = (shift_to_c(self.tonic, self.minor) if transpose else 0) + register
         roll = window_to_roll(self.window, frames_per_beat, shift)
-        if not len(roll):
-            raise DataError("its notes all lie outside the piano's 88 keys")
-        return PrimePiece(self.window, roll, shift, self.tonic, self.minor, self.bars)
+        return PrimePiece(self.window, roll, shift, self.tonic, self.minor, self.bars, self.pickup)
 
     def to_bytes(self) -> bytes:
         """The piece as .npz (no pickle): what the reader process hands back."""
@@ -166,6 +185,7 @@ class PrimePiece:
                     self.tonic,
                     self.minor,
                     w.cut_short,
+                    self.pickup,
                 ]
             ),
             bars=np.array(self.bars),
@@ -183,7 +203,7 @@ class PrimePiece:
     @classmethod
     def from_bytes(cls, data: bytes) -> PrimePiece:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            resolution, start_tick, span, events, shift, tonic, minor, cut_short = (
+            resolution, start_tick, span, events, shift, tonic, minor, cut_short, pickup = (
                 int(v) for v in z["scalars"]
             )
             window = MidiWindow(
@@ -206,7 +226,7 @@ class PrimePiece:
                     )
                 ],
             )
-            return cls(window, z["roll"].astype(bool), shift, tonic, bool(minor), float(z["bars"]))
+            return cls(window, z["roll"].astype(bool), shift, tonic, bool(minor), float(z["bars"]), pickup)
 
 
 def _texts(lengths: np.ndarray, data: np.ndarray) -> list[bytes]:
@@ -216,24 +236,27 @@ def _texts(lengths: np.ndarray, data: np.ndarray) -> list[bytes]:
 
 
 def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) -> PrimePiece:
-    """The first `bars` bars of a MIDI file, in its own meter. Only those are decoded (see
-    ml.music.midi_window), so a hostile file costs what its opening costs; any reason it
-    cannot be used is a DataError."""
-    window = read_midi_window(data, bars * 4)  # as if in 4/4, until its meter is known
-    meter = [(n, d) for tick, n, d in window.time_signatures if tick <= 0]
-    numerator, denominator = meter[-1] if meter else (4, 4)
-    quarters_per_bar = numerator * 4 / denominator
-    if quarters_per_bar > 4:  # longer bars: read again, as far as they reach
-        window = read_midi_window(data, bars * quarters_per_bar)
-    window = window.clipped(round(bars * quarters_per_bar * window.resolution))
+    """The first `bars` bars of a MIDI file, in its own meter, after any pickup, so that
+    what follows starts on a barline. Only those are decoded (see ml.music.midi_window), so
+    a hostile file costs what its opening costs; any reason it cannot be used is a DataError."""
+    quarters = (bars + 1) * 4  # as if in 4/4, a pickup's bar more, until the meter is known
+    window = read_midi_window(data, quarters)
+    longest = max((n * 4 / d for _, n, d in window.time_signatures), default=4)
+    if longest > 4:  # longer bars: read again, as far as they reach
+        window = read_midi_window(data, (bars + 1) * longest)
+    reach = window.span + round((bars + 1) * longest * window.resolution)
+    lines = [t for t in barlines(window, reach) if t >= 0]
+    first = lines[0] if lines else 0
+    # the window starts on the beat at or before the first note: the grid of every model
+    origin = first - math.ceil(first / window.resolution - 1e-9) * window.resolution
+    after = [t for t in lines if t >= window.span]  # the first barline after the last note read
+    end = min(lines[min(int(bars), len(lines) - 1)], after[0] if after else window.span)
+    window = replace(window.rebased(window.start_tick + origin).clipped(end - origin), span=end - origin)
     tonic, minor = key_of_notes(window.notes, window.opening_key_signature)
     shift = shift_to_c(tonic, minor) if transpose else 0
     roll = window_to_roll(window, frames_per_beat, shift)
-    if not len(roll):
-        raise DataError("its notes all lie outside the piano's 88 keys")
-    quarters = window.span / window.resolution
-    bars_read = min(bars, math.ceil(quarters / (numerator * 4 / denominator) - 1e-9))
-    return PrimePiece(window, roll, shift, tonic, minor, bars_read)
+    whole_bars = sum(first <= t < end for t in lines)
+    return PrimePiece(window, roll, shift, tonic, minor, min(bars, whole_bars), first - origin)
 
 
 def main(argv: list[str]) -> int:

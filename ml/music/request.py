@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     import numpy as np
 
-from ml.music.form import FormPlan
+from ml.music.form import FormPlan, Reprise
 from ml.music.voicing import Voicing
 
 
@@ -29,3 +29,4 @@ class PianoRequest:
     onsets_per_frame: float | None = None  # the prime's note onsets per frame, to keep its rhythm
     form: FormPlan | None = None  # a phrase plan with repeats (new pieces only; ml.music.form)
     voicing: Voicing | None = None  # drawn in voices, e.g. a chorale's four (ml.music.voicing)
+    reprise: Reprise | None = None  # a continuation's returns to its prime's phrases (ml.music.form)

@@ -21,10 +21,9 @@ from ml.music.form import triad
 from ml.music.keyboard import LOWEST_PITCH
 
 # Each voice's range, bass first, as MIDI pitches of the benchmark's chorales (the 2nd to
-# 98th percentile of each voice in the training split's four-voice chords). That data is
-# written an octave above Bach's pitch: SOUNDING_SHIFT moves a chorale back down for ears.
+# 98th percentile of each voice in the training split's four-voice chords), in the data's
+# register: an octave above Bach's (the chorale model's PianoMeta.sounding_shift says so).
 SATB = ((50, 73), (62, 81), (67, 86), (72, 91))
-SOUNDING_SHIFT = -12
 PERFECT = (0, 7)  # octaves (and unisons) and fifths, as intervals modulo 12
 BARS_PER_REPORT = 15
 
@@ -37,7 +36,6 @@ class Voicing:
     # chosen so that about one chord in ten has three keys, as in the benchmark's chorales.
     unison_share: float = 0.035
     cadences: bool = True  # a phrase's last chord: its root in the bass, the other voices in its triad
-    sounding_shift: int = SOUNDING_SHIFT  # semitones the written chorale is moved by in its MIDI
 
 
 def voicing_for(style: str | None) -> Voicing | None:
