@@ -172,7 +172,9 @@ def _style_reader(music: dict[str, PianoGenerator]) -> StyleReader | None:
     reader = StyleReader.load(DEFAULT_STYLE_READER)
     if reader is None or not reader.fits(music):
         if reader is not None and tuple(music) == reader.styles:
-            log.warning("%s was fitted on other music models; style auto compares raw scores", DEFAULT_STYLE_READER)
+            log.warning(
+                "%s was fitted on other music models; style auto compares raw scores", DEFAULT_STYLE_READER
+            )
         return None
     return reader
 

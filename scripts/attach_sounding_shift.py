@@ -28,9 +28,13 @@ def attach(path: Path, semitones: int) -> PianoMeta:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("semitones", type=int, help="from the data's register to sounding pitch (-12: an octave down)")
+    parser.add_argument(
+        "semitones", type=int, help="from the data's register to sounding pitch (-12: an octave down)"
+    )
     args = parser.parse_args()
     meta = attach(args.checkpoint, args.semitones)
     print(f"{args.checkpoint}: sounding_shift {meta.sounding_shift:+d}")

@@ -50,7 +50,7 @@ import pretty_midi
 from ml.music.continuation import continuation_midi, continuation_request
 from ml.music.form import bar_motifs
 from ml.music.generate import PianoGenerator
-from ml.music.prime import FLAT_NAMES, SHARP_NAMES, PrimePiece, read_prime
+from ml.music.prime import FLAT_NAMES, SHARP_NAMES, read_prime
 from ml.music.request import PianoRequest
 from ml.music.styles import StyleReader, read_style
 from ml.names import MUSIC_STYLES
@@ -347,7 +347,8 @@ def evaluate(
         "expected": piece.style,
         "style": style,
         "read": prime.summary,
-        "truth": piece.tonic, "truth_minor": piece.minor,
+        "truth": piece.tonic,
+        "truth_minor": piece.minor,
         "register": inside,
         "voices": sounding(new, end_q, new_end_q) / max(sounding(read, start_q, end_q), 1e-9),
         "onsets": per_second(new, end_q, new_end_q) / max(per_second(read, start_q, end_q), 1e-9),
@@ -397,41 +398,62 @@ def main() -> None:
     def fmt(value, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
-    print(f"{'piece':<34}{'is':<8}{'read as':<8}{'read':<26}{'reg':>5}{'voice':>6}{'ons':>6}"
-          f"{'motif':>6}{'real':>6}{'bar':>4}{'beat1 new/read':>15}{'len':>6}{'key':>4}{'bass':>5}")  # fmt: skip
+    print(
+        f"{'piece':<34}{'is':<8}{'read as':<8}{'read':<26}{'reg':>5}{'voice':>6}{'ons':>6}"
+        f"{'motif':>6}{'real':>6}{'bar':>4}{'beat1 new/read':>15}{'len':>6}{'key':>4}{'bass':>5}"
+    )
     for r in rows:
         new, old = r["beat1"]
         print(
-            f"{r['name'][:33]:<34}{r['expected']:<8}{r['style']:<8}{r['read'][:25]:<26}{r['register']:>5.0%}"
-            f"{r['voices']:>5.2f}x{r['onsets']:>5.2f}x{fmt(r['motifs'], '.2f'):>6}{fmt(r['real_motifs'], '.2f'):>6}"
-            f"{'yes' if r['barline'] else 'NO':>4}{fmt(new, '.2f'):>8}/{fmt(old, '.2f'):<6}{r['length']:>6.1f}"
-            f"{'-' if r['key_ok'] is None else 'yes' if r['key_ok'] else 'NO':>4}{fmt(r['bass_part'], '.0%'):>5}"
+            f"{r['name'][:33]:<34}{r['expected']:<8}{r['style']:<8}{r['read'][:25]:<26}"
+            f"{r['register']:>5.0%}{r['voices']:>5.2f}x{r['onsets']:>5.2f}x"
+            f"{fmt(r['motifs'], '.2f'):>6}{fmt(r['real_motifs'], '.2f'):>6}"
+            f"{'yes' if r['barline'] else 'NO':>4}{fmt(new, '.2f'):>8}/{fmt(old, '.2f'):<6}"
+            f"{r['length']:>6.1f}{'-' if r['key_ok'] is None else 'yes' if r['key_ok'] else 'NO':>4}"
+            f"{fmt(r['bass_part'], '.0%'):>5}"
         )
     counts = {s: sum(r["expected"] == s for r in rows) for s in MUSIC_STYLES}
     motifs = [r["motifs"] for r in rows if r["motifs"] is not None]
     real = [r["real_motifs"] for r in rows if r["real_motifs"] is not None]
+    bass = [r["bass_part"] for r in rows if r["bass_part"] is not None]
     accents = [abs(r["beat1"][0] - r["beat1"][1]) <= 0.1 for r in rows if None not in r["beat1"]]
     print(f"\n{len(rows)} pieces ({', '.join(f'{s} {counts[s]}' for s in MUSIC_STYLES)})")
     print(f"style named right: {share(rows, lambda r: r['style'] == r['expected'])} (target 90%)")
     for style in MUSIC_STYLES:
         print(f"  {style}: read as {', '.join(r['style'] for r in rows if r['expected'] == style)}")
-    print(f"register: ≥90% of notes inside the read range + a fifth on {share(rows, lambda r: r['register'] >= 0.9)} "
-          f"(target 90%); median share of notes inside {statistics.median(r['register'] for r in rows):.0%}")  # fmt: skip
-    print(f"voices: median ratio {statistics.median(r['voices'] for r in rows):.2f}x, within 0.67-1.5x on "
-          f"{share(rows, lambda r: 2 / 3 <= r['voices'] <= 1.5)}; onsets/s median ratio "
-          f"{statistics.median(r['onsets'] for r in rows):.2f}x, within 0.67-1.5x on "
-          f"{share(rows, lambda r: 2 / 3 <= r['onsets'] <= 1.5)}")  # fmt: skip
-    print(f"motifs reused from the read part: median {fmt(statistics.median(motifs) if motifs else None, '.2f')} "
-          f"(real next bars {fmt(statistics.median(real) if real else None, '.2f')}; target ≥ both and ≥ 0.15)")  # fmt: skip
-    print(f"starts on a barline: {share(rows, lambda r: r['barline'])}; beat-1 share within 0.1 of the read "
-          f"part's: {sum(accents)}/{len(accents)} ({sum(accents) / max(len(accents), 1):.0%})")  # fmt: skip
-    print(f"length within a bar of {args.seconds:g} s: {share(rows, lambda r: r['length_ok'])}; tempo said is "
-          f"the one in force at the end: {share(rows, lambda r: r['tempo_ok'])}")  # fmt: skip
-    print(f"key right: {share(rows, lambda r: r['key_ok'])} (target 95%); spelled as the signature: "
-          f"{share(rows, lambda r: r['spelled'])}")  # fmt: skip
-    print(f"multi-part pieces: lowest continuation note on the lowest part's instrument, median "
-          f"{fmt(statistics.median(b) if (b := [r['bass_part'] for r in rows if r['bass_part'] is not None]) else None, '.0%')}"
-          f"; track names kept: {share(rows, lambda r: r['names_kept'])}")  # fmt: skip
+    print(
+        f"register: ≥90% of notes inside the read range + a fifth on "
+        f"{share(rows, lambda r: r['register'] >= 0.9)} "
+        f"(target 90%); median share of notes inside {statistics.median(r['register'] for r in rows):.0%}"
+    )
+    print(
+        f"voices: median ratio {statistics.median(r['voices'] for r in rows):.2f}x, within 0.67-1.5x on "
+        f"{share(rows, lambda r: 2 / 3 <= r['voices'] <= 1.5)}; onsets/s median ratio "
+        f"{statistics.median(r['onsets'] for r in rows):.2f}x, within 0.67-1.5x on "
+        f"{share(rows, lambda r: 2 / 3 <= r['onsets'] <= 1.5)}"
+    )
+    print(
+        "motifs reused from the read part: median "
+        f"{fmt(statistics.median(motifs) if motifs else None, '.2f')} "
+        f"(real next bars {fmt(statistics.median(real) if real else None, '.2f')}; target ≥ both and ≥ 0.15)"
+    )
+    print(
+        f"starts on a barline: {share(rows, lambda r: r['barline'])}; beat-1 share within 0.1 of the read "
+        f"part's: {sum(accents)}/{len(accents)} ({sum(accents) / max(len(accents), 1):.0%})"
+    )
+    print(
+        f"length within a bar of {args.seconds:g} s: {share(rows, lambda r: r['length_ok'])}; tempo said is "
+        f"the one in force at the end: {share(rows, lambda r: r['tempo_ok'])}"
+    )
+    print(
+        f"key right: {share(rows, lambda r: r['key_ok'])} (target 95%); spelled as the signature: "
+        f"{share(rows, lambda r: r['spelled'])}"
+    )
+    print(
+        f"multi-part pieces: lowest continuation note on the lowest part's instrument, median "
+        f"{fmt(statistics.median(bass) if bass else None, '.0%')}"
+        f"; track names kept: {share(rows, lambda r: r['names_kept'])}"
+    )
 
 
 if __name__ == "__main__":

@@ -52,6 +52,24 @@ def expressive_piece(meter: tuple[int, int], tempo: float, bars: int = 8) -> pre
     return midi
 
 
+def jig_with_pickup(padded: bool) -> pretty_midi.PrettyMIDI:
+    """A 6/8 fiddle tune at 132 bpm with an eighth-note pickup, accents on beats 1 and 4 of
+    each bar; the pickup padded with rests to a whole bar (as notation programs export it)
+    or starting the file (as abc converters write it)."""
+    midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=132)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(6, 8, 0))
+    fiddle = pretty_midi.Instrument(program=40, name="Fiddle")
+    eighth = 60 / 132 / 2
+    first_barline = 6 * eighth if padded else eighth
+    fiddle.notes.append(pretty_midi.Note(80, 67, first_barline - eighth, first_barline))  # the pickup
+    for bar in range(6):
+        for k, pitch in enumerate((72, 71, 69, 67, 69, 71)):
+            t = first_barline + (bar * 6 + k) * eighth
+            fiddle.notes.append(pretty_midi.Note(90 if k in (0, 3) else 70, pitch, t, t + eighth))
+    midi.instruments.append(fiddle)
+    return midi
+
+
 def write_chord_folder(folder: Path, tunes: int = 16) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(tunes):

@@ -1,9 +1,11 @@
 """The MIDI file a continuation is handed back in: the user's own events for the bars the
 model read, untouched (notes, onsets, durations, velocities, instruments, tempo map, time
 and key signatures, at the file's own resolution), then the model's music at the user's
-tempo, in the user's key, with velocities from the user's range. Each of the user's tracks
-keeps its name (Soprano, 1st Violin…), a karaoke file its words; the continuation's track
-is named as such."""
+tempo and in the user's key. Each of the user's tracks keeps its name (Soprano, 1st
+Violin…), a karaoke file its words. The continuation is shared among the user's parts by
+register, each part's share on its own channel and instrument at its usual velocity, in a
+track of its own named after it ("Cello (continued)"), so the new music stays apart from
+the user's and each line goes on where it was."""
 
 from __future__ import annotations
 
@@ -11,16 +13,17 @@ from collections import defaultdict
 
 import numpy as np
 
+from ml.music.form import Reprise
 from ml.music.generate import PianoSample
 from ml.music.keyboard import KEYS, LOWEST_PITCH
-from ml.music.form import Reprise
-from ml.music.midi_window import DRUM_CHANNEL, TRACK_NAME
+from ml.music.midi_window import MAX_NAME_BYTES, TRACK_NAME, WindowNote
 from ml.music.pianoroll import note_runs
 from ml.music.prime import PrimePiece
 from ml.music.request import PianoRequest
 from ml.music.smf import Event, smf
 
-CONTINUATION_NAME = b"Balladeer (continued)"  # the new track's name; the user's keep theirs
+CONTINUATION_NAME = b"Balladeer (continued)"  # a new track's name where its part has none
+CONTINUED = b" (continued)"  # after a part's own name: "Cello (continued)"
 
 
 def continuation_request(
@@ -82,28 +85,59 @@ def continuation_midi(prime: PrimePiece, sample: PianoSample) -> bytes:
         program = [(0, -1, bytes((0xC0 | part[1], programs[part])))] if part in programs else []
         tracks.append([*named, *program, *events])
 
-    used = {channel for _, channel in parts}
-    channel = next(c for c in [*range(16), 0] if c not in used and c != DRUM_CHANNEL)
-    velocities = [n.velocity for n in window.notes]
-    velocity = int(np.median(velocities)) if velocities else 80
-    counts: dict[int, int] = defaultdict(int)
-    for note in window.notes:
-        counts[note.program] += 1
-    program = max(counts, key=counts.get) if counts else 0
     ticks_per_frame = window.resolution / sample.frames_per_beat
-    continuation: list[Event] = [
-        (0, -2, _meta(TRACK_NAME, CONTINUATION_NAME)),
-        (0, -1, bytes((0xC0 | channel, program))),
-    ]
+    voices = _Voices.of(window.notes)
+    continued: dict[tuple[int, int], list[Event]] = defaultdict(list)
     for key, on, off in note_runs(sample.roll[sample.prime_frames :]):
-        pitch = key + LOWEST_PITCH - prime.shift  # back to the user's key
+        pitch = key + LOWEST_PITCH - prime.shift  # back to the user's key and register
         if not LOWEST_PITCH <= pitch < LOWEST_PITCH + KEYS:
             continue
+        part = voices.part_for(pitch)
         tick_on = start + round((sample.prime_frames + on) * ticks_per_frame)
         tick_off = start + round((sample.prime_frames + off) * ticks_per_frame)
-        continuation += _note(channel, pitch, velocity, tick_on, tick_off)
-    tracks.append(continuation)
+        continued[part] += _note(part[1], pitch, voices.velocity(part), tick_on, tick_off)
+    for part, events in sorted(continued.items(), key=lambda item: voices.median(item[0])):
+        name = window.track_names.get(part[0])
+        title = (name + CONTINUED)[:MAX_NAME_BYTES] if name else CONTINUATION_NAME
+        program = bytes((0xC0 | part[1], programs[part]))
+        tracks.append([(0, -2, _meta(TRACK_NAME, title)), (0, -1, program), *events])
     return smf(tracks, window.resolution)
+
+
+class _Voices:
+    """The user's parts (track, channel) by register: a continuation's note goes to the part
+    whose range holds it, the nearest by median pitch among those (the lowest notes to the
+    lowest part, as a cello's line goes on on the cello)."""
+
+    def __init__(self, ranges: dict[tuple[int, int], tuple[int, int, float, int]]) -> None:
+        self.ranges = ranges  # part → (lowest, highest, median pitch, median velocity)
+
+    @classmethod
+    def of(cls, notes: list[WindowNote]) -> _Voices:
+        pitches: dict[tuple[int, int], list[WindowNote]] = defaultdict(list)
+        for note in notes:
+            pitches[(note.track, note.channel)].append(note)
+        return cls(
+            {
+                part: (
+                    min(n.pitch for n in played),
+                    max(n.pitch for n in played),
+                    float(np.median([n.pitch for n in played])),
+                    int(np.median([n.velocity for n in played])),
+                )
+                for part, played in pitches.items()
+            }
+        )
+
+    def part_for(self, pitch: int) -> tuple[int, int]:
+        holding = [p for p, (low, high, *_) in self.ranges.items() if low <= pitch <= high]
+        return min(holding or self.ranges, key=lambda p: abs(self.ranges[p][2] - pitch))
+
+    def median(self, part: tuple[int, int]) -> float:
+        return self.ranges[part][2]
+
+    def velocity(self, part: tuple[int, int]) -> int:
+        return self.ranges[part][3]
 
 
 def _meta(kind: int, text: bytes) -> bytes:

@@ -245,7 +245,8 @@ def read_prime(data: bytes, bars: float, frames_per_beat: int, transpose: bool) 
     if longest > 4:  # longer bars: read again, as far as they reach
         window = read_midi_window(data, (bars + 1) * longest)
     reach = window.span + round((bars + 1) * longest * window.resolution)
-    lines = [t for t in barlines(window, reach) if t >= 0]
+    early = window.resolution // 8  # a played first note a little after its barline is on it
+    lines = [t for t in barlines(window, reach) if t >= -early]
     first = lines[0] if lines else 0
     # the window starts on the beat at or before the first note: the grid of every model
     origin = first - math.ceil(first / window.resolution - 1e-9) * window.resolution

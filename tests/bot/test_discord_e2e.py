@@ -12,7 +12,7 @@ from ml.music.audio import RELEASE_S
 from ml.text.artists import ANY_ARTIST, ArtistTable
 from ml.text.request import LyricsRequest
 from tests.bot.fake_discord import APPLICATION_ID, EPHEMERAL, GUILD_ID, SECOND_GUILD_ID, FakeDiscord, FakeFile
-from tests.music_fixtures import chord_midi
+from tests.music_fixtures import chord_midi, jig_with_pickup
 
 
 def _options(command: dict) -> dict:
@@ -106,6 +106,20 @@ async def test_a_continuation_lasts_its_seconds_at_the_tempo_it_plays_at(discord
     music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
     added = [n for n in music.instruments[-1].notes if n.start >= 8 - 1e-6]
     assert added and 8 + 6 - 2 <= max(n.end for n in added) <= 8 + 6 + 0.01  # 6 s at 60 bpm (a bar = 4 s)
+
+
+async def test_a_jig_after_its_pickup_is_continued_from_a_barline_in_6_8(discord_env):
+    fake, _, _ = discord_env
+    tune = FakeFile("jig.mid", _midi_bytes(jig_with_pickup(padded=True)))
+    (reply,) = await fake.followups(await fake.slash("continue", file=tune, seconds=4, seed=3, style="folk"))
+    assert "Read 6 bars of your piece: 132 bpm, 6/8" in reply.json["content"]
+    music = pretty_midi.PrettyMIDI(io.BytesIO(reply.files["song.mid"]))
+    bar = 3 * 60 / 132  # a 6/8 bar: three quarter notes
+    read_end = 7 * bar  # the padded pickup bar and the six whole bars the tune has
+    added = music.instruments[-1].notes
+    assert min(n.start for n in music.instruments[-1].notes) == pytest.approx(read_end, abs=1e-3)
+    assert music.instruments[-1].name == "Fiddle (continued)" and music.instruments[-1].program == 40
+    assert max(n.end for n in added) <= read_end + 4 + bar + 1e-3  # 4 s, in whole bars
 
 
 async def test_a_midi_file_cut_short_is_continued_and_the_reply_says_so(discord_env):

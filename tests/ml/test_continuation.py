@@ -2,16 +2,18 @@
 follows at their tempo, in their meter and key."""
 
 import io
+import statistics
 
 import numpy as np
 import pretty_midi
 import pytest
 
-from ml.music.continuation import continuation_midi
+from ml.music.continuation import continuation_midi, continuation_request
 from ml.music.generate import PianoSample
+from ml.music.keyboard import LOWEST_PITCH
 from ml.music.prime import PrimePiece, read_prime
 from ml.music.render import render_piece
-from tests.music_fixtures import expressive_piece
+from tests.music_fixtures import expressive_piece, jig_with_pickup
 
 
 def _bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
@@ -113,19 +115,33 @@ def test_a_silent_opening_stays_in_the_midi_but_not_in_the_preview():
     assert len(audio) / rate == pytest.approx(heard, abs=0.05)
 
 
-def test_each_part_keeps_its_track_name_and_the_continuation_is_named():
+def test_each_part_keeps_its_track_name_and_goes_on_in_its_own_register():
     quartet = expressive_piece((4, 4), 120, bars=2)
     quartet.instruments[0].name, quartet.instruments[1].name = "Cello", "1st Violin"
+    cello = min(quartet.instruments, key=lambda i: statistics.median(n.pitch for n in i.notes))
+    violin = max(quartet.instruments, key=lambda i: statistics.median(n.pitch for n in i.notes))
     data = _bytes(quartet)
-    played = np.zeros((4, 88), bool)
-    played[:, 39] = True  # the model plays one held note
     prime = PrimePiece.from_bytes(read_prime(data, bars=2, frames_per_beat=2, transpose=True).to_bytes())
     assert sorted(prime.window.track_names.values()) == [
         b"1st Violin",
         b"Cello",
     ]  # through the reader process
+    low, high = min(n.pitch for n in cello.notes), max(n.pitch for n in violin.notes)
+    played = np.zeros((4, 88), bool)
+    played[:, [low + prime.shift - LOWEST_PITCH, high + prime.shift - LOWEST_PITCH]] = (
+        True  # one note for each
+    )
     back = pretty_midi.PrettyMIDI(io.BytesIO(continuation_midi(prime, _continued(prime, played))))
-    assert [i.name for i in back.instruments] == ["Cello", "1st Violin", "Balladeer (continued)"]
+    names = [i.name for i in back.instruments]
+    assert names[:2] == ["Cello", "1st Violin"] and sorted(names[2:]) == [
+        "1st Violin (continued)",
+        "Cello (continued)",
+    ]
+    by_name = {i.name: i for i in back.instruments}
+    assert [n.pitch for n in by_name["Cello (continued)"].notes] == [low]
+    assert by_name["Cello (continued)"].program == cello.program
+    assert [n.pitch for n in by_name["1st Violin (continued)"].notes] == [high]
+    assert by_name["1st Violin (continued)"].program == violin.program
 
 
 def test_a_karaoke_files_words_come_back_with_its_music():
@@ -147,3 +163,33 @@ def test_a_karaoke_files_words_come_back_with_its_music():
     )
     sung = [m.text for track in back.tracks for m in track if m.type == "lyrics"]
     assert sung == ["Twin", "kle ", "twin", "kle"]
+
+
+@pytest.mark.parametrize("padded", [True, False])
+def test_after_a_pickup_the_continuation_starts_on_a_barline(padded):
+    prime = read_prime(_bytes(jig_with_pickup(padded)), bars=4, frames_per_beat=2, transpose=True)
+    assert prime.bars == 4 and prime.meter == (6, 8)
+    bar_ticks = 6 * 240
+    written_barline = bar_ticks if padded else 0
+    # The first whole bar as the file's time signature lays it: after the padded pickup; an
+    # unpadded one (abc converters' way) makes the file's own barlines start at its first note.
+    assert prime.window.start_tick + prime.pickup == written_barline
+    end = prime.window.start_tick + prime.window.span
+    assert end == written_barline + 4 * bar_ticks
+    new = np.zeros((12, 88), bool)
+    new[0, 60 - 21] = True
+    back = pretty_midi.PrettyMIDI(io.BytesIO(continuation_midi(prime, _continued(prime, new))))
+    (first_new,) = [n for n in back.instruments[-1].notes if back.time_to_tick(n.start) >= end]
+    assert back.time_to_tick(first_new.start) == end
+
+
+def test_a_continuation_comes_back_to_the_primes_phrases_in_whole_bars():
+    prime = read_prime(_bytes(jig_with_pickup(padded=True)), bars=4, frames_per_beat=2, transpose=True)
+    request = continuation_request(prime, seconds=20, frames_per_beat=2)
+    bar = 6  # frames: a 6/8 bar on an eighth-note grid
+    # the window opens on the beat before the pickup: the first barline is 2 frames in
+    assert request.frames % bar == 0 and request.reprise.first_barline == prime.pickup_frames(2) == 2
+    copies = request.reprise.copies(len(prime.roll), len(prime.roll) + request.frames)
+    first_new = len(prime.roll)
+    assert copies[first_new] == 2 and copies[first_new + 2 * bar - 1] == 2 + 2 * bar - 1
+    assert first_new + 2 * bar not in copies  # the model plays the rest of the phrase

@@ -3,8 +3,15 @@
 import numpy as np
 import torch
 
-from ml.music.guidance import OUT_OF_KEY_BIAS, TONIC_BIAS, ContinuationGuidance, scale_bias
-from ml.music.keyboard import LOWEST_PITCH
+from ml.music.guidance import (
+    OUT_OF_KEY_BIAS,
+    OUTSIDE_REGISTER_BIAS,
+    TONIC_BIAS,
+    ContinuationGuidance,
+    register_bias,
+    scale_bias,
+)
+from ml.music.keyboard import KEYS, LOWEST_PITCH
 
 
 def g_major_prime(frames: int = 16) -> np.ndarray:
@@ -35,3 +42,12 @@ def test_density_and_articulation_are_steered_towards_the_prime():
     assert guidance.sustain[0] < 0 and guidance.sustain[1] == 0  # held notes end sooner
     bias = guidance.bias(held)
     assert not bias[1].any() and bias[0, 65 - LOWEST_PITCH] < OUT_OF_KEY_BIAS
+
+
+def test_a_continuation_stays_within_a_fifth_of_its_primes_range():
+    prime = np.zeros((8, KEYS), bool)
+    prime[:, [40, 52]] = True
+    bias = register_bias(prime)
+    assert (bias[33:60] == 0).all()
+    assert (bias[:33] == OUTSIDE_REGISTER_BIAS).all() and (bias[60:] == OUTSIDE_REGISTER_BIAS).all()
+    assert not register_bias(None).any()
