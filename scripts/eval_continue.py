@@ -347,8 +347,6 @@ def evaluate(
         "expected": piece.style,
         "style": style,
         "read": prime.summary,
-        "truth": piece.tonic,
-        "truth_minor": piece.minor,
         "register": inside,
         "voices": sounding(new, end_q, new_end_q) / max(sounding(read, start_q, end_q), 1e-9),
         "onsets": per_second(new, end_q, new_end_q) / max(per_second(read, start_q, end_q), 1e-9),

@@ -15,10 +15,11 @@ import io
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
-from ml.music.data import load_benchmark
+from ml.music.data import load_benchmark, transposed
 from ml.music.generate import PianoGenerator
 from ml.music.pianoroll import roll_to_midi
 from ml.music.prime import read_prime
@@ -42,7 +43,7 @@ def openings(generator: PianoGenerator, path: Path, windows: int) -> list[bytes]
             roll = tune.roll[w * OPENING_BEATS * fpb : (w + 1) * OPENING_BEATS * fpb]
             if len(roll) < OPENING_BEATS * fpb // 2 or not roll.any():
                 continue
-            sounding = np.roll(roll, generator.meta.sounding_shift, axis=1)
+            sounding = transposed(torch.from_numpy(roll), generator.meta.sounding_shift).numpy()
             buffer = io.BytesIO()
             roll_to_midi(sounding, frames_per_beat=fpb).write(buffer)
             made.append(buffer.getvalue())
