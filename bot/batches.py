@@ -16,6 +16,7 @@ from bot.requests import (
     MidiReply,
     Reply,
 )
+from ml.music.continuation import continuation_request
 from ml.music.form import AUTO_METER, plan_for
 from ml.music.generate import PianoGenerator, PianoSample
 from ml.music.prime import PrimePiece
@@ -114,16 +115,23 @@ class PianoBatch:
 
     @classmethod
     def _request(cls, options: MidiOptions | ContinueOptions, max_notes: int, fpb: int) -> PianoRequest:
-        """A continuation lasts its seconds at the tempo it plays at: the prime's last."""
+        """A new piece in its style's form and voicing; a continuation as ml.music.continuation
+        asks for it (its seconds at the tempo it plays at, in whole bars, back to its phrases)."""
         prime = cls._prime(options)
+        if prime is not None:
+            return continuation_request(
+                prime,
+                options.seconds,
+                fpb,
+                temperature=options.temperature,
+                seed=options.seed,
+                max_notes=max_notes,
+            )
         return PianoRequest(
             seconds=options.seconds,
-            frames=None if prime is None else prime.frames_for(options.seconds, fpb),
             temperature=options.temperature,
             seed=options.seed,
-            prime=None if prime is None else prime.roll,
-            onsets_per_frame=None if prime is None else prime.onsets_per_frame,
             max_notes=max_notes,
-            form=None if prime is not None else plan_for(options.style, options.meter or AUTO_METER),
-            voicing=None if prime is not None else voicing_for(options.style),
+            form=plan_for(options.style, options.meter or AUTO_METER),
+            voicing=voicing_for(options.style),
         )

@@ -13,6 +13,7 @@ from ml.cli_args import write_output
 from ml.cli_common import print_json
 from ml.cli_training import train_family
 from ml.errors import BalladeerError, DataError
+from ml.music.continuation import continuation_request
 from ml.music.evaluate import evaluate_piano
 from ml.music.generate import PianoGenerator
 from ml.music.meta import PianoMeta
@@ -111,15 +112,19 @@ def sample(args: argparse.Namespace) -> None:
         except DataError as exc:
             raise DataError(f"cannot read the prime {args.prime}: {exc}") from None
         log.info("read %s of %s: %s", prime.bars_text, args.prime, prime.summary)
-    request = PianoRequest(
-        seconds=args.seconds,
-        frames=None if prime is None else prime.frames_for(args.seconds, generator.frames_per_beat),
-        temperature=args.temperature,
-        seed=args.seed,
-        prime=None if prime is None else prime.roll,
-        onsets_per_frame=None if prime is None else prime.onsets_per_frame,
-        max_notes=args.max_notes,
-    )
+    if prime is None:
+        request = PianoRequest(
+            seconds=args.seconds, temperature=args.temperature, seed=args.seed, max_notes=args.max_notes
+        )
+    else:
+        request = continuation_request(
+            prime,
+            args.seconds,
+            generator.frames_per_beat,
+            temperature=args.temperature,
+            seed=args.seed,
+            max_notes=args.max_notes,
+        )
     piece = generator.generate([request])[0]
     formats = tuple(f for f, path in (("ogg", args.ogg), ("wav", args.wav)) if path)
     rendered = render_piece(piece, prime=prime, audio=formats, png=bool(args.png), synth=args.synth)

@@ -35,18 +35,15 @@ def continuation_request(
     seed: int | None = None,
     max_notes: int | None = None,
 ) -> PianoRequest:
-    """What the model is asked to play after `prime` (read on its grid): `seconds` at the
-    tempo the piece ends in, in whole bars of its meter (it starts on a barline), keeping its
-    rhythm and coming back to its phrases (ml.music.form.Reprise)."""
-    frames = prime.frames_for(seconds, frames_per_beat)
+    """What the model is asked to play after `prime` (read on its grid, ending on a barline):
+    `seconds` at the tempo the piece ends in, keeping its rhythm and coming back to its
+    phrases (ml.music.form.Reprise) where its bars are whole frames (not 3/8 on a
+    quarter-note grid)."""
     bar = prime.quarters_per_bar * frames_per_beat
-    reprise = None
-    if bar == int(bar):  # bars of whole frames (not 3/8 on a quarter-note grid)
-        frames = max(round(frames / bar), 1) * int(bar)
-        reprise = Reprise(int(bar), prime.pickup_frames(frames_per_beat))
+    reprise = Reprise(int(bar), prime.pickup_frames(frames_per_beat)) if bar == int(bar) else None
     return PianoRequest(
         seconds=seconds,
-        frames=frames,
+        frames=prime.frames_for(seconds, frames_per_beat),
         temperature=temperature,
         seed=seed,
         prime=prime.roll,

@@ -183,12 +183,15 @@ def test_after_a_pickup_the_continuation_starts_on_a_barline(padded):
     assert back.time_to_tick(first_new.start) == end
 
 
-def test_a_continuation_comes_back_to_the_primes_phrases_in_whole_bars():
+def test_a_continuation_lasts_its_seconds_and_comes_back_to_the_primes_phrases():
     prime = read_prime(_bytes(jig_with_pickup(padded=True)), bars=4, frames_per_beat=2, transpose=True)
     request = continuation_request(prime, seconds=20, frames_per_beat=2)
     bar = 6  # frames: a 6/8 bar on an eighth-note grid
     # the window opens on the beat before the pickup: the first barline is 2 frames in
-    assert request.frames % bar == 0 and request.reprise.first_barline == prime.pickup_frames(2) == 2
+    assert (
+        request.frames == prime.frames_for(20, 2)
+        and request.reprise.first_barline == prime.pickup_frames(2) == 2
+    )
     copies = request.reprise.copies(len(prime.roll), len(prime.roll) + request.frames)
     first_new = len(prime.roll)
     assert copies[first_new] == 2 and copies[first_new + 2 * bar - 1] == 2 + 2 * bar - 1
